@@ -1,0 +1,165 @@
+"""The error family of orderflow.
+
+Every error the library raises derives from :class:`OrderflowError`. Errors are split by
+when they happen:
+
+* definition-time errors (:class:`DefinitionError`, :class:`InvalidConfiguration`) are raised
+  while a lifecycle definition or its settings are being built, before any order exists;
+* input errors (:class:`InvalidInput`, :class:`DocumentError`) are raised where a value enters
+  the library: constructing money, lines, orders and commands, or loading a document;
+* run-time refusals (:class:`CommandRefused`) are the business saying no: the order is in the
+  wrong state, the actor lacks a permission, a guard failed. They carry one or more
+  :class:`Refusal` values, each with a stable code, a sentence an agent can read to a
+  customer, and a hint saying what to do instead;
+* :class:`InvariantViolation` means a bug in the library or in a host's extension: a command
+  produced an order that breaks one of the lifecycle's invariants. It is never expected.
+
+Errors build their message in ``__init__`` and keep their context as attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+__all__ = [
+    "CommandRefused",
+    "DefinitionError",
+    "DocumentError",
+    "InvalidConfiguration",
+    "InvalidInput",
+    "InvariantViolation",
+    "OrderflowError",
+    "Refusal",
+]
+
+
+class OrderflowError(Exception):
+    """The root of every error raised by orderflow."""
+
+
+class DefinitionError(OrderflowError):
+    """A lifecycle definition is inconsistent (raised when it is built, never per order)."""
+
+
+class InvalidConfiguration(DefinitionError, ValueError):
+    """A setting has a value the library cannot work with (for example a zero timeout).
+
+    Attributes:
+        setting: the name of the setting.
+        value: the value that was refused.
+    """
+
+    def __init__(self, setting: str, value: object, problem: str) -> None:
+        self.setting = setting
+        self.value = value
+        self.problem = problem
+        super().__init__(f"invalid setting {setting}={value!r}: {problem}")
+
+
+class InvalidInput(OrderflowError, ValueError):
+    """A value given to the library is malformed; nothing was changed.
+
+    Attributes:
+        field: which input was wrong (for example ``"amount"`` or ``"lines[0].quantity"``).
+        value: the value that was refused.
+        problem: what is wrong with it.
+    """
+
+    def __init__(self, field: str, value: object, problem: str) -> None:
+        self.field = field
+        self.value = value
+        self.problem = problem
+        super().__init__(f"{field}: {problem} (got {value!r})")
+
+
+class DocumentError(InvalidInput):
+    """A serialized document cannot be loaded: malformed, or of an unknown schema version.
+
+    Nothing is half-loaded: the document is either loaded whole or refused whole.
+    """
+
+
+class InvariantViolation(OrderflowError, AssertionError):
+    """A command produced an order that breaks a lifecycle invariant. This is a bug.
+
+    Attributes:
+        order_id: the order concerned.
+        invariant: which invariant failed.
+        detail: the values that show it.
+    """
+
+    def __init__(self, order_id: str, invariant: str, detail: str) -> None:
+        self.order_id = order_id
+        self.invariant = invariant
+        self.detail = detail
+        super().__init__(f"order {order_id}: invariant {invariant!r} broken: {detail}")
+
+
+@attrs.frozen
+class Refusal:
+    """One reason why a command is not allowed.
+
+    Attributes:
+        code: a stable, machine-readable code such as ``"close.already_shipped"``.
+        message: a sentence an agent can read to a customer.
+        hint: what to do instead.
+        rule: the business rule that decided (for example ``"CL-1"``), or ``""``.
+    """
+
+    code: str
+    message: str
+    hint: str = ""
+    rule: str = ""
+
+    def __str__(self) -> str:
+        text = f"[{self.code}] {self.message}"
+        return f"{text} {self.hint}" if self.hint else text
+
+
+class CommandRefused(OrderflowError):
+    """A command was refused; the order is exactly as it was.
+
+    Attributes:
+        order_id: the order the command was aimed at.
+        state: the order's state when it was refused (its value, e.g. ``"shipped"``).
+        command: the command's event name (e.g. ``"close"``).
+        reasons: every reason it was refused, most important first.
+        code: the first reason's code.
+        message: the first reason's sentence.
+        hint: the first reason's hint.
+    """
+
+    def __init__(
+        self, order_id: str, state: str, command: str, reasons: tuple[Refusal, ...]
+    ) -> None:
+        if not reasons:
+            raise ValueError("a refusal needs at least one reason")
+        self.order_id = order_id
+        self.state = state
+        self.command = command
+        self.reasons = reasons
+        first = reasons[0]
+        self.code = first.code
+        self.message = first.message
+        self.hint = first.hint
+        extra = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        super().__init__(f"{command} refused for order {order_id} in state {state}: {first}{extra}")
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The codes of every reason, in order."""
+        return tuple(reason.code for reason in self.reasons)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The refusal as JSON-safe data (for an HTTP body or a log line)."""
+        return {
+            "order_id": self.order_id,
+            "state": self.state,
+            "command": self.command,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "reasons": [attrs.asdict(reason) for reason in self.reasons],
+        }

@@ -1,0 +1,366 @@
+"""The values an order is made of: states, actors, lines, addresses and close reasons.
+
+Every value here is a frozen attrs class validated where it is built, so that an order made
+of them is valid by construction (LC-1, CL-2, CL-6).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from typing import ClassVar
+
+import attrs
+
+from orderflow.errors import InvalidInput
+from orderflow.money import Money
+
+__all__ = [
+    "Actor",
+    "ActorKind",
+    "Address",
+    "CloseReason",
+    "OrderLine",
+    "OrderState",
+    "Permission",
+]
+
+
+class OrderState(enum.StrEnum):
+    """The states of the order lifecycle (DOMAIN section 1)."""
+
+    PENDING_PAYMENT = "pending_payment"
+    """Created, not yet paid (待付款)."""
+    PAID = "paid"
+    """Payment confirmed, awaiting review (买家已付款 / 待审核)."""
+    AWAITING_SHIPMENT = "awaiting_shipment"
+    """Review passed, stock allocated, waiting for the warehouse (待发货)."""
+    IN_FULFILMENT = "in_fulfilment"
+    """The warehouse is picking and packing (拣货/打包中)."""
+    SHIPPED = "shipped"
+    """Handed to a carrier with a tracking number (已发货)."""
+    DELIVERED = "delivered"
+    """The carrier reports delivery (已签收)."""
+    COMPLETED = "completed"
+    """Receipt confirmed by the buyer or automatically (交易成功); final."""
+    CLOSED = "closed"
+    """Ended without completing (交易关闭); final."""
+    ON_HOLD = "on_hold"
+    """Held under exception handling (异常订单), remembering the state to return to."""
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the lifecycle ends here (LC-9)."""
+        return self in _FINAL
+
+
+_FINAL = frozenset({OrderState.COMPLETED, OrderState.CLOSED})
+
+
+class ActorKind(enum.StrEnum):
+    """Who is acting: the buyer, a member of staff, or the system itself (CL-6)."""
+
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+class Permission:
+    """The permission names staff need for each staff transition (CL-6).
+
+    A host grants them to staff actors; they are plain strings so hosts can map them onto
+    their own role systems.
+    """
+
+    RECORD_PAYMENT: ClassVar[str] = "order.payment"
+    REVIEW: ClassVar[str] = "order.review"
+    FULFIL: ClassVar[str] = "order.fulfil"
+    SHIP: ClassVar[str] = "order.ship"
+    DELIVERY: ClassVar[str] = "order.delivery"
+    COMPLETE: ClassVar[str] = "order.complete"
+    CLOSE: ClassVar[str] = "order.close"
+    HOLD: ClassVar[str] = "order.hold"
+    CHANGE_PRICE: ClassVar[str] = "order.price"
+    CHANGE_ADDRESS: ClassVar[str] = "order.address"
+    REFUND: ClassVar[str] = "order.refund"
+
+    @classmethod
+    def all(cls) -> frozenset[str]:
+        """Every permission the lifecycle knows."""
+        return frozenset(
+            value for name, value in vars(cls).items() if name.isupper() and isinstance(value, str)
+        )
+
+
+def _text(field: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field, value, "must be a string")
+    return value
+
+
+def _identifier(field: str, value: object) -> str:
+    text = _text(field, value)
+    if not text.strip():
+        raise InvalidInput(field, value, "must not be empty")
+    return text
+
+
+@attrs.frozen(init=False)
+class Actor:
+    """Someone acting on an order: a customer, a staff member with permissions, or the system.
+
+    Build them with :meth:`customer`, :meth:`staff` and :meth:`system`.
+
+    Attributes:
+        kind: customer, staff or system.
+        id: the customer's id, the staff member's id, or the system component's name.
+        permissions: what a staff member may do (see :class:`Permission`); empty otherwise.
+    """
+
+    kind: ActorKind
+    id: str
+    permissions: frozenset[str]
+
+    def __init__(
+        self, kind: ActorKind | str, id: str, permissions: Iterable[str] = frozenset()
+    ) -> None:
+        """Validate and build an actor.
+
+        Raises:
+            InvalidInput: an unknown kind, an empty id, or permissions on a non-staff actor.
+        """
+        try:
+            actor_kind = ActorKind(kind)
+        except ValueError:
+            raise InvalidInput("actor.kind", kind, "must be customer, staff or system") from None
+        if isinstance(permissions, str):
+            raise InvalidInput("actor.permissions", permissions, "must be a set of names")
+        granted = frozenset(_identifier("actor.permissions", p) for p in permissions)
+        if granted and actor_kind is not ActorKind.STAFF:
+            raise InvalidInput("actor.permissions", sorted(granted), "only staff hold permissions")
+        self.__attrs_init__(actor_kind, _identifier("actor.id", id), granted)
+
+    @classmethod
+    def customer(cls, customer_id: str) -> Actor:
+        """The buyer with this customer id."""
+        return cls(ActorKind.CUSTOMER, customer_id)
+
+    @classmethod
+    def staff(cls, staff_id: str, *permissions: str) -> Actor:
+        """A member of staff holding the given permissions."""
+        return cls(ActorKind.STAFF, staff_id, permissions)
+
+    @classmethod
+    def system(cls, name: str = "system") -> Actor:
+        """The system itself (a timer, a payment callback, a carrier feed)."""
+        return cls(ActorKind.SYSTEM, name)
+
+    def may(self, permission: str) -> bool:
+        """Whether this actor holds a permission."""
+        return permission in self.permissions
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}:{self.id}"
+
+
+def _positive_quantity(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput("quantity", value, "must be a whole number")
+    if value <= 0:
+        raise InvalidInput("quantity", value, "must be at least 1")
+
+
+def _non_empty_sku(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    _identifier("sku", value)
+
+
+def _is_money(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
+    if not isinstance(value, Money):
+        raise InvalidInput(attribute.name, value, "must be Money")
+    if value.amount < 0:
+        raise InvalidInput(attribute.name, value, "must not be negative")
+
+
+@attrs.frozen
+class OrderLine:
+    """One line of an order: a SKU, a quantity and a unit price.
+
+    Attributes:
+        sku: the stock-keeping unit; unique within an order.
+        quantity: how many units, at least 1.
+        unit_price: the price of one unit.
+        name: a display name, for notifications and receipts.
+    """
+
+    sku: str = attrs.field(validator=_non_empty_sku)
+    quantity: int = attrs.field(validator=_positive_quantity)
+    unit_price: Money = attrs.field(validator=_is_money)
+    name: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+
+    @property
+    def total(self) -> Money:
+        """What the line costs: unit price times quantity."""
+        return self.unit_price * self.quantity
+
+
+def _str_field(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    _text(f"address.{attribute.name}", value)
+
+
+@attrs.frozen
+class Address:
+    """A shipping address with the recipient's contact (LC-7).
+
+    An address may be incomplete when it is given; the review (LC-2) refuses an order whose
+    address is incomplete, naming the missing parts.
+
+    Attributes:
+        recipient: who receives the parcel.
+        phone: the recipient's phone number.
+        line1: street and house number.
+        city: city.
+        region: province, state or region.
+        postal_code: postal code.
+        country: ISO 3166-1 alpha-2 code.
+        line2: anything else the carrier needs.
+    """
+
+    recipient: str = attrs.field(validator=_str_field)
+    phone: str = attrs.field(validator=_str_field)
+    line1: str = attrs.field(validator=_str_field)
+    city: str = attrs.field(validator=_str_field)
+    region: str = attrs.field(default="", validator=_str_field)
+    postal_code: str = attrs.field(default="", validator=_str_field)
+    country: str = attrs.field(default="CN", validator=_str_field)
+    line2: str = attrs.field(default="", validator=_str_field)
+
+    REQUIRED: ClassVar[tuple[str, ...]] = ("recipient", "phone", "line1", "city", "country")
+
+    def missing(self) -> tuple[str, ...]:
+        """The names of required parts that are blank (LC-2)."""
+        return tuple(name for name in self.REQUIRED if not getattr(self, name).strip())
+
+    def is_complete(self) -> bool:
+        """Whether every required part is filled in."""
+        return not self.missing()
+
+
+@attrs.frozen
+class CloseReason:
+    """Why an order was closed (CL-2): a code from a fixed set that hosts may extend.
+
+    The built-in reasons are class attributes (``CloseReason.OUT_OF_STOCK``, ...). A host adds
+    its own with :meth:`register`; :meth:`of` finds any known reason by its code.
+
+    Attributes:
+        code: the stable code stored with the order.
+        description: words for an agent or a customer.
+        needs_note: whether a close with this reason must carry free text (``other``).
+    """
+
+    code: str
+    description: str
+    needs_note: bool = False
+
+    CUSTOMER_CANCELLED: ClassVar[CloseReason]
+    PAYMENT_TIMEOUT: ClassVar[CloseReason]
+    OUT_OF_STOCK: ClassVar[CloseReason]
+    SUSPECTED_FRAUD: ClassVar[CloseReason]
+    DUPLICATE_ORDER: ClassVar[CloseReason]
+    PRICE_ERROR: ClassVar[CloseReason]
+    ADDRESS_UNREACHABLE: ClassVar[CloseReason]
+    REFUNDED_IN_FULL: ClassVar[CloseReason]
+    OTHER: ClassVar[CloseReason]
+
+    _known: ClassVar[dict[str, CloseReason]] = {}
+
+    @classmethod
+    def register(cls, code: str, description: str, *, needs_note: bool = False) -> CloseReason:
+        """Add a close reason of the host's own and return it.
+
+        Raises:
+            InvalidInput: the code is empty or already registered with another description.
+        """
+        _identifier("close_reason.code", code)
+        reason = cls(code, _identifier("close_reason.description", description), needs_note)
+        known = cls._known.get(code)
+        if known is not None and known != reason:
+            raise InvalidInput("close_reason.code", code, "already registered differently")
+        cls._known[code] = reason
+        return reason
+
+    @classmethod
+    def of(cls, code: str) -> CloseReason:
+        """The known reason with this code.
+
+        Raises:
+            InvalidInput: no reason has this code.
+        """
+        try:
+            return cls._known[code]
+        except (KeyError, TypeError):
+            raise InvalidInput("close_reason", code, "not a known close reason") from None
+
+    @classmethod
+    def known(cls) -> tuple[CloseReason, ...]:
+        """Every registered reason, built-in ones first."""
+        return tuple(cls._known.values())
+
+    def __str__(self) -> str:
+        return self.code
+
+
+CloseReason.CUSTOMER_CANCELLED = CloseReason.register(
+    "customer_cancelled", "the customer cancelled the order"
+)
+CloseReason.PAYMENT_TIMEOUT = CloseReason.register(
+    "payment_timeout", "the order was not paid in time"
+)
+CloseReason.OUT_OF_STOCK = CloseReason.register("out_of_stock", "the goods are out of stock")
+CloseReason.SUSPECTED_FRAUD = CloseReason.register(
+    "suspected_fraud", "the order was stopped as suspected fraud"
+)
+CloseReason.DUPLICATE_ORDER = CloseReason.register(
+    "duplicate_order", "the order duplicates another order"
+)
+CloseReason.PRICE_ERROR = CloseReason.register("price_error", "the order was priced in error")
+CloseReason.ADDRESS_UNREACHABLE = CloseReason.register(
+    "address_unreachable", "the address cannot be reached"
+)
+CloseReason.REFUNDED_IN_FULL = CloseReason.register(
+    "refunded_in_full", "everything paid was refunded"
+)
+CloseReason.OTHER = CloseReason.register("other", "another reason", needs_note=True)
+
+
+def validate_lines(lines: object, field: str = "lines") -> tuple[OrderLine, ...]:
+    """Check the lines of an order and return them as a tuple.
+
+    An order has at least one line, every line is an :class:`OrderLine`, SKUs are unique and
+    all prices are in one currency.
+
+    Raises:
+        InvalidInput: naming the first problem found.
+    """
+    if isinstance(lines, str | bytes) or not isinstance(lines, Iterable):
+        raise InvalidInput(field, lines, "must be a sequence of order lines")
+    checked = tuple(lines)
+    if not checked:
+        raise InvalidInput(field, checked, "an order needs at least one line")
+    seen: set[str] = set()
+    currency = None
+    for index, line in enumerate(checked):
+        if not isinstance(line, OrderLine):
+            raise InvalidInput(f"{field}[{index}]", line, "must be an OrderLine")
+        if line.sku in seen:
+            raise InvalidInput(f"{field}[{index}].sku", line.sku, "SKUs must be unique")
+        seen.add(line.sku)
+        if currency is None:
+            currency = line.unit_price.currency
+        elif line.unit_price.currency != currency:
+            raise InvalidInput(
+                f"{field}[{index}].unit_price",
+                line.unit_price,
+                f"all lines must be priced in one currency ({currency})",
+            )
+    return checked

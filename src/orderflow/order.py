@@ -1,0 +1,474 @@
+"""The Order aggregate and the records it keeps: money, shipment, closure, hold, history.
+
+An :class:`Order` is a frozen value. Handling a command never changes an order; it returns a
+new one. Building an order with ``Order(...)`` (or loading one from a document) validates it
+whole; the lifecycle's own copies skip that work because they are built from values already
+checked, and are verified by the cheaper invariants of :mod:`orderflow.machine` instead.
+
+The version is the length of the history (one entry per applied command, LC-8), and the
+creation and update times are the times of the first and the last entry, so they can never
+disagree with the history.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from orderflow.commands import Command
+from orderflow.effects import Effect, RefundReason
+from orderflow.errors import InvalidInput
+from orderflow.model import Actor, Address, CloseReason, OrderLine, OrderState, validate_lines
+from orderflow.money import Money
+
+__all__ = [
+    "Closure",
+    "Deadline",
+    "DeadlineKind",
+    "HistoryEntry",
+    "HoldRecord",
+    "Ledger",
+    "Order",
+    "Payment",
+    "Refund",
+    "RefundStatus",
+    "Shipment",
+]
+
+
+@attrs.frozen
+class Payment:
+    """A payment received for the order.
+
+    Attributes:
+        reference: the payment provider's reference.
+        amount: what was received.
+        at: when it was recorded.
+        applied: whether it counts towards what was paid; a duplicate or late payment is
+            recorded but never applied (D-3, D-10).
+    """
+
+    reference: str
+    amount: Money
+    at: datetime
+    applied: bool = True
+
+
+class RefundStatus(enum.StrEnum):
+    """Where a refund stands (AS-6)."""
+
+    PENDING = "pending"
+    REFUNDED = "refunded"
+    FAILED = "failed"
+
+
+@attrs.frozen
+class Refund:
+    """Money the order owes back, from request to confirmation (AS-6).
+
+    Attributes:
+        refund_id: stable id, also the payment provider's idempotency key (with the attempt).
+        amount: how much.
+        reason: why.
+        payment_reference: the payment it is refunded against.
+        status: pending, refunded or failed.
+        requested_at: when it was first requested.
+        attempts: how many times it was requested.
+        counts_against_paid: whether it reduces what the order has been paid; refunds of
+            payments that were never applied (duplicates, late payments) do not.
+        last_error: the payment side's last error, while failed.
+    """
+
+    refund_id: str
+    amount: Money
+    reason: RefundReason
+    payment_reference: str
+    status: RefundStatus
+    requested_at: datetime
+    attempts: int = 1
+    counts_against_paid: bool = True
+    last_error: str = ""
+
+
+@attrs.frozen
+class Ledger:
+    """The order's money: what is due, paid and refunded (AS-5, D-6).
+
+    Attributes:
+        amount_due: the sum of the lines.
+        amount_paid: the sum of applied payments.
+        amount_refunded: confirmed refunds that count against what was paid.
+        amount_refund_pending: refunds requested and not yet confirmed (pending or failed) that
+            count against what was paid. They count against the cap (D-6).
+        overpayment: the part of what was paid above what was due, refunded at once.
+        payments: every payment received, applied or not.
+        refunds: every refund requested.
+        payment_in_progress: the reference of a payment the buyer has started (D-10).
+    """
+
+    amount_due: Money
+    amount_paid: Money
+    amount_refunded: Money
+    amount_refund_pending: Money
+    overpayment: Money
+    payments: tuple[Payment, ...] = ()
+    refunds: tuple[Refund, ...] = ()
+    payment_in_progress: str | None = None
+
+    @classmethod
+    def for_lines(cls, lines: tuple[OrderLine, ...]) -> Ledger:
+        """A fresh ledger owing the total of ``lines``."""
+        currency = lines[0].unit_price.currency
+        zero = Money.zero(currency)
+        return cls(Money.sum((line.total for line in lines), currency), zero, zero, zero, zero)
+
+    @property
+    def refundable(self) -> Money:
+        """What may still be refunded: paid, less refunded and pending (D-6)."""
+        return self.amount_paid - self.amount_refunded - self.amount_refund_pending
+
+    def refund(self, refund_id: str) -> Refund | None:
+        """The refund with this id, if there is one."""
+        for refund in self.refunds:
+            if refund.refund_id == refund_id:
+                return refund
+        return None
+
+    def payment(self, reference: str) -> Payment | None:
+        """The payment with this reference, if there is one."""
+        for payment in self.payments:
+            if payment.reference == reference:
+                return payment
+        return None
+
+
+@attrs.frozen
+class Shipment:
+    """The parcel: carrier, tracking number and when it left and arrived (LC-3)."""
+
+    carrier: str
+    tracking_number: str
+    shipped_at: datetime
+    delivered_at: datetime | None = None
+
+
+@attrs.frozen
+class Closure:
+    """How the order was closed (CL-2)."""
+
+    reason: CloseReason
+    note: str
+    at: datetime
+    by: Actor
+
+
+@attrs.frozen
+class HoldRecord:
+    """Why the order is held and where it returns on release (LC-6)."""
+
+    from_state: OrderState
+    note: str
+    at: datetime
+    case_id: str | None = None
+
+
+class DeadlineKind(enum.StrEnum):
+    """The timers an order can carry (D-15, TM)."""
+
+    AUTO_CLOSE_UNPAID = "auto_close_unpaid"
+    """TM-1: close the order if it stays unpaid."""
+    AUTO_CONFIRM_RECEIPT = "auto_confirm_receipt"
+    """TM-5: confirm receipt if the buyer does not."""
+
+
+@attrs.frozen
+class Deadline:
+    """A moment at which the system should act on the order; due when ``now >= due_at``."""
+
+    kind: DeadlineKind
+    due_at: datetime
+
+    def is_due(self, now: datetime) -> bool:
+        """Whether the deadline has come (D-15: due at its own instant)."""
+        return now >= self.due_at
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One applied command (LC-8). Entries are never rewritten or removed.
+
+    Attributes:
+        from_state: the state before (``None`` for the entry that placed the order).
+        to_state: the state after.
+        command: the command, with its payload and id.
+        actor: who did it.
+        at: when.
+        effects: the effects the command produced.
+    """
+
+    from_state: OrderState | None
+    to_state: OrderState
+    command: Command
+    actor: Actor
+    at: datetime
+    effects: tuple[Effect, ...] = ()
+
+    @property
+    def event(self) -> str:
+        """The command's event name."""
+        return self.command.event
+
+    @property
+    def reason(self) -> str | None:
+        """The reason the command gave, if any."""
+        return self.command.reason_text
+
+
+def _aware(field: str, value: object) -> datetime:
+    if not isinstance(value, datetime):
+        raise InvalidInput(field, value, "must be a datetime")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(field, value, "must be timezone-aware")
+    return value
+
+
+@attrs.frozen(init=False)
+class Order:
+    """An order: its lines, address, state, money, shipment, history and deadlines.
+
+    Build a new order with :meth:`orderflow.Lifecycle.place`; ``Order(...)`` is for loading
+    one, and validates everything it is given.
+
+    Attributes:
+        id: the order id.
+        customer_id: the buyer.
+        lines: what was ordered.
+        address: where it goes, with the recipient's contact.
+        state: where it is in the lifecycle.
+        ledger: what is due, paid and refunded.
+        history: one entry per applied command, oldest first.
+        shipment: the parcel, once shipped.
+        closure: why and when it was closed, once closed.
+        hold: why it is held and the state to return to, while on hold.
+        deadlines: the timers running in the current state (D-15).
+    """
+
+    id: str
+    customer_id: str
+    lines: tuple[OrderLine, ...]
+    address: Address
+    state: OrderState
+    ledger: Ledger
+    history: tuple[HistoryEntry, ...]
+    shipment: Shipment | None
+    closure: Closure | None
+    hold: HoldRecord | None
+    deadlines: tuple[Deadline, ...]
+
+    def __init__(
+        self,
+        *,
+        id: str,
+        customer_id: str,
+        lines: tuple[OrderLine, ...],
+        address: Address,
+        state: OrderState,
+        ledger: Ledger,
+        history: tuple[HistoryEntry, ...],
+        shipment: Shipment | None = None,
+        closure: Closure | None = None,
+        hold: HoldRecord | None = None,
+        deadlines: tuple[Deadline, ...] = (),
+    ) -> None:
+        """Validate and build an order.
+
+        Raises:
+            InvalidInput: naming the first field that is missing, malformed or inconsistent
+                with the others.
+        """
+        for name, value in (("id", id), ("customer_id", customer_id)):
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(name, value, "must be a non-empty string")
+        checked_lines = validate_lines(lines)
+        if not isinstance(address, Address):
+            raise InvalidInput("address", address, "must be an Address")
+        if not isinstance(state, OrderState):
+            raise InvalidInput("state", state, "must be an OrderState")
+        _check_ledger(ledger, checked_lines)
+        history = tuple(history)
+        _check_history(history, state)
+        _check_records(state, shipment, closure, hold)
+        deadlines = tuple(deadlines)
+        for index, deadline in enumerate(deadlines):
+            if not isinstance(deadline, Deadline):
+                raise InvalidInput(f"deadlines[{index}]", deadline, "must be a Deadline")
+            _aware(f"deadlines[{index}].due_at", deadline.due_at)
+        self.__attrs_init__(
+            id,
+            customer_id,
+            checked_lines,
+            address,
+            state,
+            ledger,
+            history,
+            shipment,
+            closure,
+            hold,
+            deadlines,
+        )
+
+    @property
+    def version(self) -> int:
+        """How many commands have been applied, the placing one included (1, 2, ...)."""
+        return len(self.history)
+
+    @property
+    def created_at(self) -> datetime:
+        """When the order was placed."""
+        return self.history[0].at
+
+    @property
+    def updated_at(self) -> datetime:
+        """When the last command was applied."""
+        return self.history[-1].at
+
+    @property
+    def currency(self) -> str:
+        """The order's currency."""
+        return self.ledger.amount_due.currency
+
+    @property
+    def amount_due(self) -> Money:
+        """What the order costs."""
+        return self.ledger.amount_due
+
+    @property
+    def amount_paid(self) -> Money:
+        """What has been paid (applied payments only)."""
+        return self.ledger.amount_paid
+
+    @property
+    def amount_refunded(self) -> Money:
+        """What has been refunded and confirmed."""
+        return self.ledger.amount_refunded
+
+    @property
+    def carrier(self) -> str | None:
+        """The carrier, once shipped."""
+        return self.shipment.carrier if self.shipment else None
+
+    @property
+    def tracking_number(self) -> str | None:
+        """The tracking number, once shipped."""
+        return self.shipment.tracking_number if self.shipment else None
+
+    @property
+    def close_reason(self) -> CloseReason | None:
+        """Why the order was closed, once closed."""
+        return self.closure.reason if self.closure else None
+
+    @property
+    def held_from(self) -> OrderState | None:
+        """The state a held order returns to on release."""
+        return self.hold.from_state if self.hold else None
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the lifecycle has ended (LC-9)."""
+        return self.state.is_final
+
+    @property
+    def command_ids(self) -> frozenset[str]:
+        """The ids of every command already applied."""
+        return frozenset(
+            entry.command.command_id
+            for entry in self.history
+            if entry.command.command_id is not None
+        )
+
+    def entry_for(self, command_id: str) -> HistoryEntry | None:
+        """The history entry of the command with this id, if it was applied."""
+        for entry in reversed(self.history):
+            if entry.command.command_id == command_id:
+                return entry
+        return None
+
+    @property
+    def next_deadline(self) -> Deadline | None:
+        """The earliest deadline, if any timer is running."""
+        return min(self.deadlines, key=lambda deadline: deadline.due_at, default=None)
+
+
+def _check_ledger(ledger: object, lines: tuple[OrderLine, ...]) -> None:
+    if not isinstance(ledger, Ledger):
+        raise InvalidInput("ledger", ledger, "must be a Ledger")
+    currency = lines[0].unit_price.currency
+    for name in ("amount_due", "amount_paid", "amount_refunded", "amount_refund_pending"):
+        value = getattr(ledger, name)
+        if not isinstance(value, Money) or value.currency != currency:
+            raise InvalidInput(f"ledger.{name}", value, f"must be Money in {currency}")
+    due = Money.sum((line.total for line in lines), currency)
+    if ledger.amount_due != due:
+        raise InvalidInput("ledger.amount_due", ledger.amount_due, f"lines add up to {due}")
+    applied = Money.sum((p.amount for p in ledger.payments if p.applied), currency)
+    if ledger.amount_paid != applied:
+        raise InvalidInput(
+            "ledger.amount_paid", ledger.amount_paid, f"payments add up to {applied}"
+        )
+    counting = [refund for refund in ledger.refunds if refund.counts_against_paid]
+    refunded = Money.sum(
+        (r.amount for r in counting if r.status is RefundStatus.REFUNDED), currency
+    )
+    if ledger.amount_refunded != refunded:
+        raise InvalidInput("ledger.amount_refunded", ledger.amount_refunded, f"is {refunded}")
+    pending = Money.sum(
+        (r.amount for r in counting if r.status is not RefundStatus.REFUNDED), currency
+    )
+    if ledger.amount_refund_pending != pending:
+        raise InvalidInput(
+            "ledger.amount_refund_pending", ledger.amount_refund_pending, f"is {pending}"
+        )
+    if ledger.amount_refunded + ledger.amount_refund_pending > ledger.amount_paid:
+        raise InvalidInput("ledger.refunds", ledger.refunds, "refunds exceed what was paid")
+    if ledger.amount_paid - ledger.overpayment > ledger.amount_due:
+        raise InvalidInput("ledger.amount_paid", ledger.amount_paid, "more than due")
+
+
+def _check_history(history: tuple[HistoryEntry, ...], state: OrderState) -> None:
+    if not history:
+        raise InvalidInput("history", history, "an order has at least the entry that placed it")
+    for index, entry in enumerate(history):
+        if not isinstance(entry, HistoryEntry):
+            raise InvalidInput(f"history[{index}]", entry, "must be a HistoryEntry")
+        _aware(f"history[{index}].at", entry.at)
+        expected_from = history[index - 1].to_state if index else None
+        if entry.from_state != expected_from:
+            raise InvalidInput(
+                f"history[{index}].from_state", entry.from_state, f"expected {expected_from}"
+            )
+    if history[-1].to_state != state:
+        raise InvalidInput("state", state, f"history ends in {history[-1].to_state}")
+
+
+_SHIPPED_STATES = frozenset({OrderState.SHIPPED, OrderState.DELIVERED, OrderState.COMPLETED})
+
+
+def _check_records(
+    state: OrderState,
+    shipment: Shipment | None,
+    closure: Closure | None,
+    hold: HoldRecord | None,
+) -> None:
+    if (state is OrderState.ON_HOLD) != (hold is not None):
+        raise InvalidInput("hold", hold, f"a hold record goes with on_hold, state is {state}")
+    if (state is OrderState.CLOSED) != (closure is not None):
+        raise InvalidInput("closure", closure, f"a closure goes with closed, state is {state}")
+    if (state in _SHIPPED_STATES) != (shipment is not None):
+        raise InvalidInput("shipment", shipment, f"state {state} disagrees with the shipment")
+    if hold is not None and (
+        not isinstance(hold, HoldRecord)
+        or hold.from_state in (OrderState.ON_HOLD, *_SHIPPED_STATES, OrderState.CLOSED)
+    ):
+        raise InvalidInput("hold", hold, "an order is held only from a state before shipment")

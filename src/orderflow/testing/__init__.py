@@ -1,0 +1,7 @@
+"""Tools for testing code built on orderflow (install ``orderflow[testing]``).
+
+* :mod:`orderflow.testing.strategies`: Hypothesis strategies for money, lines, addresses,
+  actors, orders in any state and scripts of random commands.
+
+This package needs Hypothesis; the core library never imports it.
+"""
