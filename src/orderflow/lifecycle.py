@@ -160,38 +160,44 @@ class Step:
         closure: Closure | object | None = _KEEP,
         hold: HoldRecord | object | None = _KEEP,
     ) -> tuple[Order, HistoryEntry]:
-        """Build the new order: the changes given, the new state, one more history entry."""
+        """Build the new order: the changes given, the new state, one more history entry.
+
+        This is the hot path of every command: the new order is built from values already
+        validated, without going through ``Order.__init__``'s checks; the machine's
+        invariants check the result.
+        """
         order = self.order
         dest = self.dest
-        entry = _new_entry(order.state, dest, self.command, self.actor, self.at, effects)
-        if dest is order.state:
+        source = order.state
+        history = order.history
+        entry = HistoryEntry(source, dest, self.command, self.actor, self.at, effects)
+        if dest is source:
             deadlines = order.deadlines
+        elif dest in _TIMED_STATES:
+            deadlines = self.settings.deadlines(dest, history[0].at, self.at)
         else:
-            deadlines = self.settings.deadlines(dest, order.history[0].at, self.at)
-        new = _new_order(
+            deadlines = ()
+        new = _new(Order)
+        _init_order(
+            new,
             order.id,
             order.customer_id,
             order.lines if lines is None else lines,
             order.address if address is None else address,
             dest,
             order.ledger if ledger is None else ledger,
-            (*order.history, entry),
-            order.shipment if shipment is _KEEP else shipment,
-            order.closure if closure is _KEEP else closure,
-            order.hold if hold is _KEEP else hold,
+            (*history, entry),
+            order.shipment if shipment is _KEEP else shipment,  # type: ignore[arg-type]
+            order.closure if closure is _KEEP else closure,  # type: ignore[arg-type]
+            order.hold if hold is _KEEP else hold,  # type: ignore[arg-type]
             deadlines,
         )
         return new, entry
 
 
-def _new_order(*fields: object) -> Order:
-    order = object.__new__(Order)
-    order.__attrs_init__(*fields)  # type: ignore[arg-type]  # fields come from valid values
-    return order
-
-
-def _new_entry(*fields: object) -> HistoryEntry:
-    return HistoryEntry(*fields)  # type: ignore[arg-type]  # internal, already-checked values
+_new = object.__new__
+_init_order = Order.__attrs_init__
+_TIMED_STATES = frozenset({S.PENDING_PAYMENT, S.DELIVERED})
 
 
 Guard = Callable[[Step], Refusal | None]
@@ -331,7 +337,10 @@ def _guard_ship_tracking(step: Step) -> Refusal | None:
 
 
 def _guard_review_address(step: Step) -> Refusal | None:
-    missing = step.order.address.missing()
+    address = step.order.address
+    if address.is_complete():
+        return None
+    missing = address.missing()
     if missing:
         return Refusal(
             "review.address_incomplete",
@@ -344,8 +353,8 @@ def _guard_review_address(step: Step) -> Refusal | None:
 
 def _guard_review_amount(step: Step) -> Refusal | None:
     ledger = step.order.ledger
-    net = ledger.amount_paid - ledger.overpayment
-    if net != ledger.amount_due:
+    if ledger.amount_paid.amount - ledger.overpayment.amount != ledger.amount_due.amount:
+        net = ledger.amount_paid - ledger.overpayment
         return Refusal(
             "review.amount_mismatch",
             f"The amount paid ({net}) does not equal the amount due ({ledger.amount_due}).",
@@ -542,10 +551,6 @@ def _refund_guard(*statuses: RefundStatus) -> Guard:
 # Appliers
 
 
-def _apply_stay(step: Step) -> tuple[Order, HistoryEntry]:
-    return step.commit()
-
-
 def _apply_begin_payment(step: Step) -> tuple[Order, HistoryEntry]:
     assert isinstance(step.command, c.BeginPayment)
     ledger = attrs.evolve(step.order.ledger, payment_in_progress=step.command.payment_reference)
@@ -658,11 +663,8 @@ def _apply_deliver(step: Step) -> tuple[Order, HistoryEntry]:
     shipment = step.order.shipment
     assert shipment is not None
     notice = _notify(step, 0, NotificationTopic.DELIVERED, "Your order has been delivered.")
-    return step.commit((notice,), shipment=attrs.evolve(shipment, delivered_at=step.at))
-
-
-def _apply_complete(step: Step) -> tuple[Order, HistoryEntry]:
-    return step.commit()
+    delivered = Shipment(shipment.carrier, shipment.tracking_number, shipment.shipped_at, step.at)
+    return step.commit((notice,), shipment=delivered)
 
 
 def _close(step: Step, reason: CloseReason, note: str) -> tuple[Order, HistoryEntry]:
@@ -869,18 +871,18 @@ _TRANSITIONS: list[Transition] = [
     Transition(c.ApproveReview, (S.PAID,), S.AWAITING_SHIPMENT, _apply_approve,
                frozenset({STAFF, SYSTEM}), Permission.REVIEW,
                guards=(_guard_review_address, _guard_review_amount), rule="LC-2"),
-    Transition(c.StartFulfilment, (S.AWAITING_SHIPMENT,), S.IN_FULFILMENT, _apply_stay,
+    Transition(c.StartFulfilment, (S.AWAITING_SHIPMENT,), S.IN_FULFILMENT, Step.commit,
                frozenset({STAFF, SYSTEM}), Permission.FULFIL, rule="LC-1"),
-    Transition(c.WithdrawFromFulfilment, (S.IN_FULFILMENT,), S.AWAITING_SHIPMENT, _apply_stay,
+    Transition(c.WithdrawFromFulfilment, (S.IN_FULFILMENT,), S.AWAITING_SHIPMENT, Step.commit,
                frozenset({STAFF, SYSTEM}), Permission.FULFIL, rule="LC-6, D-2"),
     Transition(c.Ship, (S.IN_FULFILMENT,), S.SHIPPED, _apply_ship,
                frozenset({STAFF, SYSTEM}), Permission.SHIP,
                guards=(_guard_ship_carrier, _guard_ship_tracking), rule="LC-3"),
     Transition(c.ConfirmDelivery, (S.SHIPPED,), S.DELIVERED, _apply_deliver,
                frozenset({STAFF, SYSTEM}), Permission.DELIVERY, rule="LC-1"),
-    Transition(c.ConfirmReceipt, (S.DELIVERED,), S.COMPLETED, _apply_complete,
+    Transition(c.ConfirmReceipt, (S.DELIVERED,), S.COMPLETED, Step.commit,
                frozenset({CUSTOMER, STAFF}), Permission.COMPLETE, rule="LC-4"),
-    Transition(c.AutoConfirmReceipt, (S.DELIVERED,), S.COMPLETED, _apply_complete,
+    Transition(c.AutoConfirmReceipt, (S.DELIVERED,), S.COMPLETED, Step.commit,
                frozenset({SYSTEM}), guards=(_guard_auto_confirm,), rule="LC-4, TM-5"),
     Transition(c.Close, (S.PENDING_PAYMENT, S.PAID), S.CLOSED, _apply_close,
                frozenset({CUSTOMER, STAFF}), Permission.CLOSE,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import attrs
 from transitions import Machine, MachineError
@@ -37,9 +37,8 @@ from orderflow.order import HistoryEntry, Ledger, Order
 __all__ = ["Availability", "Lifecycle", "Outcome", "check_invariants"]
 
 
-@attrs.frozen
-class Outcome:
-    """What handling a command produced.
+class Outcome(NamedTuple):
+    """What handling a command produced (an immutable named tuple).
 
     Attributes:
         order: the order after the command (the same order when ``replayed``).
@@ -85,6 +84,13 @@ _GENERIC_FINAL = {
     OrderState.CLOSED: "The order is closed; its lifecycle has ended.",
     OrderState.COMPLETED: "The order is completed; its lifecycle has ended.",
 }
+
+
+_SYSTEM = ActorKind.SYSTEM
+_PAY = c.Pay
+_COMMAND = c.Command
+_STAFF = ActorKind.STAFF
+_CUSTOMER = ActorKind.CUSTOMER
 
 
 class _Probe:
@@ -255,15 +261,20 @@ class Lifecycle:
             ),
         )
         entry = HistoryEntry(None, initial, command, actor, at, effects)
-        order = Order(
-            id=command.order_id,
-            customer_id=command.customer_id,
-            lines=command.lines,
-            address=command.address,
-            state=initial,
-            ledger=Ledger.for_lines(command.lines),
-            history=(entry,),
-            deadlines=self.settings.deadlines(initial, at, at),
+        # PlaceOrder validated its lines and address when it was built; the rest is made here.
+        order = object.__new__(Order)
+        order.__attrs_init__(
+            command.order_id,
+            command.customer_id,
+            command.lines,
+            command.address,
+            initial,
+            Ledger.for_lines(command.lines),
+            (entry,),
+            None,
+            None,
+            None,
+            self.settings.deadlines(initial, at, at),
         )
         return Outcome(order, effects, entry)
 
@@ -286,21 +297,37 @@ class Lifecycle:
             CommandRefused: with every reason the command is refused; nothing is changed.
             InvariantViolation: the command produced an inconsistent order (a bug).
         """
-        _check_arguments(order, command, actor, at)
-        replay = _replayed(order, command)
-        if replay is not None:
-            return replay
-        candidates = self._table.get((order.state, type(command)))
-        transition = None
-        if candidates is not None:
-            for candidate in candidates:
-                when = candidate.when
-                if when is None or when[1](order):
-                    transition = candidate
-                    break
-        if transition is None:
+        # The hot path: cheap exact-type checks first, the full checks only on a miss.
+        if (
+            type(order) is not Order
+            or type(actor) is not Actor
+            or at.__class__ is not datetime
+            or at.tzinfo is None
+            or not isinstance(command, _COMMAND)
+        ):
+            _check_arguments(order, command, actor, at)
+        try:
+            earlier = at < order.history[-1].at
+        except TypeError:
+            _check_arguments(order, command, actor, at)
+            raise  # pragma: no cover - _check_arguments raises first
+        if earlier:
+            _check_arguments(order, command, actor, at)
+        command_class = type(command)
+        if command.command_id is not None or (command_class is _PAY and order.ledger.payments):
+            replay = _replayed(order, command)
+            if replay is not None:
+                return replay
+        state = order.state
+        for transition in self._table.get((state, command_class), ()):
+            when = transition.when
+            if when is None or when[1](order):
+                break
+        else:
+            if command_class is c.PlaceOrder:
+                _check_arguments(order, command, actor, at)
             raise CommandRefused(
-                order.id, order.state.value, command.event, (self._state_refusal(order, command),)
+                order.id, state.value, command.event, (self._state_refusal(order, command),)
             )
         return self._run(transition, order, command, actor, at)
 
@@ -336,18 +363,37 @@ class Lifecycle:
         actor: Actor,
         at: datetime,
     ) -> Outcome:
-        refusal = _authorize(transition, order, actor, command)
-        step = Step(order, command, actor, at, transition.dest or order.state, self.settings)
-        if refusal is not None or transition.guards:
-            reasons = tuple(
-                reason for guard in transition.guards if (reason := guard(step)) is not None
+        kind = actor.kind
+        if kind in transition.actors and (
+            kind is _SYSTEM
+            or (
+                kind is _STAFF
+                and (transition.permission is None or transition.permission in actor.permissions)
             )
-            if refusal is not None:
-                reasons = (refusal, *reasons)
-            if reasons:
-                raise CommandRefused(order.id, order.state.value, command.event, reasons)
+            or (kind is _CUSTOMER and actor.id == order.customer_id)
+        ):
+            reasons = None
+        else:
+            refusal = _authorize(transition, order, actor, command)
+            reasons = None if refusal is None else [refusal]
+        step = Step(order, command, actor, at, transition.dest or order.state, self.settings)
+        for guard in transition.guards:
+            reason = guard(step)
+            if reason is not None:
+                if reasons is None:
+                    reasons = [reason]
+                else:
+                    reasons.append(reason)
+        if reasons is not None:
+            raise CommandRefused(order.id, order.state.value, command.event, tuple(reasons))
         new, entry = transition.apply(step)
-        _check_step_invariants(order, new)
+        # The invariants of every step (a failure is a bug): history grows by exactly one
+        # entry on top of the old one, and money refunded never exceeds money paid.
+        history = new.history
+        if len(history) != step.version or history[-2] is not order.history[-1]:
+            _check_step_invariants(order, new)
+        if new.ledger is not order.ledger:
+            _check_ledger_invariants(new)
         return Outcome(new, entry.effects, entry)
 
     # -- asking --------------------------------------------------------------------------
@@ -521,7 +567,11 @@ def _check_arguments(order: object, command: object, actor: object, at: object) 
     _check_actor_and_time(actor, at)
     assert isinstance(at, datetime)
     last = order.history[-1].at
-    if at < last:
+    try:
+        earlier = at < last
+    except TypeError:
+        raise InvalidInput("at", at, "cannot be compared with the order's times") from None
+    if earlier:
         raise InvalidInput("at", at, f"is earlier than the order's last change ({last})")
 
 
@@ -613,7 +663,7 @@ def _authorize(
 
 
 def _check_step_invariants(old: Order, new: Order) -> None:
-    """The invariants checked after every applied command (cheap ones, on the hot path)."""
+    """History grows by exactly one entry per applied command (LC-8)."""
     history = new.history
     if len(history) != len(old.history) + 1 or history[-2] is not old.history[-1]:
         raise InvariantViolation(
@@ -621,20 +671,24 @@ def _check_step_invariants(old: Order, new: Order) -> None:
             "history grows by one entry per command",
             f"{len(old.history)} -> {len(history)}",
         )
+
+
+def _check_ledger_invariants(new: Order) -> None:
+    """Refunded and pending refunds never exceed what was paid; paid never exceeds due
+    beyond a recorded overpayment (AS-5, D-6)."""
     ledger = new.ledger
-    if ledger is not old.ledger:
-        paid = ledger.amount_paid.amount
-        if ledger.amount_refunded.amount + ledger.amount_refund_pending.amount > paid:
-            raise InvariantViolation(
-                new.id,
-                "refunded <= paid",
-                f"refunded {ledger.amount_refunded} + pending {ledger.amount_refund_pending} > "
-                f"paid {ledger.amount_paid}",
-            )
-        if paid - ledger.overpayment.amount > ledger.amount_due.amount:
-            raise InvariantViolation(
-                new.id, "paid <= due", f"paid {ledger.amount_paid} > due {ledger.amount_due}"
-            )
+    paid = ledger.amount_paid.amount
+    if ledger.amount_refunded.amount + ledger.amount_refund_pending.amount > paid:
+        raise InvariantViolation(
+            new.id,
+            "refunded <= paid",
+            f"refunded {ledger.amount_refunded} + pending {ledger.amount_refund_pending} > "
+            f"paid {ledger.amount_paid}",
+        )
+    if paid - ledger.overpayment.amount > ledger.amount_due.amount:
+        raise InvariantViolation(
+            new.id, "paid <= due", f"paid {ledger.amount_paid} > due {ledger.amount_due}"
+        )
 
 
 def check_invariants(order: Order) -> None:

@@ -242,7 +242,13 @@ class Address:
 
     def is_complete(self) -> bool:
         """Whether every required part is filled in."""
-        return not self.missing()
+        return bool(
+            self.recipient.strip()
+            and self.phone.strip()
+            and self.line1.strip()
+            and self.city.strip()
+            and self.country.strip()
+        )
 
 
 @attrs.frozen

@@ -142,7 +142,10 @@ class Money:
     @classmethod
     def zero(cls, currency: str) -> Money:
         """Zero in a currency."""
-        return cls(0, currency)
+        zero = _ZEROS.get(currency)
+        if zero is None:
+            zero = _ZEROS[currency] = cls(0, currency)
+        return zero
 
     @staticmethod
     def sum(amounts: Iterable[Money], currency: str) -> Money:
@@ -224,6 +227,9 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+_ZEROS: dict[str, Money] = {}
 
 
 def _money(amount: Decimal, currency: str) -> Money:

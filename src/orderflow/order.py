@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import NamedTuple
 
 import attrs
 
@@ -195,9 +196,10 @@ class Deadline:
         return now >= self.due_at
 
 
-@attrs.frozen
-class HistoryEntry:
+class HistoryEntry(NamedTuple):
     """One applied command (LC-8). Entries are never rewritten or removed.
+
+    An immutable named tuple: one is made for every command, so it is kept cheap.
 
     Attributes:
         from_state: the state before (``None`` for the entry that placed the order).

@@ -26,6 +26,11 @@ from typing import Any, Final, TypeVar, cast
 
 import attrs
 import cattrs
+from cattrs.cols import (
+    is_namedtuple,
+    namedtuple_dict_structure_factory,
+    namedtuple_dict_unstructure_factory,
+)
 from cattrs.errors import BaseValidationError
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.v import format_exception
@@ -155,6 +160,15 @@ def _unstructure_exact(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
     return _UNSTRUCTURE_FNS[cls]
 
 
+converter.register_unstructure_hook_factory(is_namedtuple, namedtuple_dict_unstructure_factory)
+
+
+def _namedtuple_structure(cl: Any, conv: cattrs.BaseConverter) -> Callable[[Any, type], Any]:
+    """Named tuples (history entries) are read from dicts, extra keys refused."""
+    return namedtuple_dict_structure_factory(cl, conv, "from_converter", True)
+
+
+converter.register_structure_hook_factory(is_namedtuple, _namedtuple_structure)
 converter.register_unstructure_hook(Decimal, str)
 converter.register_structure_hook(Decimal, _structure_decimal)
 converter.register_unstructure_hook(datetime, datetime.isoformat)

@@ -1,0 +1,58 @@
+"""The public facade: names appear or disappear only on purpose, and all are documented."""
+
+from __future__ import annotations
+
+import inspect
+
+import orderflow
+import orderflow.serialization
+import orderflow.testing.strategies
+
+EXPECTED = {
+    "LIFECYCLE", "Actor", "ActorKind", "Address", "ApproveReview", "AutoCloseUnpaid",
+    "AutoConfirmReceipt", "Availability", "BeginPayment", "ChangeAddress", "ChangeLines",
+    "ChangePrice", "Close", "CloseReason", "Closure", "Command", "CommandRefused",
+    "ConfirmDelivery", "ConfirmReceipt", "ConfirmRefund", "CurrencyMismatch", "Deadline",
+    "DeadlineKind", "DefinitionError", "DocumentError", "Effect", "FailPayment", "FailRefund",
+    "HistoryEntry", "Hold", "HoldRecord", "InvalidConfiguration", "InvalidInput",
+    "InvariantViolation", "Ledger", "Lifecycle", "Money", "NotificationTopic", "NotifyCustomer",
+    "OpenCase", "Order", "OrderLine", "OrderState", "OrderflowError", "Outcome", "Pay", "Payment",
+    "Permission", "PlaceOrder", "Refund", "RefundReason", "RefundStatus", "Refusal", "Release",
+    "ReleaseStock", "RequestRefund", "ReserveStock", "RetryRefund", "Settings", "Ship",
+    "Shipment", "StartFulfilment", "WithdrawFromFulfilment", "__version__", "check_invariants",
+    "register_currency",
+}  # fmt: skip
+
+
+def test_the_facade_exports_exactly_the_expected_names() -> None:
+    """Adding or removing a public name is a deliberate change made here too."""
+    assert set(orderflow.__all__) == EXPECTED
+    for name in orderflow.__all__:
+        assert hasattr(orderflow, name), name
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    """Every public class and function, in the facade and the kit, is documented."""
+    modules = (orderflow, orderflow.serialization, orderflow.testing.strategies)
+    for module in modules:
+        for name in module.__all__:
+            value = getattr(module, name)
+            if inspect.isclass(value) or inspect.isfunction(value):
+                assert inspect.getdoc(value), f"{module.__name__}.{name} lacks a docstring"
+
+
+def test_the_error_family_has_one_root() -> None:
+    """Every orderflow error derives from OrderflowError; input errors are ValueErrors."""
+    for name in orderflow.__all__:
+        value = getattr(orderflow, name)
+        if inspect.isclass(value) and issubclass(value, Exception):
+            assert issubclass(value, orderflow.OrderflowError), name
+    assert issubclass(orderflow.InvalidInput, ValueError)
+    assert issubclass(orderflow.DocumentError, orderflow.InvalidInput)
+
+
+def test_the_version_matches_the_package_metadata() -> None:
+    """orderflow.__version__ is the installed distribution's version."""
+    from importlib.metadata import version
+
+    assert orderflow.__version__ == version("orderflow")
