@@ -174,3 +174,12 @@ def test_strategies_build_consistent_orders_under_host_settings(
     check_invariants(order)
     short = Lifecycle(Settings(unpaid_timeout=gap))
     assert short.settings.unpaid_timeout == gap
+
+
+@given(st.data())
+def test_every_state_is_reached_by_real_commands(data: st.DataObject) -> None:
+    """LC-1: the shipped strategies reach every state by running valid commands."""
+    for state in OrderState:
+        order = data.draw(ofs.orders(state=state), label=state.value)
+        assert order.state is state
+        check_invariants(order)
