@@ -25,13 +25,17 @@ import attrs
 
 __all__ = [
     "CommandRefused",
+    "ConcurrencyConflict",
     "DefinitionError",
     "DocumentError",
     "InvalidConfiguration",
     "InvalidInput",
     "InvariantViolation",
+    "OrderAlreadyExists",
+    "OrderNotFound",
     "OrderflowError",
     "Refusal",
+    "StoreError",
 ]
 
 
@@ -163,3 +167,54 @@ class CommandRefused(OrderflowError):
             "hint": self.hint,
             "reasons": [attrs.asdict(reason) for reason in self.reasons],
         }
+
+
+class ConcurrencyConflict(OrderflowError):
+    """A save was refused because the stored order changed since it was loaded (D-9).
+
+    Nothing of the refused save was written. Reload the order and decide again.
+
+    Attributes:
+        order_id: the order.
+        expected_version: the version the writer loaded.
+        actual_version: the version stored now, when the store knows it.
+    """
+
+    def __init__(self, order_id: str, expected_version: int, actual_version: int | None) -> None:
+        self.order_id = order_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        now = f", it is now at {actual_version}" if actual_version is not None else ""
+        super().__init__(
+            f"order {order_id} changed since version {expected_version} was loaded{now}; "
+            "nothing was saved"
+        )
+
+
+class OrderNotFound(OrderflowError, LookupError):
+    """No order has this id.
+
+    Attributes:
+        order_id: the id looked for.
+    """
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"no order {order_id!r}")
+
+
+class OrderAlreadyExists(OrderflowError):
+    """An order with this id is stored already; nothing was written.
+
+    Attributes:
+        order_id: the id.
+    """
+
+    def __init__(self, order_id: str) -> None:
+        self.order_id = order_id
+        super().__init__(f"order {order_id!r} exists already")
+
+
+class StoreError(OrderflowError):
+    """The storage backend failed (connection lost, disk full, ...); nothing is assumed
+    written. The backend's own error is chained as ``__cause__``."""

@@ -1,0 +1,249 @@
+"""The order service and the outbox relay: the core, run against a store.
+
+:class:`OrderService` runs a command against a stored order: load, decide in the pure core,
+save with the version it was loaded at plus the outcome's effects into the outbox, in one
+transaction. :class:`OutboxRelay` hands the outbox's pending effects to the host's notifier
+and effect handlers, at least once.
+
+Nothing is lost and nothing is doubled:
+
+* a stale save is refused (:class:`~orderflow.errors.ConcurrencyConflict`) and nothing of it
+  is stored; the service retries only when asked, and then decides again on fresh state;
+* an effect is stored with the change that caused it, so a crash between saving and relaying
+  loses nothing: the next relay delivers it;
+* a command repeated with its command id (a payment webhook retried after a crash) is a replay:
+  nothing is saved, no effect is added, and the original outcome is returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import attrs
+
+from orderflow import commands as c
+from orderflow.effects import Effect, NotifyCustomer
+from orderflow.errors import ConcurrencyConflict, InvalidInput, OrderAlreadyExists, Refusal
+from orderflow.machine import Availability, Lifecycle, Outcome
+from orderflow.model import Actor
+from orderflow.order import Order
+from orderflow.ports import (
+    Clock,
+    EffectHandler,
+    IdSource,
+    Notifier,
+    OrderStore,
+    SystemClock,
+    UuidIds,
+)
+
+__all__ = ["MAX_RETRIES", "OrderService", "OutboxRelay", "RelayReport"]
+
+MAX_RETRIES = 20
+"""The most times :meth:`OrderService.handle` may be asked to retry on a conflict."""
+
+
+class OrderService:
+    """Runs commands against stored orders.
+
+    Args:
+        store: where orders and the outbox live.
+        lifecycle: the lifecycle engine (``Lifecycle()`` by default).
+        clock: the time source (the system clock by default).
+        ids: the id source for :meth:`new_order_id` (random UUIDs by default).
+    """
+
+    def __init__(
+        self,
+        store: OrderStore,
+        lifecycle: Lifecycle | None = None,
+        clock: Clock | None = None,
+        ids: IdSource | None = None,
+    ) -> None:
+        self.store = store
+        self.lifecycle = lifecycle or Lifecycle()
+        self.clock = clock or SystemClock()
+        self.ids = ids or UuidIds()
+
+    def new_order_id(self) -> str:
+        """A fresh order id from the id source."""
+        return self.ids.new_id()
+
+    def get(self, order_id: str) -> Order:
+        """The stored order.
+
+        Raises:
+            OrderNotFound: no order has this id.
+        """
+        return self.store.get(order_id)
+
+    def place(self, command: c.PlaceOrder, actor: Actor) -> Outcome:
+        """Place and store a new order with its effects.
+
+        Placing is idempotent by order id: the same ``PlaceOrder`` again returns the
+        original outcome (``replayed``); a different one for an existing id is refused.
+
+        Raises:
+            InvalidInput: malformed arguments.
+            CommandRefused: the actor may not place this order.
+            OrderAlreadyExists: another order has this id.
+        """
+        outcome = self.lifecycle.place(command, actor, self.clock.now())
+        try:
+            self.store.add(outcome.order, outcome.effects)
+        except OrderAlreadyExists:
+            stored = self.store.get(command.order_id)
+            first = stored.history[0]
+            if first.command == command:
+                return Outcome(stored, first.effects, first, replayed=True)
+            raise
+        return outcome
+
+    def handle(
+        self, order_id: str, command: c.Command, actor: Actor, *, retries: int = 0
+    ) -> Outcome:
+        """Run a command against the stored order and save the result with its effects.
+
+        Args:
+            order_id: the order.
+            command: what to do.
+            actor: who does it.
+            retries: how many times to reload and decide again if another writer saved the
+                order in between (0 to ``MAX_RETRIES``). Each retry decides on fresh state:
+                a command that was allowed may then be refused.
+
+        Returns:
+            The outcome; for a replay (D-3) the original outcome, and nothing is saved.
+
+        Raises:
+            InvalidInput: malformed arguments.
+            OrderNotFound: no order has this id.
+            CommandRefused: the command is refused; nothing is saved.
+            ConcurrencyConflict: another writer won and the retries are used up; nothing of
+                this command is saved.
+        """
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise InvalidInput("retries", retries, "must be a whole number")
+        if not 0 <= retries <= MAX_RETRIES:
+            raise InvalidInput("retries", retries, f"must be between 0 and {MAX_RETRIES}")
+        attempt = 0
+        while True:
+            order = self.store.get(order_id)
+            outcome = self.lifecycle.handle(order, command, actor, self._now(order))
+            if outcome.replayed:
+                return outcome
+            try:
+                self.store.save(outcome.order, order.version, outcome.effects)
+            except ConcurrencyConflict:
+                if attempt >= retries:
+                    raise
+                attempt += 1
+                continue
+            return outcome
+
+    def check(self, order_id: str, command: c.Command, actor: Actor) -> tuple[Refusal, ...]:
+        """Dry run against the stored order: every reason the command would be refused."""
+        order = self.store.get(order_id)
+        return self.lifecycle.check(order, command, actor, self._now(order))
+
+    def available(self, order_id: str, actor: Actor) -> Availability:
+        """What ``actor`` may do to the stored order now, and why not the rest."""
+        order = self.store.get(order_id)
+        return self.lifecycle.available(order, actor, self._now(order))
+
+    def _now(self, order: Order) -> datetime:
+        """The clock's time, never earlier than the order's last change.
+
+        Workers' clocks may differ by a little; a command is never recorded before the change
+        it follows (LC-8).
+        """
+        now = self.clock.now()
+        last = order.history[-1].at
+        return last if now < last else now
+
+
+@attrs.frozen
+class RelayReport:
+    """What one relay pass did.
+
+    Attributes:
+        delivered: entries handed over and marked delivered.
+        failed: entries whose handler raised; they stay pending with the error recorded.
+        unhandled: entries of a kind no handler was given for; left pending untouched.
+    """
+
+    delivered: int = 0
+    failed: int = 0
+    unhandled: int = 0
+
+
+class OutboxRelay:
+    """Hands pending outbox entries to the notifier and the effect handlers.
+
+    Args:
+        store: the store whose outbox to relay.
+        notifier: delivers ``notify_customer`` effects.
+        handlers: more handlers by effect kind (``"request_refund"``, ``"release_stock"``,
+            ...), each a callable taking the effect.
+        clock: the time source for the delivery records.
+
+    A handler that raises leaves its entry pending, with the attempt count and the error
+    recorded, and the relay moves on to the next entry. Delivery is at least once: an entry
+    delivered just before a crash may be delivered again; hosts drop duplicates by the
+    effect's id.
+    """
+
+    def __init__(
+        self,
+        store: OrderStore,
+        notifier: Notifier | None = None,
+        handlers: Mapping[str, EffectHandler] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+        routes: dict[str, EffectHandler] = dict(handlers or {})
+        if notifier is not None:
+            deliver = notifier.deliver
+
+            def notify(effect: Effect) -> None:
+                assert isinstance(effect, NotifyCustomer)
+                deliver(effect)
+
+            routes.setdefault(NotifyCustomer.kind, notify)
+        self.handlers = routes
+
+    def run_once(self, limit: int = 100) -> RelayReport:
+        """Deliver up to ``limit`` pending entries, oldest first."""
+        delivered = failed = unhandled = 0
+        for entry in self.store.pending(limit):
+            handler = self.handlers.get(entry.kind)
+            if handler is None:
+                unhandled += 1
+                continue
+            try:
+                handler(entry.effect)
+            except Exception as error:
+                self.store.mark_failed(
+                    entry.id, f"{type(error).__name__}: {error}", self.clock.now()
+                )
+                failed += 1
+                continue
+            self.store.mark_delivered(entry.id, self.clock.now())
+            delivered += 1
+        return RelayReport(delivered, failed, unhandled)
+
+    def drain(self, batch: int = 100, max_passes: int = 1000) -> RelayReport:
+        """Relay until a pass delivers nothing new; the totals of every pass."""
+        total = RelayReport()
+        for _ in range(max_passes):
+            report = self.run_once(batch)
+            total = RelayReport(
+                total.delivered + report.delivered,
+                total.failed + report.failed,
+                total.unhandled + report.unhandled,
+            )
+            if report.delivered == 0:
+                break
+        return total
