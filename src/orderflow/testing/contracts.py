@@ -1,0 +1,571 @@
+"""Conformance tests for storage adapters: subclass, give a factory, run with pytest.
+
+Every :class:`~orderflow.ports.OrderStore` must pass :class:`OrderStoreContract` and the
+differential stateful test made by :func:`differential_test`. An adapter author writes::
+
+    from orderflow.testing.contracts import OrderStoreContract, differential_test
+
+    class TestMyStore(OrderStoreContract):
+        def make_store(self):
+            return MyStore(...)
+
+    TestMyStoreAgainstReference = differential_test(lambda: MyStore(...))
+
+The contract covers: the round trip of every field, a stale version refused with nothing
+written, the order and its outbox entries written together, concurrent savers (threads) with
+exactly one winner per version, queries by state and by deadline, exact decimals, outbox
+delivery records, and idempotent commands through the service. The differential test runs the
+store beside the in-memory reference under random commands and requires them to agree after
+every step.
+
+Needs ``pytest`` and ``hypothesis`` (``pip install orderflow[testing]``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
+
+from orderflow import commands as c
+from orderflow.errors import (
+    CommandRefused,
+    ConcurrencyConflict,
+    OrderAlreadyExists,
+    OrderNotFound,
+)
+from orderflow.machine import Lifecycle
+from orderflow.model import Actor, Address, CloseReason, OrderLine, OrderState, Permission
+from orderflow.money import Money
+from orderflow.order import Order
+from orderflow.ports import ManualClock, OrderStore, OutboxStatus
+from orderflow.service import OrderService, OutboxRelay
+from orderflow.testing import strategies as ofs
+from orderflow.testing.fakes import RecordingNotifier
+
+__all__ = ["OrderStoreContract", "StoreDifferential", "differential_test"]
+
+START = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+CUSTOMER = Actor.customer("contract-customer")
+STAFF = Actor.staff("contract-staff", *sorted(Permission.all()))
+SYSTEM = Actor.system("contract-system")
+ADDRESS = Address("Wang Fang", "13911112222", "9 Binjiang Road", "Hangzhou")
+
+
+def _lines(currency: str = "CNY") -> tuple[OrderLine, ...]:
+    prices = {"CNY": ("88.80", "0.01"), "KWD": ("12.345", "0.005"), "JPY": ("1200", "1")}
+    first, second = prices[currency]
+    return (
+        OrderLine("TEA-1", 3, Money(first, currency), name="tea"),
+        OrderLine("CUP-2", 1, Money(second, currency), name="cup"),
+    )
+
+
+class _World:
+    """A lifecycle, a clock and a service over one store, for building test orders."""
+
+    def __init__(self, store: OrderStore) -> None:
+        self.clock = ManualClock(START)
+        self.lifecycle = Lifecycle()
+        self.service = OrderService(store, self.lifecycle, self.clock)
+
+    def place(self, order_id: str, currency: str = "CNY") -> Order:
+        command = c.PlaceOrder(order_id, CUSTOMER.id, _lines(currency), ADDRESS)
+        return self.service.place(command, CUSTOMER).order
+
+    def run(self, order_id: str, *commands: tuple[c.Command, Actor]) -> Order:
+        order = self.service.get(order_id)
+        for command, actor in commands:
+            self.clock.advance(timedelta(minutes=7))
+            order = self.service.handle(order_id, command, actor).order
+        return order
+
+    def to_state(self, order_id: str, state: OrderState, currency: str = "CNY") -> Order:
+        order = self.place(order_id, currency)
+        pay = (c.Pay(order.amount_due, f"pay-{order_id}"), SYSTEM)
+        paths: dict[OrderState, list[tuple[c.Command, Actor]]] = {
+            OrderState.PENDING_PAYMENT: [],
+            OrderState.PAID: [pay],
+            OrderState.AWAITING_SHIPMENT: [pay, (c.ApproveReview(), STAFF)],
+            OrderState.IN_FULFILMENT: [
+                pay,
+                (c.ApproveReview(), STAFF),
+                (c.StartFulfilment(), STAFF),
+            ],
+        }
+        shipped = [*paths[OrderState.IN_FULFILMENT], (c.Ship("SF Express", f"SF{order_id}"), STAFF)]
+        paths[OrderState.SHIPPED] = shipped
+        paths[OrderState.DELIVERED] = [*shipped, (c.ConfirmDelivery(), SYSTEM)]
+        paths[OrderState.COMPLETED] = [*paths[OrderState.DELIVERED], (c.ConfirmReceipt(), CUSTOMER)]
+        paths[OrderState.CLOSED] = [pay, (c.Close(CloseReason.OUT_OF_STOCK), STAFF)]
+        paths[OrderState.ON_HOLD] = [pay, (c.Hold("fraud check", case_id="case-1"), STAFF)]
+        return self.run(order_id, *paths[state])
+
+
+class OrderStoreContract:
+    """The behaviour every order store must have. Subclass it with a ``Test`` name and
+    implement :meth:`make_store`; override :meth:`dispose_store` to clean up."""
+
+    threads: ClassVar[int] = 8
+    """How many threads the concurrency tests use."""
+
+    def make_store(self) -> OrderStore:
+        """A new, empty store. Every test gets its own."""
+        raise NotImplementedError("subclasses return the store under test")
+
+    def dispose_store(self, store: OrderStore) -> None:
+        """Release what :meth:`make_store` acquired (close connections, drop tables)."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[OrderStore]:
+        """The store under test, disposed of afterwards."""
+        store = self.make_store()
+        try:
+            yield store
+        finally:
+            self.dispose_store(store)
+
+    # -- round trips ---------------------------------------------------------------------
+
+    @pytest.mark.parametrize("state", list(OrderState))
+    def test_round_trip_of_every_field(self, store: OrderStore, state: OrderState) -> None:
+        """PT-1: an order in any state loads back equal, history and amounts included."""
+        world = _World(store)
+        order = world.to_state(f"rt-{state.value}", state)
+        loaded = store.get(order.id)
+        assert loaded == order
+        assert loaded.history == order.history
+        assert loaded.deadlines == order.deadlines
+        assert loaded.ledger == order.ledger
+
+    def test_round_trip_of_refunds_holds_and_duplicates(self, store: OrderStore) -> None:
+        """PT-1: refund records, failed refunds, duplicate payments and holds survive storage."""
+        world = _World(store)
+        order = world.to_state("rt-money", OrderState.CLOSED)
+        refund_id = order.ledger.refunds[0].refund_id
+        order = world.run(
+            "rt-money",
+            (c.FailRefund(refund_id, "card expired"), SYSTEM),
+            (c.RetryRefund(refund_id), STAFF),
+            (c.Pay(Money("1.00", "CNY"), "late-payment"), SYSTEM),
+        )
+        assert store.get("rt-money") == order
+        held = world.to_state("rt-hold", OrderState.ON_HOLD)
+        assert store.get("rt-hold").hold == held.hold
+
+    @pytest.mark.parametrize("currency", ["KWD", "JPY", "CNY"])
+    def test_decimal_amounts_are_exact(self, store: OrderStore, currency: str) -> None:
+        """AS-5: amounts come back as exact decimals at the currency's places."""
+        world = _World(store)
+        order = world.to_state(f"dec-{currency}", OrderState.PAID, currency)
+        loaded = store.get(order.id)
+        assert loaded.amount_due == order.amount_due
+        assert loaded.amount_due.amount.as_tuple() == order.amount_due.amount.as_tuple()
+        assert [line.unit_price for line in loaded.lines] == [
+            line.unit_price for line in order.lines
+        ]
+
+    def test_unknown_orders_are_not_found(self, store: OrderStore) -> None:
+        """PT-1: get and save of an unknown id raise OrderNotFound."""
+        with pytest.raises(OrderNotFound):
+            store.get("no-such-order")
+        world = _World(store)
+        order = world.place("known")
+        other = OrderService(_OtherStore(), world.lifecycle, world.clock)
+        stray = other.place(c.PlaceOrder("stray", CUSTOMER.id, _lines(), ADDRESS), CUSTOMER).order
+        paid = world.lifecycle.handle(
+            stray, c.Pay(stray.amount_due, "p"), SYSTEM, world.clock.now()
+        )
+        with pytest.raises(OrderNotFound):
+            store.save(paid.order, 1, paid.effects)
+        assert store.get("known") == order
+
+    def test_adding_an_existing_id_is_refused_and_writes_nothing(self, store: OrderStore) -> None:
+        """PT-1: a second add with the same id raises OrderAlreadyExists and changes nothing."""
+        world = _World(store)
+        first = world.place("dup")
+        entries = store.entries("dup")
+        twin = world.lifecycle.place(
+            c.PlaceOrder("dup", "someone-else", _lines(), ADDRESS), STAFF, world.clock.now()
+        )
+        with pytest.raises(OrderAlreadyExists):
+            store.add(twin.order, twin.effects)
+        assert store.get("dup") == first
+        assert store.entries("dup") == entries
+
+    # -- concurrency and atomicity ---------------------------------------------------------
+
+    def test_a_stale_version_is_refused_and_nothing_is_written(self, store: OrderStore) -> None:
+        """D-9: saving on a version that is no longer current raises and writes nothing."""
+        world = _World(store)
+        placed = world.place("stale")
+        now = world.clock.now()
+        first = world.lifecycle.handle(placed, c.Pay(placed.amount_due, "p-1"), SYSTEM, now)
+        second = world.lifecycle.handle(placed, c.Close(CloseReason.OUT_OF_STOCK), STAFF, now)
+        store.save(first.order, placed.version, first.effects)
+        entries = store.entries("stale")
+        with pytest.raises(ConcurrencyConflict) as info:
+            store.save(second.order, placed.version, second.effects)
+        assert info.value.expected_version == placed.version
+        assert store.get("stale") == first.order
+        assert store.entries("stale") == entries
+
+    def test_order_and_outbox_are_written_together(self, store: OrderStore) -> None:
+        """D-14: every effect of a saved change is in the outbox, under the effect's id."""
+        world = _World(store)
+        placed = world.place("atomic")
+        assert [e.id for e in store.entries("atomic")] == [e.id for e in placed.history[0].effects]
+        closed = world.run("atomic", (c.Pay(placed.amount_due, "p"), SYSTEM),
+                           (c.Close(CloseReason.OUT_OF_STOCK), STAFF))  # fmt: skip
+        written = store.entries("atomic")
+        expected = [effect for entry in closed.history for effect in entry.effects]
+        assert [e.id for e in written] == [effect.id for effect in expected]
+        assert [e.effect for e in written] == expected
+        assert all(e.status is OutboxStatus.PENDING for e in written)
+        assert all(e.version == e.effect.version for e in written)
+
+    def test_concurrent_savers_have_exactly_one_winner_per_version(self, store: OrderStore) -> None:
+        """D-9: threads saving on the same version: one wins each round, history stays gapless."""
+        world = _World(store)
+        world.place("race")
+        rounds = 4
+        lock = threading.Lock()
+
+        def attempt(
+            worker: int, loaded: Order, barrier: threading.Barrier, results: list[str]
+        ) -> None:
+            address = Address(f"worker {worker}", "13800000000", "1 Road", "Hangzhou")
+            outcome = world.lifecycle.handle(
+                loaded, c.ChangeAddress(address), STAFF, loaded.updated_at
+            )
+            barrier.wait()
+            try:
+                store.save(outcome.order, loaded.version, outcome.effects)
+                result = "won"
+            except ConcurrencyConflict:
+                result = "conflict"
+            with lock:
+                results.append(result)
+
+        for round_number in range(rounds):
+            loaded = store.get("race")
+            barrier = threading.Barrier(self.threads)
+            results: list[str] = []
+            workers = [
+                threading.Thread(target=attempt, args=(n, loaded, barrier, results))
+                for n in range(self.threads)
+            ]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join(timeout=60)
+            assert sorted(results) == ["conflict"] * (self.threads - 1) + ["won"], round_number
+        final = store.get("race")
+        assert final.version == 1 + rounds
+        assert [entry.from_state for entry in final.history][1:] == [
+            OrderState.PENDING_PAYMENT
+        ] * rounds
+
+    def test_service_retries_decide_again_on_fresh_state(self, store: OrderStore) -> None:
+        """D-9: with retries, concurrent service calls all land, each on fresh state."""
+        world = _World(store)
+        world.place("retry")
+        errors: list[BaseException] = []
+
+        def change(worker: int) -> None:
+            address = Address(f"worker {worker}", "13800000000", "1 Road", "Hangzhou")
+            try:
+                world.service.handle("retry", c.ChangeAddress(address), STAFF, retries=20)
+            except BaseException as error:
+                errors.append(error)
+
+        workers = [threading.Thread(target=change, args=(n,)) for n in range(self.threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert errors == []
+        assert store.get("retry").version == 1 + self.threads
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def test_find_by_state_pages_by_id(self, store: OrderStore) -> None:
+        """PT-1: orders are found by state, ordered by id, in pages."""
+        world = _World(store)
+        for n in range(5):
+            world.place(f"state-{n}")
+        world.to_state("state-paid", OrderState.PAID)
+        found = store.find_by_state(OrderState.PENDING_PAYMENT, limit=3)
+        assert [o.id for o in found] == ["state-0", "state-1", "state-2"]
+        rest = store.find_by_state(OrderState.PENDING_PAYMENT, limit=10, after_id="state-2")
+        assert [o.id for o in rest] == ["state-3", "state-4"]
+        assert [o.id for o in store.find_by_state(OrderState.PAID)] == ["state-paid"]
+        assert store.find_by_state(OrderState.SHIPPED) == []
+        assert found[0] == store.get("state-0")
+
+    def test_find_due_uses_the_deadline_at_its_own_instant(self, store: OrderStore) -> None:
+        """D-15: an order is due when its deadline is at or before the time asked about."""
+        world = _World(store)
+        first = world.place("due-1")
+        world.clock.advance(timedelta(minutes=10))
+        second = world.place("due-2")
+        world.to_state("due-paid", OrderState.PAID)
+        deadline = first.deadlines[0].due_at
+        assert store.find_due(deadline - timedelta(microseconds=1)) == []
+        assert [o.id for o in store.find_due(deadline)] == ["due-1"]
+        later = second.deadlines[0].due_at
+        assert [o.id for o in store.find_due(later + timedelta(days=1))] == ["due-1", "due-2"]
+        assert [o.id for o in store.find_due(later, limit=1)] == ["due-1"]
+        assert store.find_due(later)[1] == store.get("due-2")
+
+    def test_deadlines_follow_the_order(self, store: OrderStore) -> None:
+        """D-15: paying clears the unpaid deadline; delivery starts the receipt deadline."""
+        world = _World(store)
+        world.place("timer")
+        far = START + timedelta(days=365)
+        assert [o.id for o in store.find_due(far)] == ["timer"]
+        world.run("timer", (c.Pay(Money("266.41", "CNY"), "p"), SYSTEM))
+        assert store.find_due(far) == []
+        world.to_state("timer-2", OrderState.DELIVERED)
+        assert [o.id for o in store.find_due(far)] == ["timer-2"]
+
+    # -- the outbox ------------------------------------------------------------------------
+
+    def test_outbox_delivery_records(self, store: OrderStore) -> None:
+        """NT-2: failures keep an entry pending with its attempts; delivery is idempotent."""
+        world = _World(store)
+        world.place("box")
+        first, second = store.entries("box")
+        store.mark_failed(first.id, "smtp down", world.clock.now())
+        pending = store.pending()
+        assert [e.id for e in pending] == [second.id, first.id]
+        failed = pending[1]
+        assert (failed.attempts, failed.last_error, failed.status) == (
+            1,
+            "smtp down",
+            OutboxStatus.PENDING,
+        )
+        store.mark_delivered(first.id, world.clock.now())
+        store.mark_delivered(first.id, world.clock.now())
+        assert [e.id for e in store.pending()] == [second.id]
+        delivered = store.entries("box")[0]
+        assert delivered.status is OutboxStatus.DELIVERED
+        assert delivered.delivered_at == world.clock.now()
+        with pytest.raises(LookupError):
+            store.mark_delivered("no-such-entry", world.clock.now())
+        with pytest.raises(LookupError):
+            store.mark_failed("no-such-entry", "x", world.clock.now())
+        assert len(store.pending(limit=0)) == 0
+
+    def test_relay_after_a_crash_delivers_what_was_saved(self, store: OrderStore) -> None:
+        """NT-2: effects saved before a crash are delivered by the next relay, once each."""
+        world = _World(store)
+        world.to_state("crash", OrderState.SHIPPED)
+        notifier = RecordingNotifier(fail_times=1)
+        relay = OutboxRelay(store, notifier, clock=world.clock)
+        first = relay.run_once()
+        assert first.failed == 1
+        OutboxRelay(store, notifier, clock=world.clock).drain()
+        saved = [e.id for e in store.entries("crash") if e.kind == "notify_customer"]
+        assert sorted(notifier.ids) == sorted(saved)
+
+    # -- idempotency through the service -------------------------------------------------
+
+    def test_idempotent_commands_through_the_service(self, store: OrderStore) -> None:
+        """D-3: a webhook retried after a crash gives one payment and one set of effects."""
+        world = _World(store)
+        placed = world.place("idem")
+        again = world.service.place(c.PlaceOrder("idem", CUSTOMER.id, _lines(), ADDRESS), CUSTOMER)
+        assert again.replayed
+        assert again.order == placed
+        pay = c.Pay(placed.amount_due, "wx-1", command_id="webhook-77")
+        first = world.service.handle("idem", pay, SYSTEM)
+        entries = store.entries("idem")
+        world.clock.advance(timedelta(minutes=1))
+        second = world.service.handle("idem", pay, SYSTEM)
+        assert second.replayed
+        assert second.effects == first.effects
+        stored = store.get("idem")
+        assert stored.version == 2
+        assert len(stored.ledger.payments) == 1
+        assert store.entries("idem") == entries
+        with pytest.raises(CommandRefused) as info:
+            world.service.handle("idem", c.ApproveReview(command_id="webhook-77"), STAFF)
+        assert info.value.code == "command.id_conflict"
+        assert store.get("idem") == stored
+        with pytest.raises(OrderAlreadyExists):
+            world.service.place(c.PlaceOrder("idem", CUSTOMER.id, _lines("KWD"), ADDRESS), CUSTOMER)
+
+
+class _OtherStore:
+    """A throwaway reference store, for orders the store under test has never seen."""
+
+    def __new__(cls) -> Any:
+        from orderflow.adapters.memory import InMemoryStore
+
+        return InMemoryStore()
+
+
+# -- the differential stateful test ------------------------------------------------------
+
+
+class StoreDifferential(RuleBasedStateMachine):
+    """Runs a store beside the in-memory reference under random commands.
+
+    After every step both must agree: the same outcome or the same refusal, the same stored
+    orders, the same outbox entries and the same answers to the state and deadline queries.
+    Use :func:`differential_test` to make a test case for your store.
+    """
+
+    make_store: ClassVar[Callable[[], OrderStore]]
+    dispose_store: ClassVar[Callable[[OrderStore], None] | None] = None
+
+    orders = Bundle("orders")
+
+    def __init__(self) -> None:
+        super().__init__()
+        from orderflow.adapters.memory import InMemoryStore
+
+        self.clock = ManualClock(START)
+        self.lifecycle = Lifecycle()
+        self.subject = type(self).make_store()
+        self.reference = InMemoryStore()
+        self.subject_service = OrderService(self.subject, self.lifecycle, self.clock)
+        self.reference_service = OrderService(self.reference, self.lifecycle, self.clock)
+        self.ids: list[str] = []
+
+    def teardown(self) -> None:
+        """Release the store under test."""
+        dispose = type(self).dispose_store
+        if dispose is not None:
+            dispose(self.subject)
+
+    def _both(self, action: Callable[[OrderService], Any]) -> None:
+        results: list[tuple[Any, ...]] = []
+        for service in (self.reference_service, self.subject_service):
+            try:
+                outcome = action(service)
+                results.append(("ok", outcome.order, outcome.effects, outcome.replayed))
+            except (CommandRefused, ConcurrencyConflict, OrderAlreadyExists) as error:
+                results.append(("refused", type(error).__name__, getattr(error, "codes", ())))
+        assert results[0] == results[1]
+
+    @rule(target=orders, placed=ofs.place_orders(order_id="x"), number=st.integers(0, 5))
+    def place(self, placed: c.PlaceOrder, number: int) -> str:
+        """Place an order (sometimes an id again)."""
+        order_id = f"diff-{number}"
+        command = c.PlaceOrder(order_id, placed.customer_id, placed.lines, placed.address)
+        actor = Actor.customer(placed.customer_id)
+        self._both(lambda service: service.place(command, actor))
+        if order_id not in self.ids:
+            self.ids.append(order_id)
+        return order_id
+
+    @rule(order_id=orders, data=st.data())
+    def command(self, order_id: str, data: st.DataObject) -> None:
+        """Send a random command from a random actor."""
+        order = self.reference.get(order_id)
+        command = data.draw(ofs.any_commands(order), label="command")
+        actor = data.draw(ofs.actors(order.customer_id), label="actor")
+        self._both(lambda service: service.handle(order_id, command, actor))
+
+    @rule(minutes=st.sampled_from([1, 29, 31, 60 * 24 * 11]))
+    def wait(self, minutes: int) -> None:
+        """Let time pass."""
+        self.clock.advance(timedelta(minutes=minutes))
+
+    @rule(order_id=orders)
+    def stale_save(self, order_id: str) -> None:
+        """Save on a version that is no longer current: both must refuse."""
+        order = self.reference.get(order_id)
+        if order.version < 2:
+            return
+        address = Address("stale", "13800000000", "1 Road", "Hangzhou")
+        try:
+            outcome = self.lifecycle.handle(
+                order, c.ChangeAddress(address), STAFF, order.updated_at
+            )
+        except CommandRefused:
+            return
+        for store in (self.reference, self.subject):
+            try:
+                store.save(outcome.order, order.version - 1, outcome.effects)
+            except ConcurrencyConflict:
+                continue
+            raise AssertionError(f"{type(store).__name__} accepted a save on a stale version")
+
+    @rule(fail=st.booleans(), limit=st.integers(1, 4))
+    def relay(self, fail: bool, limit: int) -> None:
+        """Mark the first pending entries delivered or failed, in both stores."""
+        reference = self.reference.pending(limit)
+        subject = self.subject.pending(limit)
+        assert [e.id for e in subject] == [e.id for e in reference]
+        for entry in reference:
+            for store in (self.reference, self.subject):
+                if fail:
+                    store.mark_failed(entry.id, "channel down", self.clock.now())
+                else:
+                    store.mark_delivered(entry.id, self.clock.now())
+
+    @invariant()
+    def stores_agree(self) -> None:
+        """Both stores hold the same orders, outbox and query answers."""
+        for order_id in self.ids:
+            assert self.subject.get(order_id) == self.reference.get(order_id)
+            assert self.subject.entries(order_id) == self.reference.entries(order_id)
+        assert [e.id for e in self.subject.pending(1000)] == [
+            e.id for e in self.reference.pending(1000)
+        ]
+        for state in (OrderState.PENDING_PAYMENT, OrderState.PAID, OrderState.CLOSED):
+            assert [o.id for o in self.subject.find_by_state(state)] == [
+                o.id for o in self.reference.find_by_state(state)
+            ]
+        now = self.clock.now()
+        assert [o.id for o in self.subject.find_due(now)] == [
+            o.id for o in self.reference.find_due(now)
+        ]
+
+
+def differential_test(
+    make_store: Callable[[], OrderStore],
+    dispose_store: Callable[[OrderStore], None] | None = None,
+    *,
+    max_examples: int | None = None,
+    steps: int = 25,
+    shrink: bool = True,
+) -> Any:
+    """A ``unittest.TestCase`` running :class:`StoreDifferential` for a store.
+
+    Args:
+        make_store: builds a new, empty store under test (called once per example).
+        dispose_store: releases it afterwards.
+        max_examples: examples to run; the active Hypothesis profile's when ``None``.
+        steps: steps per example.
+        shrink: whether to shrink a failure to a minimal example (turn it off to check
+            quickly that a deliberately broken store fails).
+    """
+    machine: type[StoreDifferential] = type(
+        "StoreDifferentialFor",
+        (StoreDifferential,),
+        {
+            "make_store": staticmethod(make_store),
+            "dispose_store": staticmethod(dispose_store) if dispose_store else None,
+        },
+    )
+    options: dict[str, Any] = {
+        "stateful_step_count": steps,
+        "deadline": None,
+        "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much],
+    }
+    if max_examples is not None:
+        options["max_examples"] = max_examples
+    if not shrink:
+        options["phases"] = [Phase.explicit, Phase.reuse, Phase.generate]
+    machine.TestCase.settings = settings(settings(), **options)
+    return machine.TestCase

@@ -1,0 +1,76 @@
+"""Fakes for the ports that hosts implement: notifiers and effect handlers that record or fail.
+
+Example::
+
+    notifier = RecordingNotifier()
+    relay = OutboxRelay(store, notifier=notifier)
+    relay.run_once()
+    assert [n.topic for n in notifier.delivered] == ["order_placed"]
+"""
+
+from __future__ import annotations
+
+import threading
+
+from orderflow.effects import Effect, NotifyCustomer
+
+__all__ = ["FlakyHandler", "RecordingHandler", "RecordingNotifier"]
+
+
+class RecordingNotifier:
+    """A :class:`~orderflow.ports.Notifier` that keeps what it delivers (thread-safe).
+
+    Args:
+        fail_times: how many deliveries fail (raise ``ConnectionError``) before they succeed.
+    """
+
+    def __init__(self, fail_times: int = 0) -> None:
+        self._lock = threading.Lock()
+        self._failures_left = fail_times
+        self.delivered: list[NotifyCustomer] = []
+
+    def deliver(self, notification: NotifyCustomer) -> None:
+        """Record the notification, or fail while failures are left."""
+        with self._lock:
+            if self._failures_left > 0:
+                self._failures_left -= 1
+                raise ConnectionError("notification channel unavailable")
+            self.delivered.append(notification)
+
+    @property
+    def ids(self) -> list[str]:
+        """The ids of the delivered notifications, in delivery order."""
+        return [notification.id for notification in self.delivered]
+
+
+class RecordingHandler:
+    """An effect handler that keeps the effects it is given (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.handled: list[Effect] = []
+
+    def __call__(self, effect: Effect) -> None:
+        """Record the effect."""
+        with self._lock:
+            self.handled.append(effect)
+
+
+class FlakyHandler(RecordingHandler):
+    """An effect handler that fails its first ``fail_times`` calls, then records.
+
+    Args:
+        fail_times: how many calls raise ``RuntimeError`` first.
+    """
+
+    def __init__(self, fail_times: int) -> None:
+        super().__init__()
+        self._failures_left = fail_times
+
+    def __call__(self, effect: Effect) -> None:
+        """Fail while failures are left, then record the effect."""
+        with self._lock:
+            if self._failures_left > 0:
+                self._failures_left -= 1
+                raise RuntimeError("payment gateway timed out")
+        super().__call__(effect)
