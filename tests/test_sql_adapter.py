@@ -1,0 +1,747 @@
+"""SQL-specific behaviour of :class:`~orderflow.adapters.sql.SqlStore`.
+
+The conformance kit pins what every store shares; these tests pin what only a SQL store can
+get wrong: rows left behind by a failed transaction, decimals through NUMERIC columns, ids
+under database collations, the schema version, driver errors, the cache of a store whose
+database another store changed, and writers racing on real connections.
+
+Each test runs on SQLite in memory and in a file, and on PostgreSQL and MariaDB/MySQL when
+``ORDERFLOW_TEST_POSTGRES_URL`` / ``ORDERFLOW_TEST_MYSQL_URL`` are set. On a server each test
+gets its own table prefix and drops its tables afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from orderflow import (
+    Address,
+    ChangeAddress,
+    Close,
+    CloseReason,
+    HistoryEntry,
+    Hold,
+    InvalidConfiguration,
+    InvalidInput,
+    Money,
+    OrderLine,
+    OrderState,
+    Outcome,
+    PlaceOrder,
+)
+from orderflow.adapters.sql import SCHEMA_VERSION, SqlStore
+from orderflow.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound, StoreError
+from orderflow.ports import OutboxStatus
+from orderflow.serialization import converter, dump
+from orderflow.testing import strategies as ofs
+from tests.support import (
+    ADDRESS,
+    CUSTOMER,
+    LIFECYCLE,
+    STAFF,
+    T0,
+    apply,
+    awaiting_shipment,
+    closed,
+    completed,
+    held,
+    paid,
+    place,
+)
+
+SERVERS = {
+    "postgresql": ("ORDERFLOW_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1/test"),
+    "mysql": ("ORDERFLOW_TEST_MYSQL_URL", "mysql+pymysql://root@127.0.0.1:3306/test"),
+}
+BACKENDS = ["sqlite-memory", "sqlite-file", "postgresql", "mysql"]
+LATER = timedelta(minutes=1)
+
+
+# -- the databases -------------------------------------------------------------------------
+
+
+class Database:
+    """One test database: opens stores on its tables, and cleans up after the test."""
+
+    def __init__(self, backend: str, tmp_path: Path) -> None:
+        self.backend = backend
+        self.path = tmp_path / "orders.db"
+        self.prefix = f"of_{uuid.uuid4().hex[:8]}_"
+        self.url = ""
+        if backend in SERVERS:
+            variable, example = SERVERS[backend]
+            self.url = os.environ.get(variable, "")
+            if not self.url:
+                pytest.skip(f"set {variable} to run the {backend} tests (e.g. {example})")
+        self.stores: list[SqlStore] = []
+
+    @property
+    def is_server(self) -> bool:
+        """Whether the database is a server (PostgreSQL, MySQL)."""
+        return bool(self.url)
+
+    def open(
+        self,
+        *,
+        suffix: str = "",
+        create: bool = True,
+        cache_size: int = 1024,
+        engine_options: Mapping[str, Any] | None = None,
+        busy_timeout: float = 5.0,
+    ) -> SqlStore:
+        """A store on this database (on the test's tables, unless ``suffix`` is given)."""
+        prefix = self.prefix + suffix
+        options: dict[str, Any] = {
+            "table_prefix": prefix,
+            "create": create,
+            "cache_size": cache_size,
+        }
+        if self.backend == "sqlite-memory" and self.stores:
+            store = SqlStore(self.stores[0].engine, **options)
+        elif self.backend == "sqlite-memory":
+            store = SqlStore.sqlite(**options, engine_options=engine_options)
+        elif self.backend == "sqlite-file":
+            store = SqlStore.sqlite(
+                self.path, busy_timeout=busy_timeout, engine_options=engine_options, **options
+            )
+        else:
+            store = SqlStore.from_url(self.url, engine_options=engine_options, **options)
+        self.stores.append(store)
+        return store
+
+    def close(self) -> None:
+        """Drop the test's tables (on a server) and close every store."""
+        if self.is_server:
+            engine = sa.create_engine(self.url)
+            try:
+                tables = sa.MetaData()
+                tables.reflect(engine, only=lambda name, _: name.startswith(self.prefix))
+                tables.drop_all(engine)
+            finally:
+                engine.dispose()
+        for store in self.stores:
+            store.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database of each backend."""
+    database = Database(request.param, tmp_path)
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+@pytest.fixture
+def store(db: Database) -> SqlStore:
+    """A store on an empty database of each backend."""
+    return db.open()
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def placed(order_id: str, lines: tuple[OrderLine, ...] | None = None, at: datetime = T0) -> Outcome:
+    """The outcome of placing an order (with its effects)."""
+    command = PlaceOrder(order_id, CUSTOMER.id, lines or place().lines, ADDRESS)
+    return LIFECYCLE.place(command, CUSTOMER, at)
+
+
+def snapshot(store: SqlStore) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of the store's order, history and outbox tables, in key order."""
+    tables = store.tables
+    keys = {
+        tables.orders: [tables.orders.c.id],
+        tables.history: [tables.history.c.order_id, tables.history.c.version],
+        tables.outbox: [tables.outbox.c.position],
+    }
+    with store.engine.connect() as connection:
+        return {
+            table.name: [tuple(row) for row in connection.execute(sa.select(table).order_by(*key))]
+            for table, key in keys.items()
+        }
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine runs while it is active."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _record(self, *args: Any) -> None:
+        self.statements.append(str(args[2]))
+
+    def __enter__(self) -> StatementCounter:
+        sa.event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def run_in_thread(target: Callable[[], None]) -> tuple[threading.Thread, list[BaseException]]:
+    """Start ``target`` in a thread; the list collects what it raised."""
+    raised: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            target()
+        except BaseException as error:
+            raised.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, raised
+
+
+# -- round trips ---------------------------------------------------------------------------
+
+
+def test_orders_in_every_state_round_trip_through_add_and_save(store: SqlStore) -> None:
+    """An order added, then saved step by step into every state, loads back equal each time."""
+    seen: set[OrderState] = set()
+    for final in (completed(), closed(paid()), held(awaiting_shipment()), held(place())):
+        outcome = placed(f"rt-{final.state.value}-{final.version}")
+        store.add(outcome.order, outcome.effects)
+        current = outcome.order
+        assert store.get(current.id) == current
+        for entry in final.history[1:]:
+            step = LIFECYCLE.handle(current, entry.command, entry.actor, entry.at)
+            store.save(step.order, current.version, step.effects)
+            assert store.get(current.id) == step.order
+            current = step.order
+            seen.add(current.state)
+        assert current.state is final.state
+        assert [e.id for e in store.entries(current.id)] == [
+            effect.id for entry in current.history for effect in entry.effects
+        ]
+    assert seen | {OrderState.PENDING_PAYMENT} == set(OrderState)
+
+
+_numbers = itertools.count()
+
+
+@settings(max_examples=12, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_generated_orders_of_every_state_and_currency_round_trip(
+    store: SqlStore, data: st.DataObject
+) -> None:
+    """Orders built by the strategies, in any state and currency, load back equal."""
+    state = data.draw(st.sampled_from(list(OrderState)), label="state")
+    currency = data.draw(st.sampled_from(["CNY", "JPY", "KWD", "USD"]), label="currency")
+    order_id = f"gen-{next(_numbers)}"
+    order = data.draw(ofs.orders(state=state, currency=currency, order_id=order_id))
+    store.add(order)
+    assert store.get(order_id) == order
+    assert order in store.find_by_state(state, limit=10_000)
+
+
+def test_each_history_entry_is_its_own_document(store: SqlStore) -> None:
+    """The orders row holds the order without history; each history row holds one entry."""
+    order = completed()
+    store.add(order)
+    tables = store.tables
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(tables.orders)).one()
+        entries = connection.execute(
+            sa.select(tables.history).order_by(tables.history.c.version)
+        ).all()
+    assert tables.orders.name == f"{store.table_prefix}orders"
+    assert (row.state, row.version, row.currency) == ("completed", order.version, "CNY")
+    assert row.updated_at == order.updated_at.astimezone(UTC).replace(tzinfo=None)
+    assert row.next_deadline is None
+    assert "history" not in row.document
+    assert [entry.version for entry in entries] == list(range(1, order.version + 1))
+    for stored, entry in zip(entries, order.history, strict=True):
+        assert stored.event == entry.event
+        assert stored.actor == str(entry.actor)
+        assert stored.to_state == entry.to_state.value
+        document = json.loads(stored.document)
+        assert document == converter.unstructure(entry)
+        assert converter.structure(document, HistoryEntry) == entry
+    assert [json.loads(e.document) for e in entries] == dump(order)["history"]
+
+
+@pytest.mark.parametrize(
+    ("currency", "unit_price", "quantity"),
+    [
+        ("KWD", "12.345", 3),
+        ("KWD", "0.005", 7),
+        ("JPY", "1200", 2),
+        ("JPY", "999999999999999999", 1),
+        ("CNY", "0.10", 3),
+    ],
+)
+def test_decimal_amounts_are_exact_in_documents_and_columns(
+    store: SqlStore, currency: str, unit_price: str, quantity: int
+) -> None:
+    """Amounts come back as the exact Decimal, and the NUMERIC projections hold them too."""
+    lines = (OrderLine("SKU-X", quantity, Money(unit_price, currency)),)
+    outcome = placed("dec-1", lines)
+    order = apply(outcome.order, ChangeAddress(ADDRESS), STAFF).order
+    store.add(outcome.order, outcome.effects)
+    store.save(order, 1)
+    loaded = store.get("dec-1")
+    assert loaded == order
+    assert loaded.amount_due.amount == Decimal(unit_price) * quantity
+    assert str(loaded.amount_due.amount) == str(order.amount_due.amount)
+    if store.engine.dialect.name != "sqlite":  # SQLite keeps NUMERIC as floating point
+        orders = store.tables.orders
+        with store.engine.connect() as connection:
+            due = connection.execute(sa.select(orders.c.amount_due)).scalar_one()
+        assert due == order.amount_due.amount
+
+
+def test_text_beyond_the_basic_plane_round_trips(store: SqlStore) -> None:
+    """Four-byte characters (utf8mb4 on MySQL) survive in documents and key columns."""
+    address = Address("李雷 🚚", "13800138000", "文三路 1 号 🏠", "杭州")
+    command = PlaceOrder("订单-🚚", "客户-😀", place().lines, address)
+    order = LIFECYCLE.place(command, STAFF, T0).order
+    store.add(order)
+    assert store.get("订单-🚚") == order
+    assert store.find_by_state(OrderState.PENDING_PAYMENT) == [order]
+
+
+# -- nothing written on failure ------------------------------------------------------------
+
+
+def test_a_stale_save_is_refused_and_writes_nothing(store: SqlStore) -> None:
+    """A save on an old version raises ConcurrencyConflict and leaves every row as it was."""
+    outcome = placed("o-1")
+    store.add(outcome.order, outcome.effects)
+    changed = apply(outcome.order, ChangeAddress(ADDRESS))
+    store.save(changed.order, 1, changed.effects)
+    before = snapshot(store)
+    stale = apply(outcome.order, Hold("check the address"))
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        store.save(stale.order, 1, stale.effects)
+    assert (conflict.value.expected_version, conflict.value.actual_version) == (1, 2)
+    assert snapshot(store) == before
+    assert store.get("o-1") == changed.order
+
+
+def test_a_duplicate_add_is_refused_and_writes_nothing(store: SqlStore) -> None:
+    """Adding an id that exists raises OrderAlreadyExists; nothing of the second is written."""
+    first = placed("o-1")
+    store.add(first.order, first.effects)
+    before = snapshot(store)
+    other = LIFECYCLE.place(
+        PlaceOrder("o-1", "someone-else", place().lines, ADDRESS), STAFF, T0 + LATER
+    )
+    with pytest.raises(OrderAlreadyExists) as refused:
+        store.add(other.order, other.effects)
+    assert refused.value.order_id == "o-1"
+    assert isinstance(refused.value.__cause__, sa.exc.IntegrityError)
+    assert snapshot(store) == before
+    assert store.get("o-1") == first.order
+
+
+def test_a_save_failing_midway_writes_nothing(store: SqlStore) -> None:
+    """A save whose history rows collide with a stray row fails after its order update,
+    and the update is rolled back: nothing is written.
+
+    (An outbox id collision cannot be used: by the Outbox contract it is a no-op.)
+    """
+    outcome = placed("o-1")
+    store.add(outcome.order, outcome.effects)
+    second = apply(outcome.order, ChangeAddress(ADDRESS))
+    third = apply(second.order, Hold("check"))
+    history = store.tables.history
+    with store.engine.begin() as connection:  # a row left by something else
+        connection.execute(
+            history.insert(),
+            {
+                "order_id": "o-1",
+                "version": 3,
+                "from_state": "x",
+                "to_state": "y",
+                "event": "rogue",
+                "actor": "nobody",
+                "at": datetime(2026, 1, 1),
+                "document": "{}",
+            },
+        )
+    before = snapshot(store)
+    with pytest.raises(StoreError) as failed:
+        store.save(third.order, 1, (*second.effects, *third.effects))
+    assert isinstance(failed.value.__cause__, sa.exc.IntegrityError)
+    assert "[parameters:" not in str(failed.value)  # documents stay out of messages
+    assert snapshot(store) == before
+    assert [entry.id for entry in store.entries("o-1")] == [e.id for e in outcome.effects]
+
+
+def test_an_existing_outbox_entry_is_kept_as_it_is(store: SqlStore) -> None:
+    """Writing an entry whose id exists is a no-op: the stored entry keeps its status."""
+    outcome = placed("o-1")
+    store.add(outcome.order, outcome.effects)
+    first = outcome.effects[0].id
+    store.mark_delivered(first, T0 + LATER)
+    changed = apply(outcome.order, ChangeAddress(ADDRESS))
+    store.save(changed.order, 1, (*outcome.effects, *changed.effects))
+    entries = store.entries("o-1")
+    assert [entry.id for entry in entries] == [
+        effect.id for effect in (*outcome.effects, *changed.effects)
+    ]
+    assert entries[0].status is OutboxStatus.DELIVERED
+
+
+def test_saves_are_refused_like_the_reference_store(store: SqlStore) -> None:
+    """Unknown ids, versions not above the expected one and non-orders are refused."""
+    order = place("o-1")
+    with pytest.raises(OrderNotFound):
+        store.save(apply(order, ChangeAddress(ADDRESS)).order, 1)
+    store.add(order)
+    with pytest.raises(InvalidInput, match="above 1"):
+        store.save(order, 1)
+    with pytest.raises(ConcurrencyConflict):
+        store.save(order, 0)
+    with pytest.raises(InvalidInput):
+        store.add("not an order")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="100"):
+        store.add(place("x" * 101))
+    with pytest.raises(OrderNotFound):
+        store.get("missing")
+    assert [row[0] for row in snapshot(store)[store.tables.orders.name]] == ["o-1"]
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+def test_find_by_state_pages_in_python_string_order(store: SqlStore) -> None:
+    """Ids compare and sort like Python strings (case, accents, trailing spaces, emoji)."""
+    ids = ["o-10", "o-9", "O-1", "o-1", "o-1 ", "ö-1", "o-1\t", "🚚-1", "a"]
+    for order_id in ids:
+        store.add(place(order_id))
+    store.add(closed(place("o-closed")))
+    pages: list[list[str]] = []
+    after: str | None = None
+    while page := [o.id for o in store.find_by_state(OrderState.PENDING_PAYMENT, limit=2,
+                                                     after_id=after)]:  # fmt: skip
+        pages.append(page)
+        after = page[-1]
+    assert [order_id for page in pages for order_id in page] == sorted(ids)
+    assert all(len(page) == 2 for page in pages[:-1])
+    assert [o.id for o in store.find_by_state(OrderState.CLOSED)] == ["o-closed"]
+    assert store.find_by_state(OrderState.PAID) == []
+
+
+def test_find_due_includes_a_deadline_at_exactly_before(store: SqlStore) -> None:
+    """find_due(before) returns deadlines at or before it, earliest first, in any offset."""
+    orders = []
+    for minutes, order_id in ((0, "b-at"), (0, "a-at"), (-7, "early"), (5, "later")):
+        outcome = placed(order_id, at=T0 + timedelta(minutes=minutes, microseconds=1))
+        store.add(outcome.order)
+        orders.append(outcome.order)
+    store.add(paid())  # no deadline
+    deadline = orders[0].next_deadline
+    assert deadline is not None
+    at = deadline.due_at
+    assert [o.id for o in store.find_due(at)] == ["early", "a-at", "b-at"]
+    assert [o.id for o in store.find_due(at - timedelta(microseconds=1))] == ["early"]
+    in_shanghai = at.astimezone(timezone(timedelta(hours=8)))
+    assert [o.id for o in store.find_due(in_shanghai, limit=2)] == ["early", "a-at"]
+    assert len(store.find_due(at + timedelta(days=1))) == 4
+    with pytest.raises(InvalidInput):
+        store.find_due(at.replace(tzinfo=None))
+
+
+def test_find_due_reads_history_with_one_query(db: Database) -> None:
+    """A batch of orders loads with one query for the orders and one for all their history;
+    a cached order costs one query."""
+    store = db.open(cache_size=0)
+    for number in range(5):
+        store.add(place(f"o-{number}"))
+    with StatementCounter(store.engine) as counter:
+        assert len(store.find_due(T0 + timedelta(days=1))) == 5
+    selects = [s for s in counter.statements if "SELECT" in s]
+    assert len(selects) == 2
+    assert store.tables.history.name in selects[1]
+    cached = db.open(cache_size=10)
+    cached.get("o-1")
+    with StatementCounter(cached.engine) as counter:
+        assert cached.get("o-1") is cached.get("o-1")
+    assert len([s for s in counter.statements if "SELECT" in s]) == 2
+
+
+# -- the outbox ----------------------------------------------------------------------------
+
+
+def test_pending_is_least_tried_then_oldest_then_written_order(store: SqlStore) -> None:
+    """pending() orders by attempts, then created_at, then the order entries were written in
+    (not by id)."""
+    for outcome in (placed("a-later", at=T0 + LATER), placed("z-first"), placed("b-second")):
+        store.add(outcome.order, outcome.effects)
+    ids = [entry.id for entry in store.pending()]
+    assert ids == [
+        "z-first/1/0", "z-first/1/1", "b-second/1/0", "b-second/1/1", "a-later/1/0",
+        "a-later/1/1",
+    ]  # fmt: skip
+    store.mark_failed("z-first/1/0", "channel down", T0)
+    store.mark_failed("z-first/1/0", "still down", T0)
+    store.mark_delivered("b-second/1/0", T0)
+    pending = store.pending()
+    assert [entry.id for entry in pending] == [
+        "z-first/1/1", "b-second/1/1", "a-later/1/0", "a-later/1/1", "z-first/1/0",
+    ]  # fmt: skip
+    assert (pending[-1].attempts, pending[-1].last_error) == (2, "still down")
+    assert [entry.id for entry in store.pending(limit=1)] == ["z-first/1/1"]
+    assert store.pending(limit=0) == []
+
+
+def test_mark_delivered_and_mark_failed_semantics(store: SqlStore) -> None:
+    """Delivery is idempotent and clears the error; failing a delivered entry changes
+    nothing; unknown ids raise LookupError."""
+    outcome = placed("o-1")
+    store.add(outcome.order, outcome.effects)
+    entry_id = outcome.effects[0].id
+    store.mark_failed(entry_id, "timeout", T0)
+    store.mark_delivered(entry_id, T0 + LATER)
+    store.mark_delivered(entry_id, T0 + 2 * LATER)
+    store.mark_failed(entry_id, "late failure", T0 + 3 * LATER)
+    entry = store.entries("o-1")[0]
+    assert (entry.status, entry.attempts, entry.last_error) == (OutboxStatus.DELIVERED, 1, "")
+    assert entry.delivered_at == T0 + LATER
+    assert entry.created_at == outcome.order.updated_at
+    assert entry.effect == outcome.effects[0]
+    with pytest.raises(LookupError):
+        store.mark_delivered("nope", T0)
+    with pytest.raises(LookupError):
+        store.mark_failed("nope", "x", T0)
+    assert store.entries("nobody") == []
+
+
+# -- opening, schema and errors ------------------------------------------------------------
+
+
+def test_tables_of_another_schema_version_are_refused(db: Database) -> None:
+    """Opening tables whose meta row holds another schema_version raises StoreError."""
+    store = db.open()
+    meta = store.tables.meta
+    with store.engine.begin() as connection:
+        assert connection.execute(sa.select(meta.c.value)).scalar_one() == str(SCHEMA_VERSION)
+        connection.execute(sa.update(meta).values(value="2"))
+    with pytest.raises(StoreError, match="schema version 2"):
+        db.open()
+    with pytest.raises(StoreError, match="create=True"):
+        db.open(suffix="none_", create=False)
+
+
+def test_an_existing_schema_opens_without_create(db: Database) -> None:
+    """A store opened with create=False works on tables another store created."""
+    first = db.open()
+    first.add(place("o-1"))
+    second = db.open(create=False)
+    assert second.get("o-1") == place("o-1")
+    assert db.open().get("o-1") == place("o-1")  # create=True on existing tables is harmless
+
+
+def test_driver_errors_become_store_errors(db: Database) -> None:
+    """A dropped table and a closed store raise StoreError, the driver's error chained."""
+    store = db.open()
+    store.add(place("o-1"))
+    with store.engine.begin() as connection:
+        connection.execute(sa.text(f"DROP TABLE {store.tables.outbox.name}"))
+    with pytest.raises(StoreError) as failed:
+        store.pending()
+    assert isinstance(failed.value.__cause__, sa.exc.SQLAlchemyError)
+    outcome = placed("o-2")
+    with pytest.raises(StoreError):
+        store.add(outcome.order, outcome.effects)
+    with pytest.raises(OrderNotFound):
+        store.get("o-2")  # the add failed at its last insert and wrote nothing
+    changed = apply(place("o-1"), Close(CloseReason.OUT_OF_STOCK))
+    assert changed.effects
+    with pytest.raises(StoreError):
+        store.save(changed.order, 1, changed.effects)
+    assert store.get("o-1") == place("o-1")  # so did the save
+    other = db.open(suffix="closed_")
+    other.close()
+    with pytest.raises(StoreError, match="closed"):
+        other.get("o-1")
+
+
+def test_an_unreachable_database_is_a_store_error(db: Database, tmp_path: Path) -> None:
+    """Opening a store on a database that cannot be reached raises StoreError."""
+    if db.is_server:
+        url = sa.make_url(db.url).set(port=1, host="127.0.0.1")
+        with pytest.raises(StoreError) as failed:
+            SqlStore.from_url(url)
+    else:
+        with pytest.raises(StoreError) as failed:
+            SqlStore.sqlite(tmp_path / "missing" / "dir" / "orders.db")
+    assert isinstance(failed.value.__cause__, sa.exc.OperationalError)
+
+
+def test_a_transaction_the_database_gives_up_on(db: Database) -> None:
+    """Lock conflicts: PostgreSQL 40001 and MySQL 1205 become ConcurrencyConflict; a locked
+    SQLite file is a StoreError. Nothing is written."""
+    if db.backend == "sqlite-memory":
+        pytest.skip("an in-memory database has one connection: nothing can hold a lock on it")
+    options: dict[str, Any] = {}
+    if db.backend == "postgresql":
+        options = {"isolation_level": "SERIALIZABLE"}
+    elif db.backend == "mysql":
+        options = {"connect_args": {"init_command": "SET SESSION innodb_lock_wait_timeout = 1"}}
+    store = db.open(engine_options=options, busy_timeout=0.2)
+    order = place("o-1")
+    store.add(order)
+    change = apply(order, ChangeAddress(ADDRESS))
+    orders = store.tables.orders
+    if db.backend == "sqlite-file":
+        writer = sqlite3.connect(db.path, isolation_level=None)
+        try:
+            writer.execute("BEGIN IMMEDIATE")
+            with pytest.raises(StoreError, match="locked"):
+                store.save(change.order, 1, change.effects)
+            writer.execute("ROLLBACK")
+        finally:
+            writer.close()
+    elif db.backend == "mysql":
+        with store.engine.connect() as blocker, blocker.begin():
+            blocker.execute(sa.select(orders.c.id).with_for_update())
+            with pytest.raises(ConcurrencyConflict) as conflict:
+                store.save(change.order, 1, change.effects)
+            assert conflict.value.actual_version is None
+    else:
+        with store.engine.connect() as blocker, store.engine.connect() as watcher:
+            with blocker.begin():
+                blocker.execute(sa.update(orders).values(version=orders.c.version))
+                thread, raised = run_in_thread(lambda: store.save(change.order, 1))
+                waiting = sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                deadline = time.monotonic() + 10
+                while not watcher.execute(waiting).scalar_one() and time.monotonic() < deadline:
+                    watcher.rollback()
+                    time.sleep(0.01)
+            thread.join()
+            assert [type(error) for error in raised] == [ConcurrencyConflict]
+    assert store.get("o-1") == order
+    assert store.entries("o-1") == []
+
+
+def test_configuration_mistakes_are_refused() -> None:
+    """A malformed prefix or cache size, or an in-memory SQLite engine threads would not
+    share, is refused at once."""
+    with pytest.raises(InvalidConfiguration):
+        SqlStore.sqlite(table_prefix="Orders; DROP")
+    with pytest.raises(InvalidConfiguration):
+        SqlStore.sqlite(cache_size=-1)
+    engine = sa.create_engine("sqlite://")
+    try:
+        with pytest.raises(InvalidConfiguration, match="StaticPool"):
+            SqlStore(engine)
+    finally:
+        engine.dispose()
+    with SqlStore.from_url("sqlite://", table_prefix="") as store:
+        store.add(place())
+        assert store.get("o-1") == place()
+        assert store.tables.orders.name == "orders"
+
+
+# -- the cache and concurrency -------------------------------------------------------------
+
+
+def test_the_cache_serves_fresh_data_after_another_store_saved(db: Database) -> None:
+    """A store's cache never hides a newer version, or an order replaced behind its back."""
+    reader = db.open()
+    writer = db.open()
+    order = place("o-1")
+    reader.add(order)
+    assert reader.get("o-1") is reader.get("o-1")
+    changed = apply(order, Hold("check"))
+    writer.save(changed.order, 1, changed.effects)
+    assert reader.get("o-1") == changed.order
+    assert reader.find_by_state(OrderState.ON_HOLD) == [changed.order]
+    writer.drop_tables()
+    replacement = place("o-1", address=Address("Han Meimei", "139", "2 Road", "Hz"))
+    db.open().add(replacement)
+    assert reader.get("o-1") == replacement
+
+
+def test_a_read_racing_a_save_loads_one_whole_version(db: Database) -> None:
+    """An order read while another store saves it between the read's two queries loads as
+    the version its row had, never with the newer history entries mixed in."""
+    if db.backend == "sqlite-memory":
+        pytest.skip("an in-memory database has one connection: reads and saves take turns")
+    reader = db.open(cache_size=0)
+    writer = db.open()
+    order = place("o-1")
+    reader.add(order)
+    change = apply(order, Hold("check"))
+    orders = reader.tables.orders.name
+    saved: list[bool] = []
+
+    def save_between(*args: Any) -> None:
+        statement = str(args[2])
+        if not saved and statement.startswith("SELECT") and f"FROM {orders}" in statement:
+            saved.append(True)
+            writer.save(change.order, 1, change.effects)
+
+    sa.event.listen(reader.engine, "after_cursor_execute", save_between)
+    try:
+        assert reader.get("o-1") == order
+    finally:
+        sa.event.remove(reader.engine, "after_cursor_execute", save_between)
+    assert saved == [True]
+    assert reader.get("o-1") == change.order
+
+
+def test_racing_savers_have_exactly_one_winner_and_gapless_history(db: Database) -> None:
+    """Eight threads save on the same version: one wins, seven get ConcurrencyConflict,
+    and the stored history has no gap."""
+    store = db.open()
+    order = awaiting_shipment()
+    store.add(order)
+    assert order.version == 3
+    threads = 8
+    barrier = threading.Barrier(threads)
+    won: list[Outcome] = []
+    lost: list[ConcurrencyConflict] = []
+    errors: list[BaseException] = []
+
+    def save(number: int) -> None:
+        try:
+            loaded = store.get(order.id)
+            outcome = apply(loaded, Hold(f"thread {number}"))
+            barrier.wait(timeout=10)
+            store.save(outcome.order, loaded.version, outcome.effects)
+            won.append(outcome)
+        except ConcurrencyConflict as conflict:
+            lost.append(conflict)
+        except BaseException as error:
+            errors.append(error)
+
+    workers = [threading.Thread(target=save, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert errors == []
+    assert len(won) == 1
+    assert len(lost) == threads - 1
+    assert {(c.expected_version, c.actual_version) for c in lost} == {(3, 4)}
+    assert store.get(order.id) == won[0].order
+    history = store.tables.history
+    with store.engine.connect() as connection:
+        versions = connection.execute(
+            sa.select(history.c.version).order_by(history.c.version)
+        ).scalars()
+        assert list(versions) == [1, 2, 3, 4]
+    assert [e.effect for e in store.entries(order.id)] == list(won[0].effects)
