@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import runpy
-import sys
-from pathlib import Path
-
 import attrs
 import pytest
 
@@ -139,17 +135,3 @@ def test_the_reference_interpreter_refuses_like_the_compiled_table() -> None:
 
 
 LIFECYCLE_ENGINE = Lifecycle()
-
-
-def test_the_benchmark_script_runs_and_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
-    """benchmarks/lifecycle.py runs end to end on a few orders (no timing is asserted)."""
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "lifecycle.py"
-    saved = sys.argv
-    sys.argv = [str(path), "20"]
-    try:
-        runpy.run_path(str(path), run_name="__main__")
-    finally:
-        sys.argv = saved
-    out = capsys.readouterr().out
-    for row in ("orderflow", "transitions, shared machine", "bare dict table", "target"):
-        assert row in out

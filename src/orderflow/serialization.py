@@ -40,9 +40,9 @@ from orderflow import effects as e
 from orderflow.errors import CommandRefused, DocumentError, InvalidInput, Refusal
 from orderflow.model import Actor, ActorKind, CloseReason
 from orderflow.money import Money
-from orderflow.order import Order
+from orderflow.order import HistoryEntry, Order
 
-__all__ = ["SCHEMA_VERSION", "converter", "dump", "load"]
+__all__ = ["SCHEMA_VERSION", "converter", "dump", "dump_order_parts", "load"]
 
 SCHEMA_VERSION: Final = 1
 """The version of the document layout written by :func:`dump`."""
@@ -194,6 +194,21 @@ converter.register_unstructure_hook(e.Effect, _unstructure_tagged("kind"))
 converter.register_structure_hook(e.Effect, _structure_tagged(_EFFECTS, "kind", "effect"))
 
 
+_ORDER_FIELDS: list[tuple[str, Callable[[Any], Any]]] = []
+_unstructure_entry: Callable[[Any], Any] = cast(Callable[[Any], Any], None)
+
+
+def _prepare_order_parts() -> None:
+    """Resolve the unstructure functions of the order's fields once."""
+    global _unstructure_entry  # noqa: PLW0603 - filled once at import
+    attrs.resolve_types(Order)
+    for field in attrs.fields(Order):
+        if field.name != "history":
+            handler = converter.get_unstructure_hook(field.type)
+            _ORDER_FIELDS.append((field.name, handler))
+    _unstructure_entry = converter.get_unstructure_hook(HistoryEntry)
+
+
 _DOCUMENT_KINDS: dict[str, type[Any]] = {
     "order": Order,
     "command": c.Command,
@@ -236,6 +251,23 @@ def dump(value: Order | c.Command | e.Effect | Refusal | CommandRefused) -> dict
     else:
         body = converter.unstructure(value)
     return {"schema_version": SCHEMA_VERSION, "document": kind, **body}
+
+
+def dump_order_parts(
+    order: Order, from_version: int = 1
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An order's document without its history, and the documents of its history entries
+    from ``from_version`` on: what a store writes when it keeps history in rows of its own.
+
+    ``load`` reads them back once the entries are put under ``"history"`` again. Only the
+    entries asked for are converted, so saving a change costs the same whatever the length of
+    the order's history.
+    """
+    body: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "document": "order"}
+    for name, unstructure in _ORDER_FIELDS:
+        body[name] = unstructure(getattr(order, name))
+    entries = [_unstructure_entry(entry) for entry in order.history[from_version - 1 :]]
+    return body, entries
 
 
 def load(document: object, kind: type[T]) -> T:
@@ -317,3 +349,6 @@ def _document_error(error: Exception) -> DocumentError:
 # Enums are written by value; make sure every enum the model uses round-trips that way.
 for _enum in (ActorKind, e.NotificationTopic, e.RefundReason):
     converter.register_unstructure_hook(_enum, lambda member: member.value)
+
+
+_prepare_order_parts()

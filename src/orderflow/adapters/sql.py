@@ -346,8 +346,7 @@ class _Rows:
     """The rows one change of an order writes: order, new history entries, outbox entries."""
 
     def __init__(self, order: Order, effects: Sequence[Effect], first_new_version: int) -> None:
-        body = serialization.dump(order)
-        entries = body.pop("history")
+        body, entries = serialization.dump_order_parts(order, first_new_version)
         self.document = _json(body)
         deadline = order.next_deadline
         self.order: dict[str, Any] = {
@@ -373,10 +372,11 @@ class _Rows:
                 "event": entry.event[:_EVENT_LENGTH],
                 "actor": str(entry.actor)[:_ACTOR_LENGTH],
                 "at": _naive_utc(entry.at),
-                "document": _json(entries[version - 1]),
+                "document": _json(entries[version - first_new_version]),
             }
-            for version, entry in enumerate(order.history, start=1)
-            if version >= first_new_version
+            for version, entry in enumerate(
+                order.history[first_new_version - 1 :], start=first_new_version
+            )
         ]
         self.outbox = [
             {
@@ -537,9 +537,16 @@ class SqlStore:
         with self._transaction("open the store") as connection:
             self._tables = _define_tables(table_prefix, _mysql_collation(connection.dialect))
             self._insert_outbox = _insert_new(connection.dialect, self._tables.outbox, "id")
+            self._prepare_statements()
             if create:
                 self._create(connection)
             self._check_schema(connection)
+        # PostgreSQL: reads in autocommit skip a BEGIN and a COMMIT round trip each.
+        self._reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
 
     # -- construction ----------------------------------------------------------------------
 
@@ -635,6 +642,32 @@ class SqlStore:
             engine.dispose()
             raise
 
+    def _prepare_statements(self) -> None:
+        """Build the statements of the hot path once; each call only binds its values."""
+        orders = self._tables.orders
+        self._select_order = sa.select(orders.c.id, orders.c.version, orders.c.document).where(
+            orders.c.id == sa.bindparam("order_id")
+        )
+        self._select_version = sa.select(orders.c.version).where(
+            orders.c.id == sa.bindparam("order_id")
+        )
+        self._update_order = (
+            sa.update(orders)
+            .where(
+                orders.c.id == sa.bindparam("match_id"),
+                orders.c.version == sa.bindparam("match_version"),
+            )
+            .values(
+                {
+                    column.name: sa.bindparam(column.name)
+                    for column in orders.c
+                    if column.name != "id"
+                }
+            )
+        )
+        self._insert_order = orders.insert()
+        self._insert_history = self._tables.history.insert()
+
     def _create(self, connection: sa.Connection) -> None:
         self._tables.metadata.create_all(connection)
         insert = _insert_new(connection.dialect, self._tables.meta, "key")
@@ -721,6 +754,23 @@ class SqlStore:
         ):
             yield connection
 
+    @contextmanager
+    def _reading(self, action: str) -> Iterator[sa.Connection]:
+        """A connection for reads, outside any transaction where the driver allows it.
+
+        Reads need no transaction here: an order row and its history rows are written in one
+        transaction, history is append-only, and a load keeps only the entries up to the
+        version of the row it read, so it never sees a half-written change.
+        """
+        if self._closed:
+            raise StoreError(f"orderflow could not {action}: the store is closed")
+        with (
+            self._turns,
+            _translate(action),
+            self._reader.connect() as connection,
+        ):
+            yield connection
+
     # -- orders ----------------------------------------------------------------------------
 
     def get(self, order_id: str) -> Order:
@@ -738,11 +788,7 @@ class SqlStore:
         """
         if not isinstance(order_id, str):
             raise OrderNotFound(order_id)
-        orders = self._tables.orders
-        query = sa.select(orders.c.id, orders.c.version, orders.c.document).where(
-            orders.c.id == order_id
-        )
-        found = self._load(f"load order {order_id!r}", query)
+        found = self._load(f"load order {order_id!r}", self._select_order, {"order_id": order_id})
         if not found:
             raise OrderNotFound(order_id)
         return found[0]
@@ -764,7 +810,7 @@ class SqlStore:
         action = f"add order {order.id!r}"
         with self._transaction(action, order_id=order.id) as connection:
             with _translate(action, order_id=order.id, inserting_order=True):
-                connection.execute(self._tables.orders.insert(), rows.order)
+                connection.execute(self._insert_order, rows.order)
             self._write_history_and_outbox(connection, rows)
         self._cache.put(order, rows.document)
 
@@ -800,20 +846,16 @@ class SqlStore:
                 "order.version", order.version, f"must be above {expected_version} to save"
             )
         rows = _Rows(order, effects, first_new_version=expected_version + 1)
-        orders = self._tables.orders
         change = {name: value for name, value in rows.order.items() if name != "id"}
-        update = (
-            sa.update(orders)
-            .where(orders.c.id == order.id, orders.c.version == expected_version)
-            .values(change)
-        )
+        change["match_id"] = order.id
+        change["match_version"] = expected_version
         action = f"save order {order.id!r}"
         with self._transaction(
             action, order_id=order.id, expected_version=expected_version
         ) as connection:
-            if connection.execute(update).rowcount != 1:
+            if connection.execute(self._update_order, change).rowcount != 1:
                 actual = connection.execute(
-                    sa.select(orders.c.version).where(orders.c.id == order.id)
+                    self._select_version, {"order_id": order.id}
                 ).scalar_one_or_none()
                 if actual is None:
                     raise OrderNotFound(order.id)
@@ -875,7 +917,7 @@ class SqlStore:
         return self._load("find due orders", query)
 
     def _write_history_and_outbox(self, connection: sa.Connection, rows: _Rows) -> None:
-        connection.execute(self._tables.history.insert(), rows.history)
+        connection.execute(self._insert_history, rows.history)
         if rows.outbox:
             connection.execute(self._insert_outbox, rows.outbox)
 
@@ -889,12 +931,14 @@ class SqlStore:
             raise OrderNotFound(order_id)
         return stored
 
-    def _load(self, action: str, query: sa.Select[Any]) -> list[Order]:
+    def _load(
+        self, action: str, query: sa.Select[Any], parameters: Mapping[str, Any] | None = None
+    ) -> list[Order]:
         """Run a query for (id, version, document) rows and load those orders, reading the
         history of every order the cache lacks with one query."""
         history = self._tables.history
-        with self._transaction(action) as connection:
-            rows = connection.execute(query).all()
+        with self._reading(action) as connection:
+            rows = connection.execute(query, parameters).all()
             found = {row.id: self._cache.get(row.id, row.version, row.document) for row in rows}
             missing = {row.id: row.version for row in rows if found[row.id] is None}
             entries: dict[str, list[str]] = {order_id: [] for order_id in missing}

@@ -1,0 +1,36 @@
+"""The benchmark scripts run end to end on a few orders; no timing is asserted here."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _run(script: str, *args: str) -> None:
+    saved = sys.argv
+    sys.argv = [str(BENCHMARKS / script), *args]
+    try:
+        runpy.run_path(str(BENCHMARKS / script), run_name="__main__")
+    finally:
+        sys.argv = saved
+
+
+def test_lifecycle_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/lifecycle.py compares orderflow with transitions and a bare table."""
+    _run("lifecycle.py", "20")
+    out = capsys.readouterr().out
+    for row in ("orderflow", "transitions, shared machine", "bare dict table", "target"):
+        assert row in out
+
+
+def test_store_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/store.py compares the service with the bare driver on each backend."""
+    _run("store.py", "5")
+    out = capsys.readouterr().out
+    for row in ("memory", "sqlite (file, WAL)", "ratio", "target"):
+        assert row in out
