@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import copy
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -31,12 +32,26 @@ def scripted_orders(draw: st.DrawFn) -> tuple[Order, list[ofs.Scripted]]:
 
 
 def _attempt(
-    lifecycle: Lifecycle, order: Order, step: ofs.Scripted, at: object
+    lifecycle: Lifecycle, order: Order, step: ofs.Scripted, at: datetime
 ) -> Outcome | CommandRefused:
     try:
-        return lifecycle.handle(order, step.command, step.actor, at)  # type: ignore[arg-type]
+        return lifecycle.handle(order, step.command, step.actor, at)
     except CommandRefused as refused:
         return refused
+
+
+def _walk(
+    case: tuple[Order, list[ofs.Scripted]],
+) -> Iterator[tuple[Order, ofs.Scripted, datetime, Outcome | CommandRefused]]:
+    """Run a script: yield (order before, step, time, result); applied results move on."""
+    order, script = case
+    at = order.updated_at
+    for step in script:
+        at += step.after
+        result = _attempt(LIFECYCLE, order, step, at)
+        yield order, step, at, result
+        if isinstance(result, Outcome):
+            order = result.order
 
 
 @given(scripted_orders())
@@ -80,17 +95,12 @@ def test_lifecycle_invariants_hold_after_every_command(
 @given(scripted_orders())
 def test_dry_run_agrees_with_handling(case: tuple[Order, list[ofs.Scripted]]) -> None:
     """A dry run is empty exactly when the command applies, and lists the same reasons."""
-    order, script = case
-    at = order.updated_at
-    for step in script:
-        at += step.after
+    for order, step, at, result in _walk(case):
         reasons = LIFECYCLE.check(order, step.command, step.actor, at)
-        result = _attempt(LIFECYCLE, order, step, at)
         if isinstance(result, CommandRefused):
             assert reasons == result.reasons
         else:
             assert reasons == ()
-            order = result.order
 
 
 @given(scripted_orders())
@@ -98,11 +108,7 @@ def test_compiled_table_agrees_with_the_transitions_interpreter(
     case: tuple[Order, list[ofs.Scripted]],
 ) -> None:
     """The compiled dispatch and the ``transitions`` reference give identical outcomes."""
-    order, script = case
-    at = order.updated_at
-    for step in script:
-        at += step.after
-        compiled = _attempt(LIFECYCLE, order, step, at)
+    for order, step, at, compiled in _walk(case):
         try:
             reference: Outcome | CommandRefused = LIFECYCLE.handle_reference(
                 order, step.command, step.actor, at
@@ -114,7 +120,6 @@ def test_compiled_table_agrees_with_the_transitions_interpreter(
             assert compiled.reasons == reference.reasons
         else:
             assert compiled == reference
-            order = compiled.order
 
 
 @given(scripted_orders())
@@ -122,19 +127,12 @@ def test_replaying_an_applied_command_id_changes_nothing(
     case: tuple[Order, list[ofs.Scripted]],
 ) -> None:
     """D-3: every applied command with an id, sent again, is a replay with the same effects."""
-    order, script = case
-    at = order.updated_at
-    for step in script:
-        at += step.after
-        result = _attempt(LIFECYCLE, order, step, at)
-        if isinstance(result, CommandRefused):
-            continue
-        if step.command.command_id is not None:
+    for _, step, at, result in _walk(case):
+        if isinstance(result, Outcome) and step.command.command_id is not None:
             again = LIFECYCLE.handle(result.order, step.command, step.actor, at)
             assert again.replayed
             assert again.order is result.order
             assert again.effects == result.effects
-        order = result.order
 
 
 @given(
