@@ -745,3 +745,67 @@ def test_racing_savers_have_exactly_one_winner_and_gapless_history(db: Database)
         ).scalars()
         assert list(versions) == [1, 2, 3, 4]
     assert [e.effect for e in store.entries(order.id)] == list(won[0].effects)
+
+
+def test_a_connection_returns_to_the_pool_without_a_wasted_rollback(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On MySQL, a save sends no ROLLBACK after its COMMIT, but a connection returned with a
+    transaction open is still rolled back: the next read sees what others committed."""
+    if db.backend != "mysql":
+        pytest.skip("only the MySQL engines SqlStore makes skip the pool's reset")
+    store = db.open()
+    order = place("o-1")
+    store.add(order)
+    change = apply(order, Hold("check"))
+    sent: list[str] = []
+    with store.engine.connect() as connection:
+        driver_connection: type[Any] = type(connection.connection.dbapi_connection)
+    rollback = driver_connection.rollback
+
+    def recording_rollback(self: Any) -> None:
+        sent.append("ROLLBACK")
+        rollback(self)
+
+    monkeypatch.setattr(driver_connection, "rollback", recording_rollback)
+    store.save(change.order, 1, change.effects)
+    assert sent == []
+    orders = store.tables.orders
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(f"SELECT count(*) FROM {orders.name}")  # opens a snapshot
+        cursor.close()
+    finally:
+        raw.close()  # returned with its snapshot open: the reset must roll it back
+    assert sent == ["ROLLBACK"]
+    other = db.open()
+    other.add(place("o-2"))
+    assert [o.id for o in store.find_by_state(OrderState.PENDING_PAYMENT)] == ["o-2"]
+
+
+def test_sqlite_projections_are_written_as_sqlalchemy_writes_them(db: Database) -> None:
+    """The prepared statements bind values as SQLAlchemy would: the projection columns read
+    back through SQLAlchemy as the values of the order."""
+    store = db.open()
+    order = place("o-1")
+    store.add(order)
+    change = apply(order, Hold("check"))
+    store.save(change.order, 1, change.effects)
+    orders, history = store.tables.orders, store.tables.history
+    with store.engine.connect() as connection:
+        row = connection.execute(sa.select(orders)).one()
+        entries = connection.execute(sa.select(history).order_by(history.c.version)).all()
+    saved = change.order
+    assert (row.id, row.customer_id, row.state, row.version) == (
+        saved.id,
+        saved.customer_id,
+        saved.state.value,
+        2,
+    )
+    assert row.created_at == saved.created_at.astimezone(UTC).replace(tzinfo=None)
+    assert row.updated_at == saved.updated_at.astimezone(UTC).replace(tzinfo=None)
+    assert Decimal(str(row.amount_due)) == saved.amount_due.amount
+    assert [e.at for e in entries] == [
+        e.at.astimezone(UTC).replace(tzinfo=None) for e in saved.history
+    ]

@@ -74,7 +74,8 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy import exc
 from sqlalchemy.dialects import mysql, postgresql, sqlite
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolResetState, StaticPool
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from orderflow import serialization
 from orderflow.effects import Effect
@@ -312,6 +313,8 @@ def _read(text: str, kind: type[T], what: str, history: Sequence[str] | None = N
 
 
 def _naive_utc(value: datetime, field: str = "at") -> datetime:
+    if type(value) is datetime and value.tzinfo is UTC:  # the usual case, already UTC
+        return value.replace(tzinfo=None)
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidInput(field, value, "must be a timezone-aware datetime")
     return value.astimezone(UTC).replace(tzinfo=None)
@@ -343,57 +346,143 @@ def _check_order(order: object, effects: Sequence[Effect]) -> None:
 
 
 class _Rows:
-    """The rows one change of an order writes: order, new history entries, outbox entries."""
+    """The rows one change of an order writes: order, new history entries, outbox entries.
+
+    Each row is a tuple of its table's column values in the table's column order (the outbox
+    without its ``position``), as :class:`_Prepared` statements take them.
+    """
+
+    __slots__ = ("document", "history", "order", "outbox")
 
     def __init__(self, order: Order, effects: Sequence[Effect], first_new_version: int) -> None:
         body, entries = serialization.dump_order_parts(order, first_new_version)
         self.document = _json(body)
         deadline = order.next_deadline
-        self.order: dict[str, Any] = {
-            "id": order.id,
-            "customer_id": order.customer_id,
-            "state": order.state.value,
-            "version": order.version,
-            "next_deadline": None if deadline is None else _naive_utc(deadline.due_at),
-            "currency": order.currency,
-            "amount_due": order.amount_due.amount,
-            "amount_paid": order.amount_paid.amount,
-            "amount_refunded": order.amount_refunded.amount,
-            "created_at": _naive_utc(order.created_at),
-            "updated_at": _naive_utc(order.updated_at),
-            "document": self.document,
-        }
-        self.history = [
-            {
-                "order_id": order.id,
-                "version": version,
-                "from_state": None if entry.from_state is None else entry.from_state.value,
-                "to_state": entry.to_state.value,
-                "event": entry.event[:_EVENT_LENGTH],
-                "actor": str(entry.actor)[:_ACTOR_LENGTH],
-                "at": _naive_utc(entry.at),
-                "document": _json(entries[version - first_new_version]),
-            }
-            for version, entry in enumerate(
-                order.history[first_new_version - 1 :], start=first_new_version
+        order_id = order.id
+        self.order: tuple[Any, ...] = (
+            order_id,
+            order.customer_id,
+            order.state.value,
+            order.version,
+            None if deadline is None else _naive_utc(deadline.due_at),
+            order.currency,
+            order.amount_due.amount,
+            order.amount_paid.amount,
+            order.amount_refunded.amount,
+            _naive_utc(order.created_at),
+            _naive_utc(order.updated_at),
+            self.document,
+        )
+        self.history: list[tuple[Any, ...]] = [
+            (
+                order_id,
+                version,
+                None if entry.from_state is None else entry.from_state.value,
+                entry.to_state.value,
+                entry.event[:_EVENT_LENGTH],
+                str(entry.actor)[:_ACTOR_LENGTH],
+                _naive_utc(entry.at),
+                _json(document),
+            )
+            for version, (entry, document) in enumerate(
+                zip(order.history[first_new_version - 1 :], entries, strict=True),
+                start=first_new_version,
             )
         ]
-        self.outbox = [
-            {
-                "id": entry.id,
-                "order_id": entry.order_id,
-                "version": entry.version,
-                "seq": entry.effect.seq,
-                "kind": entry.kind[:_EVENT_LENGTH],
-                "status": OutboxStatus.PENDING.value,
-                "attempts": 0,
-                "last_error": "",
-                "created_at": _naive_utc(entry.created_at),
-                "delivered_at": None,
-                "document": _json(serialization.dump(entry.effect)),
-            }
+        pending = OutboxStatus.PENDING.value
+        self.outbox: list[tuple[Any, ...]] = [
+            (
+                entry.id,
+                entry.order_id,
+                entry.version,
+                entry.effect.seq,
+                entry.kind[:_EVENT_LENGTH],
+                pending,
+                0,
+                "",
+                _naive_utc(entry.created_at),
+                None,
+                _json(serialization.dump(entry.effect)),
+            )
             for entry in outbox_entries(order, effects)
         ]
+
+
+_OUTBOX_COLUMNS: Final = (
+    "id",
+    "order_id",
+    "version",
+    "seq",
+    "kind",
+    "status",
+    "attempts",
+    "last_error",
+    "created_at",
+    "delivered_at",
+    "document",
+)
+"""The outbox columns a new entry is written with (``position`` is the database's)."""
+
+
+class _Prepared:
+    """A hot-path statement compiled once for the engine's dialect, run with
+    ``Connection.exec_driver_sql``: no compilation, cache lookup or bind processing per call.
+
+    Values are given as tuples in the order of ``names``; each is converted with the bind
+    processor SQLAlchemy would use for its type on this dialect (SQLite keeps datetimes as
+    text and numerics as floats), then laid out in the driver's parameter style. Errors,
+    events and the transaction are SQLAlchemy's, as with ``Connection.execute``.
+    """
+
+    __slots__ = ("_names", "_positions", "_processors", "sql")
+
+    def __init__(
+        self,
+        statement: sa.ClauseElement,
+        dialect: sa.Dialect,
+        names: Sequence[str],
+        types: Sequence[sa.types.TypeEngine[Any]],
+        column_keys: Sequence[str] | None = None,
+    ) -> None:
+        compiled = statement.compile(
+            dialect=dialect, column_keys=None if column_keys is None else list(column_keys)
+        )
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = compiled.string
+        if set(compiled.binds) != set(names):
+            raise AssertionError(f"the statement binds {sorted(compiled.binds)}, not {names}")
+        self._names = tuple(names)
+        self._processors = tuple(
+            (index, processor)
+            for index, type_ in enumerate(types)
+            if (processor := type_.dialect_impl(dialect).bind_processor(dialect)) is not None
+        )
+        positions: tuple[int, ...] | None = None
+        if compiled.positional:
+            positions = tuple(self._names.index(name) for name in compiled.positiontup or ())
+        self._positions = positions
+
+    def parameters(self, values: Sequence[Any]) -> Sequence[Any] | dict[str, Any]:
+        """The driver's parameters for one row of values (in the order of ``names``)."""
+        if self._processors:
+            values = list(values)
+            for index, processor in self._processors:
+                values[index] = processor(values[index])
+        positions = self._positions
+        if positions is None:
+            return dict(zip(self._names, values, strict=True))
+        return tuple([values[index] for index in positions])
+
+    def run(self, connection: sa.Connection, values: Sequence[Any]) -> sa.CursorResult[Any]:
+        """Execute for one row of values."""
+        return connection.exec_driver_sql(self.sql, self.parameters(values))
+
+    def run_many(self, connection: sa.Connection, rows: Sequence[Sequence[Any]]) -> None:
+        """Execute for each row of values (one ``execute`` for one row, else ``executemany``)."""
+        if len(rows) == 1:
+            connection.exec_driver_sql(self.sql, self.parameters(rows[0]))
+        elif rows:
+            connection.exec_driver_sql(self.sql, [self.parameters(row) for row in rows])
 
 
 # -- the cache -----------------------------------------------------------------------------
@@ -472,6 +561,26 @@ def _check_engine(engine: object) -> sa.Engine:
     return engine
 
 
+_COMMITTED: Final = "orderflow_committed"
+"""Key in a pooled connection's ``info``: the store has just committed on it."""
+
+
+def _reset_uncommitted(
+    dbapi_connection: Any, connection_record: Any, reset_state: PoolResetState
+) -> None:
+    """Pool reset for the MySQL engines :meth:`SqlStore.from_url` makes (with
+    ``pool_reset_on_return=None``): roll back a returning connection, as the default reset
+    does, unless the store has just committed on it or SQLAlchemy has already rolled it back.
+
+    A connection the store committed on holds no transaction; the ROLLBACK the default reset
+    sends there anyway (the MySQL drivers do not skip it) is a wasted round trip per write.
+    """
+    info = connection_record.info if connection_record is not None else {}
+    if info.pop(_COMMITTED, False) or reset_state.transaction_was_reset:
+        return
+    dbapi_connection.rollback()
+
+
 class _SqlitePragmas:
     """Sets the busy timeout, foreign keys and (for files) the WAL journal on connect."""
 
@@ -532,12 +641,12 @@ class SqlStore:
             raise InvalidConfiguration("cache_size", cache_size, "must be a whole number >= 0")
         self._prefix = table_prefix
         self._turns = _turns(engine)
+        self._marks_commits = sa.event.contains(engine, "reset", _reset_uncommitted)
         self._cache = _OrderCache(cache_size)
         self._closed = False
         with self._transaction("open the store") as connection:
             self._tables = _define_tables(table_prefix, _mysql_collation(connection.dialect))
-            self._insert_outbox = _insert_new(connection.dialect, self._tables.outbox, "id")
-            self._prepare_statements()
+            self._prepare_statements(connection.dialect)
             if create:
                 self._create(connection)
             self._check_schema(connection)
@@ -563,7 +672,9 @@ class SqlStore:
         """Open a store on a database URL.
 
         A ``sqlite://`` URL is opened like :meth:`sqlite` (WAL, busy timeout, threads sharing
-        an in-memory database).
+        an in-memory database). On MySQL and MariaDB, unless ``engine_options`` sets
+        ``pool_reset_on_return``, a connection returning to the pool right after the store
+        committed on it is not sent a needless ROLLBACK; any other is rolled back as usual.
 
         Args:
             url: for example ``postgresql+psycopg://app@db/shop`` or
@@ -589,7 +700,15 @@ class SqlStore:
                 cache_size=cache_size,
                 engine_options=engine_options,
             )
-        engine = sa.create_engine(parsed, **dict(engine_options or {}))
+        options = dict(engine_options or {})
+        skip_reset = (
+            parsed.get_backend_name() in _MYSQL_LIKE and "pool_reset_on_return" not in options
+        )
+        if skip_reset:
+            options["pool_reset_on_return"] = None
+        engine = sa.create_engine(parsed, **options)
+        if skip_reset:
+            sa.event.listen(engine, "reset", _reset_uncommitted)
         return cls._owning(engine, table_prefix, create, cache_size)
 
     @classmethod
@@ -642,31 +761,54 @@ class SqlStore:
             engine.dispose()
             raise
 
-    def _prepare_statements(self) -> None:
-        """Build the statements of the hot path once; each call only binds its values."""
-        orders = self._tables.orders
-        self._select_order = sa.select(orders.c.id, orders.c.version, orders.c.document).where(
-            orders.c.id == sa.bindparam("order_id")
+    def _prepare_statements(self, dialect: sa.Dialect) -> None:
+        """Compile the statements of the hot path once; each call only binds its values."""
+        tables = self._tables
+        orders, history, outbox = tables.orders, tables.history, tables.outbox
+        self._select_order = _Prepared(
+            sa.select(orders.c.id, orders.c.version, orders.c.document).where(
+                orders.c.id == sa.bindparam("order_id")
+            ),
+            dialect,
+            ["order_id"],
+            [orders.c.id.type],
         )
         self._select_version = sa.select(orders.c.version).where(
             orders.c.id == sa.bindparam("order_id")
         )
-        self._update_order = (
+        changed = [column for column in orders.c if column.name != "id"]
+        self._update_order = _Prepared(
             sa.update(orders)
             .where(
                 orders.c.id == sa.bindparam("match_id"),
                 orders.c.version == sa.bindparam("match_version"),
             )
-            .values(
-                {
-                    column.name: sa.bindparam(column.name)
-                    for column in orders.c
-                    if column.name != "id"
-                }
-            )
+            .values({column.name: sa.bindparam(column.name) for column in changed}),
+            dialect,
+            [column.name for column in changed] + ["match_id", "match_version"],
+            [column.type for column in changed] + [orders.c.id.type, orders.c.version.type],
         )
-        self._insert_order = orders.insert()
-        self._insert_history = self._tables.history.insert()
+        self._insert_order = _Prepared(
+            orders.insert(),
+            dialect,
+            [column.name for column in orders.c],
+            [column.type for column in orders.c],
+            column_keys=[column.name for column in orders.c],
+        )
+        self._insert_history = _Prepared(
+            history.insert(),
+            dialect,
+            [column.name for column in history.c],
+            [column.type for column in history.c],
+            column_keys=[column.name for column in history.c],
+        )
+        self._insert_outbox = _Prepared(
+            _insert_new(dialect, outbox, "id"),
+            dialect,
+            _OUTBOX_COLUMNS,
+            [outbox.c[name].type for name in _OUTBOX_COLUMNS],
+            column_keys=_OUTBOX_COLUMNS,
+        )
 
     def _create(self, connection: sa.Connection) -> None:
         self._tables.metadata.create_all(connection)
@@ -750,9 +892,13 @@ class SqlStore:
         with (
             self._turns,
             _translate(action, order_id=order_id, expected_version=expected_version),
-            self._engine.begin() as connection,
+            self._engine.connect() as connection,
         ):
-            yield connection
+            with connection.begin():
+                yield connection
+            if self._marks_commits:
+                # Committed: the pool's reset may skip its ROLLBACK (see _reset_uncommitted).
+                connection.connection.info[_COMMITTED] = True
 
     @contextmanager
     def _reading(self, action: str) -> Iterator[sa.Connection]:
@@ -788,7 +934,7 @@ class SqlStore:
         """
         if not isinstance(order_id, str):
             raise OrderNotFound(order_id)
-        found = self._load(f"load order {order_id!r}", self._select_order, {"order_id": order_id})
+        found = self._load(f"load order {order_id!r}", self._select_order, (order_id,))
         if not found:
             raise OrderNotFound(order_id)
         return found[0]
@@ -810,7 +956,7 @@ class SqlStore:
         action = f"add order {order.id!r}"
         with self._transaction(action, order_id=order.id) as connection:
             with _translate(action, order_id=order.id, inserting_order=True):
-                connection.execute(self._insert_order, rows.order)
+                self._insert_order.run(connection, rows.order)
             self._write_history_and_outbox(connection, rows)
         self._cache.put(order, rows.document)
 
@@ -846,14 +992,12 @@ class SqlStore:
                 "order.version", order.version, f"must be above {expected_version} to save"
             )
         rows = _Rows(order, effects, first_new_version=expected_version + 1)
-        change = {name: value for name, value in rows.order.items() if name != "id"}
-        change["match_id"] = order.id
-        change["match_version"] = expected_version
+        change = (*rows.order[1:], order.id, expected_version)
         action = f"save order {order.id!r}"
         with self._transaction(
             action, order_id=order.id, expected_version=expected_version
         ) as connection:
-            if connection.execute(self._update_order, change).rowcount != 1:
+            if self._update_order.run(connection, change).rowcount != 1:
                 actual = connection.execute(
                     self._select_version, {"order_id": order.id}
                 ).scalar_one_or_none()
@@ -917,9 +1061,8 @@ class SqlStore:
         return self._load("find due orders", query)
 
     def _write_history_and_outbox(self, connection: sa.Connection, rows: _Rows) -> None:
-        connection.execute(self._insert_history, rows.history)
-        if rows.outbox:
-            connection.execute(self._insert_outbox, rows.outbox)
+        self._insert_history.run_many(connection, rows.history)
+        self._insert_outbox.run_many(connection, rows.outbox)
 
     def _stored_version(self, order_id: str) -> int:
         orders = self._tables.orders
@@ -932,13 +1075,17 @@ class SqlStore:
         return stored
 
     def _load(
-        self, action: str, query: sa.Select[Any], parameters: Mapping[str, Any] | None = None
+        self, action: str, query: sa.Select[Any] | _Prepared, values: Sequence[Any] = ()
     ) -> list[Order]:
-        """Run a query for (id, version, document) rows and load those orders, reading the
-        history of every order the cache lacks with one query."""
+        """Run a query for (id, version, document) rows (a prepared one with its ``values``)
+        and load those orders, reading the history of every order the cache lacks with one
+        query."""
         history = self._tables.history
         with self._reading(action) as connection:
-            rows = connection.execute(query, parameters).all()
+            if isinstance(query, _Prepared):
+                rows = query.run(connection, values).all()
+            else:
+                rows = connection.execute(query).all()
             found = {row.id: self._cache.get(row.id, row.version, row.document) for row in rows}
             missing = {row.id: row.version for row in rows if found[row.id] is None}
             entries: dict[str, list[str]] = {order_id: [] for order_id in missing}
