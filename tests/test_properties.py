@@ -21,7 +21,6 @@ from orderflow import (
 from orderflow.testing import strategies as ofs
 
 LIFECYCLE = Lifecycle()
-SHIPPED_OR_LATER = {OrderState.SHIPPED, OrderState.DELIVERED, OrderState.COMPLETED}
 
 
 @st.composite

@@ -923,45 +923,41 @@ _TRANSITIONS: list[Transition] = [
 ]  # fmt: skip
 
 
-def _r(code: str, message: str, hint: str = "", rule: str = "") -> Refusal:
-    return Refusal(code, message, hint, rule)
-
-
 _AFTER_SALES = "Open an after-sales case (a return or a refund) instead."
 
 STATE_REFUSALS: dict[tuple[type[c.Command], OrderState], Refusal] = {
-    (c.Close, S.IN_FULFILMENT): _r(
+    (c.Close, S.IN_FULFILMENT): Refusal(
         "close.in_fulfilment",
         "The warehouse is packing this order, so it cannot be closed now.",
         "Withdraw the order from fulfilment first, then close it.",
         "CL-1, D-2",
     ),
-    (c.Close, S.SHIPPED): _r(
+    (c.Close, S.SHIPPED): Refusal(
         "close.already_shipped",
         "The order has already shipped, so it cannot be closed.",
         _AFTER_SALES,
         "CL-1",
     ),
-    (c.Close, S.DELIVERED): _r(
+    (c.Close, S.DELIVERED): Refusal(
         "close.already_delivered",
         "The order has already been delivered, so it cannot be closed.",
         _AFTER_SALES,
         "CL-1",
     ),
-    (c.Close, S.COMPLETED): _r(
+    (c.Close, S.COMPLETED): Refusal(
         "close.already_completed",
         "The order is completed, so it cannot be closed.",
         _AFTER_SALES,
         "CL-1, LC-9",
     ),
-    (c.Close, S.CLOSED): _r(
+    (c.Close, S.CLOSED): Refusal(
         "close.already_closed",
         "The order is already closed.",
         "Nothing to do: look at the order's closure for the reason.",
         "D-3",
     ),
     **{
-        (c.Ship, state): _r(
+        (c.Ship, state): Refusal(
             "ship.not_ready",
             "The order is not ready to ship: the warehouse has not started on it.",
             "Pass the review and start fulfilment first.",
@@ -969,14 +965,14 @@ STATE_REFUSALS: dict[tuple[type[c.Command], OrderState], Refusal] = {
         )
         for state in (S.PENDING_PAYMENT, S.PAID, S.AWAITING_SHIPMENT)
     },
-    (c.Ship, S.ON_HOLD): _r(
+    (c.Ship, S.ON_HOLD): Refusal(
         "ship.on_hold",
         "The order is on hold and cannot ship until the hold is released.",
         "Resolve the exception case and release the hold first.",
         "LC-6",
     ),
     **{
-        (c.Ship, state): _r(
+        (c.Ship, state): Refusal(
             "ship.already_shipped",
             "The order has already shipped.",
             "Nothing to do: the tracking number is on the order.",
@@ -985,7 +981,7 @@ STATE_REFUSALS: dict[tuple[type[c.Command], OrderState], Refusal] = {
         for state in (S.SHIPPED, S.DELIVERED, S.COMPLETED)
     },
     **{
-        (command, state): _r(
+        (command, state): Refusal(
             "price.locked_after_payment",
             "The price can only be changed before the order is paid.",
             "After payment a price error is an exception: open a price-error case.",
@@ -996,7 +992,7 @@ STATE_REFUSALS: dict[tuple[type[c.Command], OrderState], Refusal] = {
         if state is not S.PENDING_PAYMENT
     },
     **{
-        (c.ChangeAddress, state): _r(
+        (c.ChangeAddress, state): Refusal(
             "address.already_shipped",
             "The parcel is already with the carrier, so the address cannot be changed here.",
             "Ask the carrier to redirect it: open a logistics exception case.",
@@ -1005,7 +1001,7 @@ STATE_REFUSALS: dict[tuple[type[c.Command], OrderState], Refusal] = {
         for state in (S.SHIPPED, S.DELIVERED, S.COMPLETED)
     },
     **{
-        (c.Hold, state): _r(
+        (c.Hold, state): Refusal(
             "hold.already_shipped",
             "The order has already shipped and cannot be held.",
             "Open an exception case with the carrier instead.",
@@ -1013,28 +1009,28 @@ STATE_REFUSALS: dict[tuple[type[c.Command], OrderState], Refusal] = {
         )
         for state in (S.SHIPPED, S.DELIVERED)
     },
-    (c.Hold, S.ON_HOLD): _r(
+    (c.Hold, S.ON_HOLD): Refusal(
         "hold.already_held", "The order is already on hold.", "Nothing to do.", "LC-6"
     ),
-    (c.ApproveReview, S.PENDING_PAYMENT): _r(
+    (c.ApproveReview, S.PENDING_PAYMENT): Refusal(
         "review.not_paid",
         "The order has not been paid yet, so it cannot pass review.",
         "Wait for the payment.",
         "LC-2",
     ),
-    (c.ApproveReview, S.ON_HOLD): _r(
+    (c.ApproveReview, S.ON_HOLD): Refusal(
         "review.on_hold",
         "The order is on hold and cannot pass review until it is released.",
         "Resolve the exception case and release the hold first.",
         "LC-6",
     ),
-    (c.ConfirmReceipt, S.SHIPPED): _r(
+    (c.ConfirmReceipt, S.SHIPPED): Refusal(
         "receipt.not_delivered",
         "The carrier has not reported the parcel delivered yet.",
         "Wait for delivery, or ask the carrier to confirm it.",
         "LC-4",
     ),
-    (c.AutoConfirmReceipt, S.SHIPPED): _r(
+    (c.AutoConfirmReceipt, S.SHIPPED): Refusal(
         "receipt.not_delivered",
         "The carrier has not reported the parcel delivered yet.",
         "Wait for delivery.",

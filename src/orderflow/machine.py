@@ -13,7 +13,7 @@ Handling is a pure function of (order, command, actor, time): no I/O, no clock, 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NamedTuple, cast
 
@@ -721,8 +721,3 @@ def check_invariants(order: Order) -> None:
         raise InvariantViolation(
             order.id, "history starts at placement", "first entry has a source"
         )
-
-
-def known_commands(lifecycle: Lifecycle) -> Iterable[type[c.Command]]:
-    """The command classes a lifecycle knows (for tools that list or generate commands)."""
-    return lifecycle.definition.commands

@@ -41,6 +41,7 @@ __all__ = [
     "OutboxStatus",
     "SystemClock",
     "UuidIds",
+    "outbox_entries",
 ]
 
 

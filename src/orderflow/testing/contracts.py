@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, invariant, rule
 
 from orderflow import commands as c
+from orderflow.adapters.memory import InMemoryStore
 from orderflow.errors import (
     CommandRefused,
     ConcurrencyConflict,
@@ -177,7 +178,7 @@ class OrderStoreContract:
             store.get("no-such-order")
         world = _World(store)
         order = world.place("known")
-        other = OrderService(_OtherStore(), world.lifecycle, world.clock)
+        other = OrderService(InMemoryStore(), world.lifecycle, world.clock)
         stray = other.place(c.PlaceOrder("stray", CUSTOMER.id, _lines(), ADDRESS), CUSTOMER).order
         paid = world.lifecycle.handle(
             stray, c.Pay(stray.amount_due, "p"), SYSTEM, world.clock.now()
@@ -403,15 +404,6 @@ class OrderStoreContract:
             world.service.place(c.PlaceOrder("idem", CUSTOMER.id, _lines("KWD"), ADDRESS), CUSTOMER)
 
 
-class _OtherStore:
-    """A throwaway reference store, for orders the store under test has never seen."""
-
-    def __new__(cls) -> Any:
-        from orderflow.adapters.memory import InMemoryStore
-
-        return InMemoryStore()
-
-
 # -- the differential stateful test ------------------------------------------------------
 
 
@@ -430,8 +422,6 @@ class StoreDifferential(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        from orderflow.adapters.memory import InMemoryStore
-
         self.clock = ManualClock(START)
         self.lifecycle = Lifecycle()
         self.subject = type(self).make_store()
