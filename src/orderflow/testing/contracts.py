@@ -465,6 +465,28 @@ class StoreDifferential(RuleBasedStateMachine):
         actor = data.draw(ofs.actors(order.customer_id), label="actor")
         self._both(lambda service: service.handle(order_id, command, actor))
 
+    @rule(order_id=orders)
+    def advance(self, order_id: str) -> None:
+        """Take the order one step along the happy path (these steps produce effects)."""
+        order = self.reference.get(order_id)
+        steps: dict[OrderState, tuple[c.Command, Actor]] = {
+            OrderState.PENDING_PAYMENT: (c.Pay(order.amount_due, f"pay-{order_id}"), SYSTEM),
+            OrderState.PAID: (c.ApproveReview(), STAFF),
+            OrderState.AWAITING_SHIPMENT: (c.StartFulfilment(), STAFF),
+            OrderState.IN_FULFILMENT: (c.Ship("SF Express", f"SF-{order_id}"), STAFF),
+            OrderState.SHIPPED: (c.ConfirmDelivery(), SYSTEM),
+            OrderState.DELIVERED: (c.ConfirmReceipt(), Actor.customer(order.customer_id)),
+        }
+        if order.state in steps:
+            command, actor = steps[order.state]
+            self._both(lambda service: service.handle(order_id, command, actor))
+
+    @rule(order_id=orders, reason=st.sampled_from(CloseReason.known()))
+    def close(self, order_id: str, reason: CloseReason) -> None:
+        """Close the order (refused once it has shipped)."""
+        command = c.Close(reason, note="closed by the differential test")
+        self._both(lambda service: service.handle(order_id, command, STAFF))
+
     @rule(minutes=st.sampled_from([1, 29, 31, 60 * 24 * 11]))
     def wait(self, minutes: int) -> None:
         """Let time pass."""
@@ -529,6 +551,7 @@ def differential_test(
     max_examples: int | None = None,
     steps: int = 25,
     shrink: bool = True,
+    derandomize: bool = False,
 ) -> Any:
     """A ``unittest.TestCase`` running :class:`StoreDifferential` for a store.
 
@@ -539,6 +562,7 @@ def differential_test(
         steps: steps per example.
         shrink: whether to shrink a failure to a minimal example (turn it off to check
             quickly that a deliberately broken store fails).
+        derandomize: run the same examples every time (for checks that must fail).
     """
     machine: type[StoreDifferential] = type(
         "StoreDifferentialFor",
@@ -557,5 +581,8 @@ def differential_test(
         options["max_examples"] = max_examples
     if not shrink:
         options["phases"] = [Phase.explicit, Phase.reuse, Phase.generate]
+    if derandomize:
+        options["derandomize"] = True
+        options["database"] = None
     machine.TestCase.settings = settings(settings(), **options)
     return machine.TestCase
