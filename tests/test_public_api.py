@@ -5,7 +5,13 @@ from __future__ import annotations
 import inspect
 
 import orderflow
+import orderflow.adapters.memory
+import orderflow.adapters.sql
+import orderflow.ports
 import orderflow.serialization
+import orderflow.service
+import orderflow.testing.contracts
+import orderflow.testing.fakes
 import orderflow.testing.strategies
 
 EXPECTED = {
@@ -33,12 +39,27 @@ def test_the_facade_exports_exactly_the_expected_names() -> None:
 
 def test_every_public_name_has_a_docstring() -> None:
     """Every public class and function, in the facade and the kit, is documented."""
-    modules = (orderflow, orderflow.serialization, orderflow.testing.strategies)
+    modules = (
+        orderflow,
+        orderflow.adapters.memory,
+        orderflow.adapters.sql,
+        orderflow.ports,
+        orderflow.serialization,
+        orderflow.service,
+        orderflow.testing.contracts,
+        orderflow.testing.fakes,
+        orderflow.testing.strategies,
+    )
     for module in modules:
+        assert inspect.getdoc(module), f"{module.__name__} lacks a docstring"
         for name in module.__all__:
             value = getattr(module, name)
             if inspect.isclass(value) or inspect.isfunction(value):
                 assert inspect.getdoc(value), f"{module.__name__}.{name} lacks a docstring"
+            if inspect.isclass(value):
+                for member, attribute in vars(value).items():
+                    if inspect.isfunction(attribute) and not member.startswith("_"):
+                        assert inspect.getdoc(attribute), f"{name}.{member} lacks a docstring"
 
 
 def test_the_error_family_has_one_root() -> None:
