@@ -327,7 +327,7 @@ class Lifecycle:
             if command_class is c.PlaceOrder:
                 _check_arguments(order, command, actor, at)
             raise CommandRefused(
-                order.id, state.value, command.event, (self._state_refusal(order, command),)
+                order.id, state.value, command.event, (self._refusal_for(order, type(command)),)
             )
         return self._run(transition, order, command, actor, at)
 
@@ -351,7 +351,10 @@ class Lifecycle:
             fired = False
         if not fired or probe.chosen is None:
             raise CommandRefused(
-                order.id, order.state.value, command.event, (self._state_refusal(order, command),)
+                order.id,
+                order.state.value,
+                command.event,
+                (self._refusal_for(order, type(command)),),
             )
         return self._run(probe.chosen, order, command, actor, at)
 
@@ -415,9 +418,9 @@ class Lifecycle:
                 return ()
         except CommandRefused as refused:
             return refused.reasons
-        transition = self._select(order, command)
+        transition = self._select(order, type(command))
         if transition is None:
-            return (self._state_refusal(order, command),)
+            return (self._refusal_for(order, type(command)),)
         reasons: list[Refusal] = []
         refusal = _authorize(transition, order, actor, command)
         if refusal is not None:
@@ -451,21 +454,18 @@ class Lifecycle:
     def _check_without_payload(
         self, order: Order, command_class: type[c.Command], actor: Actor
     ) -> tuple[Refusal, ...]:
-        candidates = self._table.get((order.state, command_class), ())
-        chosen = next((t for t in candidates if t.when is None or t.when[1](order)), None)
+        chosen = self._select(order, command_class)
         if chosen is None:
             return (self._refusal_for(order, command_class),)
         refusal = _authorize(chosen, order, actor, None)
         return () if refusal is None else (refusal,)
 
-    def _select(self, order: Order, command: c.Command) -> Transition | None:
-        for candidate in self._table.get((order.state, type(command)), ()):
+    def _select(self, order: Order, command_class: type[c.Command]) -> Transition | None:
+        """The transition a command of this class takes from the order's state, if any."""
+        for candidate in self._table.get((order.state, command_class), ()):
             if candidate.when is None or candidate.when[1](order):
                 return candidate
         return None
-
-    def _state_refusal(self, order: Order, command: c.Command) -> Refusal:
-        return self._refusal_for(order, type(command))
 
     def _refusal_for(self, order: Order, command_class: type[c.Command]) -> Refusal:
         refusals = self.definition.refusals

@@ -194,21 +194,6 @@ converter.register_unstructure_hook(e.Effect, _unstructure_tagged("kind"))
 converter.register_structure_hook(e.Effect, _structure_tagged(_EFFECTS, "kind", "effect"))
 
 
-_ORDER_FIELDS: list[tuple[str, Callable[[Any], Any]]] = []
-_unstructure_entry: Callable[[Any], Any] = cast(Callable[[Any], Any], None)
-
-
-def _prepare_order_parts() -> None:
-    """Resolve the unstructure functions of the order's fields once."""
-    global _unstructure_entry  # noqa: PLW0603 - filled once at import
-    attrs.resolve_types(Order)
-    for field in attrs.fields(Order):
-        if field.name != "history":
-            handler = converter.get_unstructure_hook(field.type)
-            _ORDER_FIELDS.append((field.name, handler))
-    _unstructure_entry = converter.get_unstructure_hook(HistoryEntry)
-
-
 _DOCUMENT_KINDS: dict[str, type[Any]] = {
     "order": Order,
     "command": c.Command,
@@ -351,4 +336,16 @@ for _enum in (ActorKind, e.NotificationTopic, e.RefundReason):
     converter.register_unstructure_hook(_enum, lambda member: member.value)
 
 
-_prepare_order_parts()
+def _order_field_hooks() -> list[tuple[str, Callable[[Any], Any]]]:
+    """The unstructure function of every order field but the history, resolved once."""
+    attrs.resolve_types(Order)
+    return [
+        (field.name, converter.get_unstructure_hook(field.type))
+        for field in attrs.fields(Order)
+        if field.name != "history"
+    ]
+
+
+# Resolved after every hook above is registered; dump_order_parts reads them at call time.
+_ORDER_FIELDS = _order_field_hooks()
+_unstructure_entry = converter.get_unstructure_hook(HistoryEntry)

@@ -89,24 +89,7 @@ class _World:
 
     def to_state(self, order_id: str, state: OrderState, currency: str = "CNY") -> Order:
         order = self.place(order_id, currency)
-        pay = (c.Pay(order.amount_due, f"pay-{order_id}"), SYSTEM)
-        paths: dict[OrderState, list[tuple[c.Command, Actor]]] = {
-            OrderState.PENDING_PAYMENT: [],
-            OrderState.PAID: [pay],
-            OrderState.AWAITING_SHIPMENT: [pay, (c.ApproveReview(), STAFF)],
-            OrderState.IN_FULFILMENT: [
-                pay,
-                (c.ApproveReview(), STAFF),
-                (c.StartFulfilment(), STAFF),
-            ],
-        }
-        shipped = [*paths[OrderState.IN_FULFILMENT], (c.Ship("SF Express", f"SF{order_id}"), STAFF)]
-        paths[OrderState.SHIPPED] = shipped
-        paths[OrderState.DELIVERED] = [*shipped, (c.ConfirmDelivery(), SYSTEM)]
-        paths[OrderState.COMPLETED] = [*paths[OrderState.DELIVERED], (c.ConfirmReceipt(), CUSTOMER)]
-        paths[OrderState.CLOSED] = [pay, (c.Close(CloseReason.OUT_OF_STOCK), STAFF)]
-        paths[OrderState.ON_HOLD] = [pay, (c.Hold("fraud check", case_id="case-1"), STAFF)]
-        return self.run(order_id, *paths[state])
+        return self.run(order_id, *ofs.path_to(order, state))
 
 
 class OrderStoreContract:

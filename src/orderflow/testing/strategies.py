@@ -43,6 +43,7 @@ __all__ = [
     "money",
     "order_lines",
     "orders",
+    "path_to",
     "place_orders",
     "run_script",
     "staff",
@@ -167,19 +168,24 @@ class Scripted:
     after: timedelta
 
 
-def _paths(order: Order) -> dict[OrderState, list[tuple[c.Command, Actor]]]:
+def path_to(order: Order, state: OrderState) -> list[tuple[c.Command, Actor]]:
+    """The commands, with who sends them, that take a just-placed ``order`` to ``state``.
+
+    The happy path for the states along it; a staff close after payment for ``closed``;
+    a staff hold after payment (with a case id) for ``on_hold``.
+    """
     everyone = Actor.staff("staff-all", *sorted(Permission.all()))
     system = Actor.system("gateway")
-    pay = c.Pay(order.amount_due, "pay-1")
     happy: list[tuple[c.Command, Actor]] = [
-        (pay, system),
+        (c.Pay(order.amount_due, "pay-1"), system),
         (c.ApproveReview(), everyone),
         (c.StartFulfilment(), everyone),
         (c.Ship("SF Express", "SF100200300"), everyone),
         (c.ConfirmDelivery(), system),
         (c.ConfirmReceipt(), Actor.customer(order.customer_id)),
     ]
-    order_of = [
+    along = [
+        OrderState.PENDING_PAYMENT,
         OrderState.PAID,
         OrderState.AWAITING_SHIPMENT,
         OrderState.IN_FULFILMENT,
@@ -187,12 +193,11 @@ def _paths(order: Order) -> dict[OrderState, list[tuple[c.Command, Actor]]]:
         OrderState.DELIVERED,
         OrderState.COMPLETED,
     ]
-    paths: dict[OrderState, list[tuple[c.Command, Actor]]] = {OrderState.PENDING_PAYMENT: []}
-    for index, state in enumerate(order_of):
-        paths[state] = happy[: index + 1]
-    paths[OrderState.CLOSED] = [*happy[:1], (c.Close(CloseReason.OUT_OF_STOCK), everyone)]
-    paths[OrderState.ON_HOLD] = [*happy[:1], (c.Hold("suspected fraud"), everyone)]
-    return paths
+    if state is OrderState.CLOSED:
+        return [*happy[:1], (c.Close(CloseReason.OUT_OF_STOCK), everyone)]
+    if state is OrderState.ON_HOLD:
+        return [*happy[:1], (c.Hold("suspected fraud", case_id="case-1"), everyone)]
+    return happy[: along.index(state)]
 
 
 @st.composite
@@ -217,7 +222,7 @@ def orders(
     placed = draw(place_orders(currency=currency, order_id=order_id))
     at = START
     order = engine.place(placed, Actor.customer(CUSTOMER_ID), at).order
-    for command, actor in _paths(order)[wanted]:
+    for command, actor in path_to(order, wanted):
         at += timedelta(minutes=draw(st.integers(min_value=0, max_value=20)))
         order = engine.handle(order, command, actor, at).order
     return order
