@@ -1,0 +1,564 @@
+"""The SQL order store: construction, transactions, and the order half of the port."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.pool import StaticPool
+
+from orderflow.adapters.sql.codec import (
+    _OUTBOX_COLUMNS,
+    _check_limit,
+    _check_order,
+    _naive_utc,
+    _read,
+    _Rows,
+)
+from orderflow.adapters.sql.engines import (
+    _COMMITTED,
+    _check_engine,
+    _reset_uncommitted,
+    _SqlitePragmas,
+    _turns,
+)
+from orderflow.adapters.sql.outbox import SqlOutbox
+from orderflow.adapters.sql.prepared import _OrderCache, _Prepared
+from orderflow.adapters.sql.schema import (
+    _MYSQL_LIKE,
+    _PREFIX,
+    SCHEMA_VERSION,
+    SqlTables,
+    _define_tables,
+    _insert_new,
+    _mysql_collation,
+)
+from orderflow.adapters.sql.translate import _translate
+from orderflow.effects import Effect
+from orderflow.errors import (
+    ConcurrencyConflict,
+    InvalidConfiguration,
+    InvalidInput,
+    OrderNotFound,
+    StoreError,
+)
+from orderflow.model import OrderState
+from orderflow.order import Order
+
+# -- the store -----------------------------------------------------------------------------
+
+
+class SqlStore(SqlOutbox):
+    """An :class:`~orderflow.ports.OrderStore` on SQLAlchemy Core (SQLite, PostgreSQL, MySQL).
+
+    Every operation runs in its own transaction on a connection of the engine's pool, so one
+    store may be shared by the threads of a process. Loaded orders are kept in a small LRU
+    cache keyed by id and version: :meth:`get` still reads the stored version every time,
+    and only skips decoding the order when it is the version already loaded.
+
+    Args:
+        engine: the engine to use (the store disposes of it in :meth:`close`).
+        table_prefix: prefix of the table names: lower-case letters, digits and ``_``, at
+            most 40 characters (several stores may share a database under different ones).
+        create: create the tables if they do not exist; otherwise they must exist.
+        cache_size: how many loaded orders to keep (0 turns the cache off).
+
+    Raises:
+        InvalidConfiguration: a malformed prefix or cache size, an engine of another database,
+            or an in-memory SQLite engine whose threads would not share one database.
+        StoreError: the database cannot be reached, the tables are missing (with
+            ``create=False``) or are of another schema version.
+    """
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        *,
+        table_prefix: str = "orderflow_",
+        create: bool = True,
+        cache_size: int = 1024,
+    ) -> None:
+        self._engine = _check_engine(engine)
+        if not isinstance(table_prefix, str) or not _PREFIX.fullmatch(table_prefix):
+            raise InvalidConfiguration(
+                "table_prefix", table_prefix, "use up to 40 of a-z, 0-9 and _, not first a digit"
+            )
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise InvalidConfiguration("cache_size", cache_size, "must be a whole number >= 0")
+        self._prefix = table_prefix
+        self._turns = _turns(engine)
+        self._marks_commits = sa.event.contains(engine, "reset", _reset_uncommitted)
+        self._cache = _OrderCache(cache_size)
+        self._closed = False
+        with self._transaction("open the store") as connection:
+            self._tables = _define_tables(table_prefix, _mysql_collation(connection.dialect))
+            self._prepare_statements(connection.dialect)
+            if create:
+                self._create(connection)
+            self._check_schema(connection)
+        # PostgreSQL: reads in autocommit skip a BEGIN and a COMMIT round trip each.
+        self._reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if engine.dialect.name == "postgresql"
+            else engine
+        )
+
+    # -- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str | sa.URL,
+        *,
+        table_prefix: str = "orderflow_",
+        create: bool = True,
+        cache_size: int = 1024,
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> SqlStore:
+        """Open a store on a database URL.
+
+        A ``sqlite://`` URL is opened like :meth:`sqlite` (WAL, busy timeout, threads sharing
+        an in-memory database). On MySQL and MariaDB, unless ``engine_options`` sets
+        ``pool_reset_on_return``, a connection returning to the pool right after the store
+        committed on it is not sent a needless ROLLBACK; any other is rolled back as usual.
+
+        Args:
+            url: for example ``postgresql+psycopg://app@db/shop`` or
+                ``mysql+pymysql://app@db/shop``.
+            table_prefix: see :class:`SqlStore`.
+            create: see :class:`SqlStore`.
+            cache_size: see :class:`SqlStore`.
+            engine_options: keyword arguments for ``sqlalchemy.create_engine`` (pool size,
+                ``pool_pre_ping``, ...).
+
+        Returns:
+            The open store; it owns the engine it made.
+
+        Raises:
+            StoreError: the database cannot be reached or holds tables of another version.
+        """
+        parsed = sa.make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            return cls.sqlite(
+                parsed.database or ":memory:",
+                table_prefix=table_prefix,
+                create=create,
+                cache_size=cache_size,
+                engine_options=engine_options,
+            )
+        options = dict(engine_options or {})
+        skip_reset = (
+            parsed.get_backend_name() in _MYSQL_LIKE and "pool_reset_on_return" not in options
+        )
+        if skip_reset:
+            options["pool_reset_on_return"] = None
+        engine = sa.create_engine(parsed, **options)
+        if skip_reset:
+            sa.event.listen(engine, "reset", _reset_uncommitted)
+        return cls._owning(engine, table_prefix, create, cache_size)
+
+    @classmethod
+    def sqlite(
+        cls,
+        path: str | os.PathLike[str] = ":memory:",
+        *,
+        busy_timeout: float = 5.0,
+        table_prefix: str = "orderflow_",
+        create: bool = True,
+        cache_size: int = 1024,
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> SqlStore:
+        """Open a store on an SQLite database file, or in memory.
+
+        A file is put in WAL journal mode (readers never wait for the writer); an in-memory
+        database is one connection shared by every thread, which take turns.
+
+        Args:
+            path: the database file, or ``":memory:"``.
+            busy_timeout: seconds a writer waits for another one before giving up.
+            table_prefix: see :class:`SqlStore`.
+            create: see :class:`SqlStore`.
+            cache_size: see :class:`SqlStore`.
+            engine_options: more keyword arguments for ``sqlalchemy.create_engine``.
+
+        Returns:
+            The open store; it owns the engine it made.
+
+        Raises:
+            StoreError: the file cannot be opened or holds tables of another version.
+        """
+        location = os.fspath(path)
+        in_memory = location in ("", ":memory:")
+        options: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
+        options.update(engine_options or {})
+        options["connect_args"] = {"check_same_thread": False, **options.get("connect_args", {})}
+        url = sa.URL.create("sqlite", database=None if in_memory else location)
+        engine = sa.create_engine(url, **options)
+        sa.event.listen(engine, "connect", _SqlitePragmas(busy_timeout, wal=not in_memory))
+        return cls._owning(engine, table_prefix, create, cache_size)
+
+    @classmethod
+    def _owning(
+        cls, engine: sa.Engine, table_prefix: str, create: bool, cache_size: int
+    ) -> SqlStore:
+        try:
+            return cls(engine, table_prefix=table_prefix, create=create, cache_size=cache_size)
+        except BaseException:
+            engine.dispose()
+            raise
+
+    def _prepare_statements(self, dialect: sa.Dialect) -> None:
+        """Compile the statements of the hot path once; each call only binds its values."""
+        tables = self._tables
+        orders, history, outbox = tables.orders, tables.history, tables.outbox
+        self._select_order = _Prepared(
+            sa.select(orders.c.id, orders.c.version, orders.c.document).where(
+                orders.c.id == sa.bindparam("order_id")
+            ),
+            dialect,
+            ["order_id"],
+            [orders.c.id.type],
+        )
+        self._select_version = sa.select(orders.c.version).where(
+            orders.c.id == sa.bindparam("order_id")
+        )
+        changed = [column for column in orders.c if column.name != "id"]
+        self._update_order = _Prepared(
+            sa.update(orders)
+            .where(
+                orders.c.id == sa.bindparam("match_id"),
+                orders.c.version == sa.bindparam("match_version"),
+            )
+            .values({column.name: sa.bindparam(column.name) for column in changed}),
+            dialect,
+            [column.name for column in changed] + ["match_id", "match_version"],
+            [column.type for column in changed] + [orders.c.id.type, orders.c.version.type],
+        )
+        self._insert_order = _Prepared(
+            orders.insert(),
+            dialect,
+            [column.name for column in orders.c],
+            [column.type for column in orders.c],
+            column_keys=[column.name for column in orders.c],
+        )
+        self._insert_history = _Prepared(
+            history.insert(),
+            dialect,
+            [column.name for column in history.c],
+            [column.type for column in history.c],
+            column_keys=[column.name for column in history.c],
+        )
+        self._insert_outbox = _Prepared(
+            _insert_new(dialect, outbox, "id"),
+            dialect,
+            _OUTBOX_COLUMNS,
+            [outbox.c[name].type for name in _OUTBOX_COLUMNS],
+            column_keys=_OUTBOX_COLUMNS,
+        )
+
+    def _create(self, connection: sa.Connection) -> None:
+        self._tables.metadata.create_all(connection)
+        insert = _insert_new(connection.dialect, self._tables.meta, "key")
+        connection.execute(insert, {"key": "schema_version", "value": str(SCHEMA_VERSION)})
+
+    def _check_schema(self, connection: sa.Connection) -> None:
+        meta = self._tables.meta
+        if not sa.inspect(connection).has_table(meta.name):
+            raise StoreError(
+                f"no orderflow tables with the prefix {self._prefix!r} in this database; "
+                "open the store with create=True to create them"
+            )
+        stored = connection.execute(
+            sa.select(meta.c.value).where(meta.c.key == "schema_version")
+        ).scalar_one_or_none()
+        if stored != str(SCHEMA_VERSION):
+            raise StoreError(
+                f"the tables {self._prefix}* hold orderflow SQL schema version {stored}, "
+                f"this orderflow reads version {SCHEMA_VERSION}: migrate them, or use "
+                "another table_prefix"
+            )
+
+    # -- resources -------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> sa.Engine:
+        """The engine the store runs on."""
+        return self._engine
+
+    @property
+    def tables(self) -> SqlTables:
+        """The store's tables, for a host's own reporting queries."""
+        return self._tables
+
+    @property
+    def table_prefix(self) -> str:
+        """The prefix of the store's table names."""
+        return self._prefix
+
+    def close(self) -> None:
+        """Dispose of the engine's connections; the store cannot be used afterwards."""
+        self._closed = True
+        self._cache.clear()
+        self._engine.dispose()
+
+    def drop_tables(self) -> None:
+        """Drop the store's four tables and everything in them (for tests and teardown).
+
+        Raises:
+            StoreError: the database refused.
+        """
+        with self._transaction("drop the tables") as connection:
+            self._tables.metadata.drop_all(connection)
+        self._cache.clear()
+
+    def __enter__(self) -> SqlStore:
+        """The store itself, closed when the ``with`` block ends."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+    def __repr__(self) -> str:
+        """The store's database (without password) and table prefix."""
+        url = self._engine.url.render_as_string(hide_password=True)
+        return f"SqlStore({url!r}, table_prefix={self._prefix!r})"
+
+    @contextmanager
+    def _transaction(
+        self, action: str, *, order_id: str | None = None, expected_version: int = 0
+    ) -> Iterator[sa.Connection]:
+        if self._closed:
+            raise StoreError(f"orderflow could not {action}: the store is closed")
+        with (
+            self._turns,
+            _translate(action, order_id=order_id, expected_version=expected_version),
+            self._engine.connect() as connection,
+        ):
+            with connection.begin():
+                yield connection
+            if self._marks_commits:
+                # Committed: the pool's reset may skip its ROLLBACK (see _reset_uncommitted).
+                connection.connection.info[_COMMITTED] = True
+
+    @contextmanager
+    def _reading(self, action: str) -> Iterator[sa.Connection]:
+        """A connection for reads, outside any transaction where the driver allows it.
+
+        Reads need no transaction here: an order row and its history rows are written in one
+        transaction, history is append-only, and a load keeps only the entries up to the
+        version of the row it read, so it never sees a half-written change.
+        """
+        if self._closed:
+            raise StoreError(f"orderflow could not {action}: the store is closed")
+        with (
+            self._turns,
+            _translate(action),
+            self._reader.connect() as connection,
+        ):
+            yield connection
+
+    # -- orders ----------------------------------------------------------------------------
+
+    def get(self, order_id: str) -> Order:
+        """The order with this id, as last saved.
+
+        Args:
+            order_id: the order's id.
+
+        Returns:
+            The order, equal to the one saved (history and amounts exact).
+
+        Raises:
+            OrderNotFound: no order has this id.
+            StoreError: the database failed, or the stored order cannot be read.
+        """
+        if not isinstance(order_id, str):
+            raise OrderNotFound(order_id)
+        found = self._load(f"load order {order_id!r}", self._select_order, (order_id,))
+        if not found:
+            raise OrderNotFound(order_id)
+        return found[0]
+
+    def add(self, order: Order, effects: Sequence[Effect] = ()) -> None:
+        """Store a new order with its history and outbox entries, in one transaction.
+
+        Args:
+            order: the new order.
+            effects: the effects of the change that produced it.
+
+        Raises:
+            OrderAlreadyExists: an order with this id is stored already; nothing is written.
+            InvalidInput: not an :class:`~orderflow.Order`, or an id too long for the store.
+            StoreError: the database failed; nothing is written.
+        """
+        _check_order(order, effects)
+        rows = _Rows(order, effects, first_new_version=1)
+        action = f"add order {order.id!r}"
+        with self._transaction(action, order_id=order.id) as connection:
+            with _translate(action, order_id=order.id, inserting_order=True):
+                self._insert_order.run(connection, rows.order)
+            self._write_history_and_outbox(connection, rows)
+        self._cache.put(order, rows.document)
+
+    def save(self, order: Order, expected_version: int, effects: Sequence[Effect] = ()) -> None:
+        """Replace the stored order if it is still at ``expected_version``, appending its new
+        history entries and the outbox entries, in one transaction.
+
+        History is append-only: the entries up to ``expected_version`` are kept as stored and
+        those after it are added.
+
+        Args:
+            order: the order after the change.
+            expected_version: the version the order was loaded at.
+            effects: the effects of the change.
+
+        Raises:
+            ConcurrencyConflict: the stored version is not ``expected_version``, or the
+                database gave up on the transaction because of a concurrent one; nothing is
+                written.
+            OrderNotFound: no order has this id.
+            InvalidInput: not an :class:`~orderflow.Order`, or its version is not above
+                ``expected_version``.
+            StoreError: the database failed; nothing is written.
+        """
+        _check_order(order, effects)
+        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
+            raise InvalidInput("expected_version", expected_version, "must be a whole number")
+        if order.version <= expected_version:
+            stored = self._stored_version(order.id)
+            if stored != expected_version:
+                raise ConcurrencyConflict(order.id, expected_version, stored)
+            raise InvalidInput(
+                "order.version", order.version, f"must be above {expected_version} to save"
+            )
+        rows = _Rows(order, effects, first_new_version=expected_version + 1)
+        change = (*rows.order[1:], order.id, expected_version)
+        action = f"save order {order.id!r}"
+        with self._transaction(
+            action, order_id=order.id, expected_version=expected_version
+        ) as connection:
+            if self._update_order.run(connection, change).rowcount != 1:
+                actual = connection.execute(
+                    self._select_version, {"order_id": order.id}
+                ).scalar_one_or_none()
+                if actual is None:
+                    raise OrderNotFound(order.id)
+                raise ConcurrencyConflict(order.id, expected_version, actual)
+            self._write_history_and_outbox(connection, rows)
+        self._cache.put(order, rows.document, replaces=expected_version)
+
+    def find_by_state(
+        self, state: OrderState, *, limit: int = 100, after_id: str | None = None
+    ) -> list[Order]:
+        """Up to ``limit`` orders in ``state``, by id, starting after ``after_id`` (paging).
+
+        Args:
+            state: the state (or its value, ``"paid"``).
+            limit: the most orders to return.
+            after_id: the last id of the previous page.
+
+        Returns:
+            The orders, in id order (code point order, as Python sorts strings).
+
+        Raises:
+            ValueError: not a state.
+            InvalidInput: a negative limit.
+            StoreError: the database failed.
+        """
+        wanted = OrderState(state)
+        orders = self._tables.orders
+        query = sa.select(orders.c.id, orders.c.version, orders.c.document).where(
+            orders.c.state == wanted.value
+        )
+        if after_id is not None:
+            query = query.where(orders.c.id > after_id)
+        query = query.order_by(orders.c.id).limit(_check_limit(limit))
+        return self._load(f"find orders in state {wanted.value}", query)
+
+    def find_due(self, before: datetime, *, limit: int = 100) -> list[Order]:
+        """Up to ``limit`` orders whose next deadline is at or before ``before``, earliest
+        first (ties by id).
+
+        Args:
+            before: the moment (timezone-aware); a deadline at exactly this instant is due.
+            limit: the most orders to return.
+
+        Returns:
+            The orders, earliest deadline first.
+
+        Raises:
+            InvalidInput: ``before`` is naive, or a negative limit.
+            StoreError: the database failed.
+        """
+        cutoff = _naive_utc(before, "before")
+        orders = self._tables.orders
+        query = (
+            sa.select(orders.c.id, orders.c.version, orders.c.document)
+            .where(orders.c.next_deadline.is_not(None), orders.c.next_deadline <= cutoff)
+            .order_by(orders.c.next_deadline, orders.c.id)
+            .limit(_check_limit(limit))
+        )
+        return self._load("find due orders", query)
+
+    def _write_history_and_outbox(self, connection: sa.Connection, rows: _Rows) -> None:
+        self._insert_history.run_many(connection, rows.history)
+        self._insert_outbox.run_many(connection, rows.outbox)
+
+    def _stored_version(self, order_id: str) -> int:
+        orders = self._tables.orders
+        with self._transaction(f"load order {order_id!r}") as connection:
+            stored: int | None = connection.execute(
+                sa.select(orders.c.version).where(orders.c.id == order_id)
+            ).scalar_one_or_none()
+        if stored is None:
+            raise OrderNotFound(order_id)
+        return stored
+
+    def _load(
+        self, action: str, query: sa.Select[Any] | _Prepared, values: Sequence[Any] = ()
+    ) -> list[Order]:
+        """Run a query for (id, version, document) rows (a prepared one with its ``values``)
+        and load those orders, reading the history of every order the cache lacks with one
+        query."""
+        history = self._tables.history
+        with self._reading(action) as connection:
+            if isinstance(query, _Prepared):
+                rows = query.run(connection, values).all()
+            else:
+                rows = connection.execute(query).all()
+            found = {row.id: self._cache.get(row.id, row.version, row.document) for row in rows}
+            missing = {row.id: row.version for row in rows if found[row.id] is None}
+            entries: dict[str, list[str]] = {order_id: [] for order_id in missing}
+            if missing:
+                # Entries are append-only: those up to the row's version are the order's.
+                for entry in connection.execute(
+                    sa.select(history.c.order_id, history.c.version, history.c.document)
+                    .where(history.c.order_id.in_(missing))
+                    .order_by(history.c.order_id, history.c.version)
+                ):
+                    if entry.version <= missing[entry.order_id]:
+                        entries[entry.order_id].append(entry.document)
+        loaded: list[Order] = []
+        for row in rows:
+            order = found[row.id]
+            if order is None:
+                if len(entries[row.id]) != row.version:
+                    raise StoreError(
+                        f"stored order {row.id!r} is at version {row.version} but has "
+                        f"{len(entries[row.id])} history entries"
+                    )
+                order = _read(row.document, Order, f"order {row.id!r}", entries[row.id])
+                self._cache.put(order, row.document)
+            loaded.append(order)
+        return loaded
