@@ -19,6 +19,7 @@ from orderflow.model import Address, CloseReason, OrderLine, validate_lines
 from orderflow.money import Money
 
 __all__ = [
+    "COMMAND_TYPES",
     "ApproveReview",
     "AutoCloseUnpaid",
     "AutoConfirmReceipt",
@@ -317,3 +318,29 @@ class RetryRefund(Command):
 
     event: ClassVar[str] = "retry_refund"
     refund_id: str = attrs.field(validator=_identifier)
+
+
+COMMAND_TYPES: tuple[type[Command], ...] = (
+    PlaceOrder,
+    BeginPayment,
+    FailPayment,
+    Pay,
+    ApproveReview,
+    StartFulfilment,
+    WithdrawFromFulfilment,
+    Ship,
+    ConfirmDelivery,
+    ConfirmReceipt,
+    AutoConfirmReceipt,
+    Close,
+    AutoCloseUnpaid,
+    Hold,
+    Release,
+    ChangePrice,
+    ChangeLines,
+    ChangeAddress,
+    ConfirmRefund,
+    FailRefund,
+    RetryRefund,
+)
+"""Every command class the library defines, registered explicitly (serialization, docs)."""

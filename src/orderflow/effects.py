@@ -21,6 +21,7 @@ from orderflow.model import OrderLine
 from orderflow.money import Money
 
 __all__ = [
+    "EFFECT_TYPES",
     "Effect",
     "NotificationTopic",
     "NotifyCustomer",
@@ -154,3 +155,13 @@ class OpenCase(Effect):
     kind: ClassVar[str] = "open_case"
     case_type: str
     detail: str
+
+
+EFFECT_TYPES: tuple[type[Effect], ...] = (
+    NotifyCustomer,
+    RequestRefund,
+    ReserveStock,
+    ReleaseStock,
+    OpenCase,
+)
+"""Every effect class the library emits, registered explicitly (serialization, the relay)."""
