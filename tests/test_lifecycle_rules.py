@@ -58,7 +58,6 @@ from tests.support import (
     SYSTEM,
     T0,
     apply,
-    awaiting_shipment,
     closed,
     cny,
     completed,
@@ -550,18 +549,35 @@ def test_cl6_staff_need_the_close_permission() -> None:
     assert "order.close" in error.message
 
 
-@pytest.mark.parametrize("steps", [0, 1])
+@pytest.mark.parametrize("steps", [0, 1, 2])
 def test_cl6_buyer_may_cancel_before_preparation_starts(steps: int) -> None:
-    """CL-6: the buyer cancels while unpaid or paid and not yet reviewed."""
-    order = apply(walk(steps), Close(CloseReason.CUSTOMER_CANCELLED), CUSTOMER).order
-    assert order.state is OrderState.CLOSED
+    """CL-6: the buyer cancels while unpaid, paid, or reviewed and waiting for the warehouse."""
+    outcome = apply(walk(steps), Close(CloseReason.CUSTOMER_CANCELLED), CUSTOMER)
+    assert outcome.order.state is OrderState.CLOSED
+    if steps:
+        refund = next(e for e in outcome.effects if isinstance(e, RequestRefund))
+        assert refund.amount == cny("119.90")
 
 
 def test_cl6_buyer_cannot_cancel_once_preparation_started() -> None:
-    """CL-6: after review the buyer must ask customer service."""
-    error = refused(awaiting_shipment(), Close(CloseReason.CUSTOMER_CANCELLED), CUSTOMER)
+    """CL-6: once the warehouse is packing (in_fulfilment) the buyer must ask customer service."""
+    error = refused(in_fulfilment(), Close(CloseReason.CUSTOMER_CANCELLED), CUSTOMER)
     assert error.code == "close.preparation_started"
     assert "customer service" in error.hint
+    staff_error = refused(in_fulfilment(), Close(CloseReason.OUT_OF_STOCK), STAFF)
+    assert staff_error.code == "close.in_fulfilment"
+
+
+@pytest.mark.parametrize("steps", [3, 4, 5, 6])
+def test_cl6_another_customers_close_is_refused_as_not_theirs_in_any_state(steps: int) -> None:
+    """CL-6: someone else's order is refused as not theirs before anything about its state."""
+    error = refused(walk(steps), Close(CloseReason.CUSTOMER_CANCELLED), OTHER_CUSTOMER)
+    assert error.code == "actor.not_owner"
+    assert error.reasons[0].code == "actor.not_owner"
+    closed_order = closed()
+    assert refused(closed_order, Close(CloseReason.CUSTOMER_CANCELLED), OTHER_CUSTOMER).code == (
+        "actor.not_owner"
+    )
 
 
 def test_cl6_buyer_closes_only_by_cancelling_and_only_their_own_order() -> None:
@@ -758,7 +774,7 @@ def test_as6_failed_refund_stays_visible_and_can_be_retried() -> None:
     """AS-6: a failed refund stays outstanding; a retry asks again under the same refund id."""
     order = closed(paid())
     refund_id = order.ledger.refunds[0].refund_id
-    failed = apply(order, FailRefund(refund_id, "card expired"), SYSTEM).order
+    failed = apply(order, FailRefund(refund_id, "card expired", declined=True), SYSTEM).order
     assert failed.ledger.refunds[0].status is RefundStatus.FAILED
     assert failed.ledger.refunds[0].last_error == "card expired"
     assert failed.ledger.amount_refund_pending == cny("119.90")
@@ -771,6 +787,35 @@ def test_as6_failed_refund_stays_visible_and_can_be_retried() -> None:
     assert request.idempotency_key == f"{refund_id}#2"
     assert refused(retried.order, RetryRefund(refund_id), SYSTEM).code == "refund.not_failed"
     assert refused(order, ConfirmRefund("nope"), SYSTEM).code == "refund.unknown"
+
+
+def test_d17_a_retry_after_an_unknown_outcome_reuses_the_idempotency_key() -> None:
+    """D-17: after a timeout the provider may still pay, so the retry carries the same key;
+    only a known decline takes a new one."""
+    order = closed(paid())
+    (first,) = [e for e in order.history[-1].effects if isinstance(e, RequestRefund)]
+    refund_id = first.refund_id
+    assert first.idempotency_key == f"{refund_id}#1"
+    timed_out = apply(order, FailRefund(refund_id, "gateway timeout"), SYSTEM).order
+    assert timed_out.ledger.refunds[0].declined is False
+    assert timed_out.ledger.refunds[0].last_error == "gateway timeout"
+    retry = apply(timed_out, RetryRefund(refund_id), SYSTEM)
+    (second,) = retry.effects
+    assert isinstance(second, RequestRefund)
+    assert (second.attempt, second.idempotency_key) == (2, first.idempotency_key)
+    declined = apply(retry.order, FailRefund(refund_id, "declined", declined=True), SYSTEM)
+    third = apply(declined.order, RetryRefund(refund_id), SYSTEM).effects[0]
+    assert isinstance(third, RequestRefund)
+    assert (third.attempt, third.idempotency_key) == (3, f"{refund_id}#3")
+    unknown_again = apply(
+        apply(declined.order, RetryRefund(refund_id), SYSTEM).order,
+        FailRefund(refund_id),
+        SYSTEM,
+    ).order
+    fourth = apply(unknown_again, RetryRefund(refund_id), SYSTEM).effects[0]
+    assert isinstance(fourth, RequestRefund)
+    assert (fourth.attempt, fourth.idempotency_key) == (4, f"{refund_id}#3")
+    assert unknown_again.ledger.refunds[0].last_error == "outcome unknown"
 
 
 # Dry runs and availability ----------------------------------------------------------------

@@ -300,11 +300,21 @@ class ConfirmRefund(Command):
 
 @attrs.frozen
 class FailRefund(Command):
-    """The payment side reports a refund failed; it stays visible until retried (AS-6)."""
+    """The payment side reports a refund failed; it stays visible until retried (AS-6).
+
+    Attributes:
+        refund_id: the refund.
+        error: what the payment side said.
+        declined: ``True`` when the provider answered and declined the refund; ``False``
+            (the default, the safe choice) when its outcome is unknown, for example after a
+            timeout. A retry after an unknown outcome reuses the same idempotency key, so the
+            provider can never pay it twice; a retry after a decline uses a new one (D-17).
+    """
 
     event: ClassVar[str] = "fail_refund"
     refund_id: str = attrs.field(validator=_identifier)
     error: str = attrs.field(default="", validator=_string)
+    declined: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
 
     @property
     def reason_text(self) -> str | None:

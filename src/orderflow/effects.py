@@ -111,6 +111,10 @@ class RequestRefund(Effect):
         reason: why.
         payment_reference: the payment to refund against.
         attempt: 1 for the first request, then 2, 3, ... for retries.
+        idempotency_key: the key to pass to the payment provider. A retry after a failure
+            whose outcome is unknown (a timeout) reuses the key of the attempt it retries, so
+            the provider can never pay twice; a retry after a known decline gets a new one
+            (D-17). ``"<refund id>#<attempt>"`` of the attempt that first used it.
     """
 
     kind: ClassVar[str] = "request_refund"
@@ -119,10 +123,10 @@ class RequestRefund(Effect):
     reason: RefundReason
     payment_reference: str
     attempt: int = 1
+    idempotency_key: str = attrs.field()
 
-    @property
-    def idempotency_key(self) -> str:
-        """The key to pass to the payment provider for this attempt."""
+    @idempotency_key.default
+    def _first_key(self) -> str:
         return f"{self.refund_id}#{self.attempt}"
 
 

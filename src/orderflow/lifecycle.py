@@ -15,7 +15,8 @@ order's state is refused with the :class:`~orderflow.errors.Refusal` that
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import attrs
 
@@ -82,18 +83,46 @@ def _positive_or_none(name: str) -> Callable[[object, object, timedelta | None],
     return check
 
 
+def _positive(name: str) -> Callable[[object, object, timedelta], None]:
+    def check(instance: object, attribute: object, value: timedelta) -> None:
+        if not isinstance(value, timedelta):
+            raise InvalidConfiguration(name, value, "must be a timedelta")
+        if value <= timedelta(0):
+            raise InvalidConfiguration(name, value, "must be above zero")
+
+    return check
+
+
+def _whole_at_least_one(name: str) -> Callable[[object, object, int], None]:
+    def check(instance: object, attribute: object, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidConfiguration(name, value, "must be a whole number of at least 1")
+
+    return check
+
+
 @attrs.frozen
 class Settings:
     """The lifecycle's configurable defaults.
+
+    Every duration is added on UTC instants (D-18): "30 minutes" is 1,800 real seconds,
+    whatever the shop's time zone and its daylight-saving changes.
 
     Attributes:
         unpaid_timeout: how long an order may stay unpaid before the system closes it (CL-7,
             TM-1; default 30 minutes). ``None`` turns the timer off (D-10).
         auto_confirm_after: how long after delivery receipt is confirmed automatically (LC-4,
             TM-5; default 10 days). ``None`` turns it off.
+        payment_confirmation_timeout: how long a payment the buyer has started may stay
+            unconfirmed before the system fails it (D-16; default 1 hour). It cannot be
+            turned off: a payment in progress must never hold an order forever.
+        max_payment_attempts: how many payments the buyer may start on one order (default
+            20); further ones are refused, so that starting and abandoning payments cannot
+            grow an order's history without end.
 
     Raises:
-        InvalidConfiguration: a timeout of zero or below, or not a ``timedelta``.
+        InvalidConfiguration: a timeout of zero or below, or not a ``timedelta``; a number of
+            attempts below 1.
     """
 
     unpaid_timeout: timedelta | None = attrs.field(
@@ -102,16 +131,58 @@ class Settings:
     auto_confirm_after: timedelta | None = attrs.field(
         default=timedelta(days=10), validator=_positive_or_none("auto_confirm_after")
     )
+    payment_confirmation_timeout: timedelta = attrs.field(
+        default=timedelta(hours=1), validator=_positive("payment_confirmation_timeout")
+    )
+    max_payment_attempts: int = attrs.field(
+        default=20, validator=_whole_at_least_one("max_payment_attempts")
+    )
 
-    def deadlines(
-        self, state: OrderState, created_at: datetime, at: datetime
+    def unpaid_due(self, created_at: datetime) -> datetime | None:
+        """When an order placed at ``created_at`` closes unpaid (TM-1); ``None`` if never."""
+        if self.unpaid_timeout is None:
+            return None
+        return _utc(created_at) + self.unpaid_timeout
+
+    def deadlines_for(
+        self,
+        state: OrderState,
+        created_at: datetime,
+        ledger: Ledger,
+        shipment: Shipment | None,
     ) -> tuple[Deadline, ...]:
-        """The timers that start when an order enters ``state`` at ``at`` (D-15)."""
-        if state is S.PENDING_PAYMENT and self.unpaid_timeout is not None:
-            return (Deadline(DeadlineKind.AUTO_CLOSE_UNPAID, created_at + self.unpaid_timeout),)
+        """The timers an order runs in ``state`` with this ledger and shipment (D-15, D-16).
+
+        A deadline is only ever on an order when firing it is valid: an unpaid order with a
+        payment in progress waits for the payment's confirmation deadline instead of the
+        unpaid one, which returns, at its original instant, when the payment fails.
+        """
+        if state is S.PENDING_PAYMENT:
+            if ledger.payment_in_progress is not None:
+                started = ledger.payment_started_at or created_at
+                return (
+                    Deadline(
+                        DeadlineKind.CONFIRM_PAYMENT,
+                        _utc(started) + self.payment_confirmation_timeout,
+                    ),
+                )
+            due = self.unpaid_due(created_at)
+            return () if due is None else (Deadline(DeadlineKind.AUTO_CLOSE_UNPAID, due),)
         if state is S.DELIVERED and self.auto_confirm_after is not None:
-            return (Deadline(DeadlineKind.AUTO_CONFIRM_RECEIPT, at + self.auto_confirm_after),)
+            assert shipment is not None
+            assert shipment.delivered_at is not None
+            return (
+                Deadline(
+                    DeadlineKind.AUTO_CONFIRM_RECEIPT,
+                    _utc(shipment.delivered_at) + self.auto_confirm_after,
+                ),
+            )
         return ()
+
+
+def _utc(at: datetime) -> datetime:
+    """The same instant in UTC (durations are added on UTC instants, D-18)."""
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
 _KEEP: object = object()
@@ -159,6 +230,7 @@ class Step:
         shipment: Shipment | object | None = _KEEP,
         closure: Closure | object | None = _KEEP,
         hold: HoldRecord | object | None = _KEEP,
+        deadlines: tuple[Deadline, ...] | None = None,
     ) -> tuple[Order, HistoryEntry]:
         """Build the new order: the changes given, the new state, one more history entry.
 
@@ -171,10 +243,19 @@ class Step:
         source = order.state
         history = order.history
         entry = HistoryEntry(source, dest, self.command, self.actor, self.at, effects)
-        if dest is source:
+        new_ledger = order.ledger if ledger is None else ledger
+        new_shipment = cast(Shipment | None, order.shipment if shipment is _KEEP else shipment)
+        if deadlines is not None:
+            pass
+        elif dest is source:
             deadlines = order.deadlines
         elif dest in _TIMED_STATES:
-            deadlines = self.settings.deadlines(dest, history[0].at, self.at)
+            deadlines = self.settings.deadlines_for(
+                dest,
+                history[0].at,
+                new_ledger,
+                new_shipment,
+            )
         else:
             deadlines = ()
         new = _new(Order)
@@ -185,9 +266,9 @@ class Step:
             order.lines if lines is None else lines,
             order.address if address is None else address,
             dest,
-            order.ledger if ledger is None else ledger,
+            new_ledger,
             (*history, entry),
-            order.shipment if shipment is _KEEP else shipment,  # type: ignore[arg-type]
+            new_shipment,
             order.closure if closure is _KEEP else closure,  # type: ignore[arg-type]
             order.hold if hold is _KEEP else hold,  # type: ignore[arg-type]
             deadlines,
@@ -245,6 +326,11 @@ class Definition:
     final: frozenset[OrderState]
     transitions: tuple[Transition, ...]
     refusals: dict[tuple[type[c.Command], OrderState], Refusal] = attrs.field(hash=False)
+    actor_refusals: dict[tuple[type[c.Command], OrderState, ActorKind], Refusal] = attrs.field(
+        factory=dict, hash=False
+    )
+    """Refusals for one kind of actor in a state with no transition for the command (a
+    held order is judged by the state it was held from); they come before ``refusals``."""
 
     @property
     def commands(self) -> tuple[type[c.Command], ...]:
@@ -425,21 +511,45 @@ def _guard_close_note(step: Step) -> Refusal | None:
 
 
 def _guard_unpaid_timer(step: Step) -> Refusal | None:
-    timeout = step.settings.unpaid_timeout
-    if timeout is None:
+    due = step.settings.unpaid_due(step.order.created_at)
+    if due is None:
         return Refusal(
             "close.auto_close_disabled",
             "Unpaid orders are not closed automatically in this shop.",
             "Close the order by hand if it should be closed.",
             "D-10",
         )
-    due = step.order.history[0].at + timeout
     if step.at < due:
         return Refusal(
             "close.not_yet_due",
             f"The order may stay unpaid until {due.isoformat()}.",
             "Wait until the payment timeout has passed.",
             "CL-7",
+        )
+    return None
+
+
+def _guard_payment_window(step: Step) -> Refusal | None:
+    due = step.settings.unpaid_due(step.order.created_at)
+    if due is not None and step.at >= due:
+        return Refusal(
+            "payment.window_closed",
+            "The time to pay for this order has run out.",
+            "Place the order again.",
+            "CL-7, D-16",
+        )
+    return None
+
+
+def _guard_payment_attempts(step: Step) -> Refusal | None:
+    limit = step.settings.max_payment_attempts
+    started = sum(1 for entry in step.order.history if type(entry.command) is c.BeginPayment)
+    if started >= limit:
+        return Refusal(
+            "payment.too_many_attempts",
+            f"Payment was started {started} times for this order, the most allowed.",
+            "Contact customer service to pay for this order.",
+            "D-16",
         )
     return None
 
@@ -551,14 +661,25 @@ def _refund_guard(*statuses: RefundStatus) -> Guard:
 # Appliers
 
 
+def _payment_deadlines(step: Step, ledger: Ledger) -> tuple[Deadline, ...]:
+    return step.settings.deadlines_for(S.PENDING_PAYMENT, step.order.created_at, ledger, None)
+
+
 def _apply_begin_payment(step: Step) -> tuple[Order, HistoryEntry]:
+    """D-16: the payment's confirmation deadline replaces the unpaid one while it runs."""
     assert isinstance(step.command, c.BeginPayment)
-    ledger = attrs.evolve(step.order.ledger, payment_in_progress=step.command.payment_reference)
-    return step.commit(ledger=ledger)
+    ledger = attrs.evolve(
+        step.order.ledger,
+        payment_in_progress=step.command.payment_reference,
+        payment_started_at=step.at,
+    )
+    return step.commit(ledger=ledger, deadlines=_payment_deadlines(step, ledger))
 
 
 def _apply_fail_payment(step: Step) -> tuple[Order, HistoryEntry]:
-    return step.commit(ledger=attrs.evolve(step.order.ledger, payment_in_progress=None))
+    """D-16: the unpaid deadline returns at its original instant (due at once if past)."""
+    ledger = attrs.evolve(step.order.ledger, payment_in_progress=None, payment_started_at=None)
+    return step.commit(ledger=ledger, deadlines=_payment_deadlines(step, ledger))
 
 
 def _paid_ledger(step: Step, command: c.Pay) -> tuple[Ledger, tuple[Effect, ...]]:
@@ -787,7 +908,12 @@ def _apply_fail_refund(step: Step) -> tuple[Order, HistoryEntry]:
     ledger = step.order.ledger
     refund = ledger.refund(command.refund_id)
     assert refund is not None
-    updated = attrs.evolve(refund, status=RefundStatus.FAILED, last_error=command.error or "failed")
+    updated = attrs.evolve(
+        refund,
+        status=RefundStatus.FAILED,
+        last_error=command.error or ("declined" if command.declined else "outcome unknown"),
+        declined=command.declined,
+    )
     ledger = attrs.evolve(ledger, refunds=_replace_refund(ledger, refund, updated))
     return step.commit(ledger=ledger)
 
@@ -798,8 +924,17 @@ def _apply_retry_refund(step: Step) -> tuple[Order, HistoryEntry]:
     ledger = step.order.ledger
     refund = ledger.refund(command.refund_id)
     assert refund is not None
+    attempt = refund.attempts + 1
+    # D-17: a new key only after a known decline; after an unknown outcome the provider may
+    # still pay the earlier request, so the retry must carry the same key.
+    key_attempt = attempt if refund.declined else refund.key_attempt
     updated = attrs.evolve(
-        refund, status=RefundStatus.PENDING, attempts=refund.attempts + 1, last_error=""
+        refund,
+        status=RefundStatus.PENDING,
+        attempts=attempt,
+        last_error="",
+        key_attempt=key_attempt,
+        declined=False,
     )
     effect = RequestRefund(
         step.order.id,
@@ -809,7 +944,8 @@ def _apply_retry_refund(step: Step) -> tuple[Order, HistoryEntry]:
         refund.amount,
         refund.reason,
         refund.payment_reference,
-        updated.attempts,
+        attempt,
+        updated.idempotency_key,
     )
     ledger = attrs.evolve(ledger, refunds=_replace_refund(ledger, refund, updated))
     return step.commit((effect,), ledger=ledger)
@@ -845,17 +981,18 @@ def _held_from_not(*states: OrderState) -> tuple[str, Condition]:
 
 _CUSTOMER_PREPARATION_STARTED = Refusal(
     "close.preparation_started",
-    "The warehouse is already preparing this order, so it can no longer be cancelled online.",
-    "Contact customer service, who can still stop the order.",
+    "The warehouse has started preparing this order, so it can no longer be cancelled online.",
+    "Contact customer service, who can still stop the order before it ships.",
     "CL-6",
 )
 
 _TRANSITIONS: list[Transition] = [
     Transition(c.BeginPayment, (S.PENDING_PAYMENT,), None, _apply_begin_payment,
-               frozenset({CUSTOMER, SYSTEM}), rule="D-10"),
+               frozenset({CUSTOMER, SYSTEM}),
+               guards=(_guard_payment_window, _guard_payment_attempts), rule="D-10, D-16"),
     Transition(c.FailPayment, (S.PENDING_PAYMENT,), None, _apply_fail_payment,
                frozenset({CUSTOMER, SYSTEM}), guards=(_guard_payment_in_progress_matches,),
-               rule="D-10"),
+               rule="D-10, D-16"),
     Transition(c.Pay, (S.PENDING_PAYMENT,), S.PAID, _apply_pay,
                frozenset({SYSTEM, STAFF}), Permission.RECORD_PAYMENT,
                guards=(_guard_pay_currency, _guard_pay_positive), rule="LC-1"),
@@ -884,12 +1021,9 @@ _TRANSITIONS: list[Transition] = [
                frozenset({CUSTOMER, STAFF}), Permission.COMPLETE, rule="LC-4"),
     Transition(c.AutoConfirmReceipt, (S.DELIVERED,), S.COMPLETED, Step.commit,
                frozenset({SYSTEM}), guards=(_guard_auto_confirm,), rule="LC-4, TM-5"),
-    Transition(c.Close, (S.PENDING_PAYMENT, S.PAID), S.CLOSED, _apply_close,
+    Transition(c.Close, (S.PENDING_PAYMENT, S.PAID, S.AWAITING_SHIPMENT), S.CLOSED, _apply_close,
                frozenset({CUSTOMER, STAFF}), Permission.CLOSE,
                guards=(_guard_close_reason_for_actor, _guard_close_note), rule="CL-2, CL-6, D-1"),
-    Transition(c.Close, (S.AWAITING_SHIPMENT,), S.CLOSED, _apply_close,
-               frozenset({STAFF}), Permission.CLOSE, guards=(_guard_close_note,), rule="CL-6, D-1",
-               actor_refusals={CUSTOMER: _CUSTOMER_PREPARATION_STARTED}),
     Transition(c.Close, (S.ON_HOLD,), S.CLOSED, _apply_close,
                frozenset({STAFF}), Permission.CLOSE, when=_held_from(*_CLOSABLE_HELD),
                guards=(_guard_close_note,), rule="D-13"),
@@ -916,10 +1050,10 @@ _TRANSITIONS: list[Transition] = [
                guards=(_refund_guard(RefundStatus.PENDING),), rule="AS-6"),
     Transition(c.FailRefund, _ALL, None, _apply_fail_refund,
                frozenset({SYSTEM, STAFF}), Permission.REFUND,
-               guards=(_refund_guard(RefundStatus.PENDING),), rule="AS-6"),
+               guards=(_refund_guard(RefundStatus.PENDING),), rule="AS-6, D-17"),
     Transition(c.RetryRefund, _ALL, None, _apply_retry_refund,
                frozenset({SYSTEM, STAFF}), Permission.REFUND,
-               guards=(_refund_guard(RefundStatus.FAILED),), rule="AS-6"),
+               guards=(_refund_guard(RefundStatus.FAILED),), rule="AS-6, D-17"),
 ]  # fmt: skip
 
 
@@ -1038,11 +1172,16 @@ STATE_REFUSALS: dict[tuple[type[c.Command], OrderState], Refusal] = {
     ),
 }
 
+ACTOR_REFUSALS: dict[tuple[type[c.Command], OrderState, ActorKind], Refusal] = {
+    (c.Close, S.IN_FULFILMENT, CUSTOMER): _CUSTOMER_PREPARATION_STARTED,
+}
+
 LIFECYCLE = Definition(
     states=tuple(OrderState),
     initial=S.PENDING_PAYMENT,
     final=frozenset({S.COMPLETED, S.CLOSED}),
     transitions=tuple(_TRANSITIONS),
     refusals=STATE_REFUSALS,
+    actor_refusals=ACTOR_REFUSALS,
 )
 """The order lifecycle of DOMAIN sections 1 and 2."""

@@ -14,7 +14,7 @@ Handling is a pure function of (order, command, actor, time): no I/O, no clock, 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
 import attrs
@@ -91,6 +91,14 @@ _PAY = c.Pay
 _COMMAND = c.Command
 _STAFF = ActorKind.STAFF
 _CUSTOMER = ActorKind.CUSTOMER
+
+
+_NOT_OWNER = Refusal(
+    "actor.not_owner",
+    "This order belongs to another customer.",
+    "Customers act only on their own orders.",
+    "CL-6",
+)
 
 
 class _Probe:
@@ -239,6 +247,7 @@ class Lifecycle:
         if not isinstance(command, c.PlaceOrder):
             raise InvalidInput("command", command, "must be a PlaceOrder")
         _check_actor_and_time(actor, at)
+        at = at.astimezone(UTC)  # times are kept as UTC instants (D-18)
         if actor.kind is ActorKind.SYSTEM:
             refusal = Refusal("place.not_allowed", "Orders are placed by customers or staff.")
             raise CommandRefused(command.order_id, "new", command.event, (refusal,))
@@ -261,6 +270,7 @@ class Lifecycle:
             ),
         )
         entry = HistoryEntry(None, initial, command, actor, at, effects)
+        ledger = Ledger.for_lines(command.lines)
         # PlaceOrder validated its lines and address when it was built; the rest is made here.
         order = object.__new__(Order)
         order.__attrs_init__(
@@ -269,12 +279,12 @@ class Lifecycle:
             command.lines,
             command.address,
             initial,
-            Ledger.for_lines(command.lines),
+            ledger,
             (entry,),
             None,
             None,
             None,
-            self.settings.deadlines(initial, at, at),
+            self.settings.deadlines_for(initial, at, ledger, None),
         )
         return Outcome(order, effects, entry)
 
@@ -306,6 +316,8 @@ class Lifecycle:
             or not isinstance(command, _COMMAND)
         ):
             _check_arguments(order, command, actor, at)
+        if at.tzinfo is not UTC:
+            at = at.astimezone(UTC)  # times are kept as UTC instants (D-18)
         try:
             earlier = at < order.history[-1].at
         except TypeError:
@@ -327,7 +339,10 @@ class Lifecycle:
             if command_class is c.PlaceOrder:
                 _check_arguments(order, command, actor, at)
             raise CommandRefused(
-                order.id, state.value, command.event, (self._refusal_for(order, type(command)),)
+                order.id,
+                state.value,
+                command.event,
+                (self._refusal_for(order, type(command), actor),),
             )
         return self._run(transition, order, command, actor, at)
 
@@ -340,6 +355,7 @@ class Lifecycle:
         compiled table against ``transitions``' own semantics.
         """
         _check_arguments(order, command, actor, at)
+        at = at.astimezone(UTC)
         replay = _replayed(order, command)
         if replay is not None:
             return replay
@@ -354,7 +370,7 @@ class Lifecycle:
                 order.id,
                 order.state.value,
                 command.event,
-                (self._refusal_for(order, type(command)),),
+                (self._refusal_for(order, type(command), actor),),
             )
         return self._run(probe.chosen, order, command, actor, at)
 
@@ -413,6 +429,7 @@ class Lifecycle:
             InvalidInput: malformed arguments.
         """
         _check_arguments(order, command, actor, at)
+        at = at.astimezone(UTC)
         try:
             if _replayed(order, command) is not None:
                 return ()
@@ -420,7 +437,7 @@ class Lifecycle:
             return refused.reasons
         transition = self._select(order, type(command))
         if transition is None:
-            return (self._refusal_for(order, type(command)),)
+            return (self._refusal_for(order, type(command), actor),)
         reasons: list[Refusal] = []
         refusal = _authorize(transition, order, actor, command)
         if refusal is not None:
@@ -456,7 +473,7 @@ class Lifecycle:
     ) -> tuple[Refusal, ...]:
         chosen = self._select(order, command_class)
         if chosen is None:
-            return (self._refusal_for(order, command_class),)
+            return (self._refusal_for(order, command_class, actor),)
         refusal = _authorize(chosen, order, actor, None)
         return () if refusal is None else (refusal,)
 
@@ -467,9 +484,22 @@ class Lifecycle:
                 return candidate
         return None
 
-    def _refusal_for(self, order: Order, command_class: type[c.Command]) -> Refusal:
+    def _refusal_for(self, order: Order, command_class: type[c.Command], actor: Actor) -> Refusal:
+        """Why a command has no transition from the order's state, for this actor.
+
+        A customer acting on another customer's order is told so before anything is said
+        about the order's state (CL-6).
+        """
+        if actor.kind is _CUSTOMER and actor.id != order.customer_id:
+            return _NOT_OWNER
         refusals = self.definition.refusals
         state = order.state
+        by_actor = self.definition.actor_refusals
+        if by_actor:
+            judged = order.hold.from_state if order.hold is not None else state
+            special = by_actor.get((command_class, judged, actor.kind))
+            if special is not None:
+                return special
         if state is OrderState.ON_HOLD and order.hold is not None:
             # D-13: a held order is judged as if it were in the state it was held from.
             held = refusals.get((command_class, order.hold.from_state))
@@ -645,12 +675,7 @@ def _authorize(
             "CL-6",
         )
     if kind is ActorKind.CUSTOMER and actor.id != order.customer_id:
-        return Refusal(
-            "actor.not_owner",
-            "This order belongs to another customer.",
-            "Customers act only on their own orders.",
-            "CL-6",
-        )
+        return _NOT_OWNER
     permission = transition.permission
     if kind is ActorKind.STAFF and permission is not None and permission not in actor.permissions:
         return Refusal(

@@ -80,6 +80,9 @@ class Refund:
         counts_against_paid: whether it reduces what the order has been paid; refunds of
             payments that were never applied (duplicates, late payments) do not.
         last_error: the payment side's last error, while failed.
+        key_attempt: the attempt whose idempotency key the next request uses (D-17).
+        declined: whether the last failure was a known decline (a retry then takes a new
+            idempotency key) rather than an unknown outcome (the key is reused).
     """
 
     refund_id: str
@@ -91,6 +94,13 @@ class Refund:
     attempts: int = 1
     counts_against_paid: bool = True
     last_error: str = ""
+    key_attempt: int = 1
+    declined: bool = False
+
+    @property
+    def idempotency_key(self) -> str:
+        """The key the payment provider gets for this refund's current request (D-17)."""
+        return f"{self.refund_id}#{self.key_attempt}"
 
 
 @attrs.frozen
@@ -107,6 +117,7 @@ class Ledger:
         payments: every payment received, applied or not.
         refunds: every refund requested.
         payment_in_progress: the reference of a payment the buyer has started (D-10).
+        payment_started_at: when that payment was started (D-16), while it is in progress.
     """
 
     amount_due: Money
@@ -117,6 +128,7 @@ class Ledger:
     payments: tuple[Payment, ...] = ()
     refunds: tuple[Refund, ...] = ()
     payment_in_progress: str | None = None
+    payment_started_at: datetime | None = None
 
     @classmethod
     def for_lines(cls, lines: tuple[OrderLine, ...]) -> Ledger:
@@ -182,6 +194,8 @@ class DeadlineKind(enum.StrEnum):
     """TM-1: close the order if it stays unpaid."""
     AUTO_CONFIRM_RECEIPT = "auto_confirm_receipt"
     """TM-5: confirm receipt if the buyer does not."""
+    CONFIRM_PAYMENT = "confirm_payment"
+    """D-16: fail a payment the buyer started that was never confirmed."""
 
 
 @attrs.frozen
