@@ -41,6 +41,7 @@ __all__ = [
     "OutboxStatus",
     "SystemClock",
     "UuidIds",
+    "check_claim",
     "outbox_entries",
 ]
 
@@ -144,6 +145,8 @@ class OrderStore(Outbox, Protocol):
     * Queries: :meth:`find_by_state` and :meth:`find_due` read from indexes, not by loading
       every order; ``find_due(before)`` returns orders whose earliest deadline is at or
       before ``before`` (D-15: a deadline is due at its own instant), earliest first.
+    * Sweeper claims: :meth:`claim_due` hands due orders to one timer sweeper at a time, read
+      from the same deadline index; :meth:`release_due` ends or extends a claim.
     * Errors from the backend are translated into :class:`~orderflow.errors.StoreError`
       (or the more precise orderflow errors), chained with ``raise ... from``.
     * Thread safety: a store may be shared by the threads of one process.
@@ -185,6 +188,34 @@ class OrderStore(Outbox, Protocol):
     def find_due(self, before: datetime, *, limit: int = 100) -> list[Order]:
         """Up to ``limit`` orders whose next deadline is at or before ``before``, earliest
         first."""
+        ...
+
+    def claim_due(
+        self, worker: str, now: datetime, *, limit: int = 100, lease: timedelta
+    ) -> list[str]:
+        """Claim up to ``limit`` due orders for a timer sweeper, and return their ids.
+
+        An order is claimable when its next deadline is at or before ``now`` and it holds no
+        claim that lasts beyond ``now``. Claiming records ``worker`` and ``now + lease`` on
+        each order, atomically: two sweepers claiming at once never get the same order.
+        Orders come earliest deadline first (then by id), read from the deadline index.
+        A claim is only a hint for sweepers: saving an order neither needs nor clears it.
+
+        Raises:
+            InvalidInput: a blank worker, a naive ``now``, a negative limit or a lease that
+                is not a positive ``timedelta``.
+        """
+        ...
+
+    def release_due(self, order_id: str, worker: str, *, until: datetime | None = None) -> None:
+        """End ``worker``'s claim on an order (nothing happens if it holds none).
+
+        With ``until``, the order stays claimed by ``worker`` until then instead: the sweeper
+        sets aside an order it could not settle, so the others go first.
+
+        Raises:
+            InvalidInput: a naive ``until``.
+        """
         ...
 
 
@@ -290,3 +321,20 @@ def outbox_entries(order: Order, effects: Sequence[Effect]) -> list[OutboxEntry]
         OutboxEntry(effect.id, effect.order_id, effect.version, effect, created)
         for effect in effects
     ]
+
+
+def check_claim(worker: object, now: object, limit: object, lease: object) -> None:
+    """Check the arguments of :meth:`OrderStore.claim_due` (for store authors).
+
+    Raises:
+        InvalidInput: a blank or over-long worker, a naive ``now``, a negative limit, or a
+            lease that is not a positive ``timedelta``.
+    """
+    if not isinstance(worker, str) or not worker.strip() or len(worker) > 100:
+        raise InvalidInput("worker", worker, "must be a non-empty string of at most 100 chars")
+    if not isinstance(now, datetime) or now.tzinfo is None or now.utcoffset() is None:
+        raise InvalidInput("now", now, "must be a timezone-aware datetime")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise InvalidInput("limit", limit, "must be a whole number, 0 or more")
+    if not isinstance(lease, timedelta) or lease <= timedelta(0):
+        raise InvalidInput("lease", lease, "must be a positive timedelta")

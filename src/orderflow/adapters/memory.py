@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -18,7 +18,7 @@ from orderflow.effects import Effect
 from orderflow.errors import ConcurrencyConflict, InvalidInput, OrderAlreadyExists, OrderNotFound
 from orderflow.model import OrderState
 from orderflow.order import Order
-from orderflow.ports import OutboxEntry, OutboxStatus, outbox_entries
+from orderflow.ports import OutboxEntry, OutboxStatus, check_claim, outbox_entries
 
 __all__ = ["InMemoryStore"]
 
@@ -36,6 +36,7 @@ class InMemoryStore:
         self._orders: dict[str, Order] = {}
         self._by_state: dict[OrderState, set[str]] = {state: set() for state in OrderState}
         self._deadlines: list[tuple[datetime, str]] = []
+        self._claims: dict[str, tuple[str, datetime]] = {}
         self._outbox: dict[str, OutboxEntry] = {}
         self._sequence: dict[str, int] = {}
 
@@ -105,6 +106,37 @@ class InMemoryStore:
             end = bisect.bisect_right(self._deadlines, (before, "\U0010ffff"))
             return [self._orders[order_id] for _, order_id in self._deadlines[:end][:limit]]
 
+    def claim_due(
+        self, worker: str, now: datetime, *, limit: int = 100, lease: timedelta
+    ) -> list[str]:
+        """Claim up to ``limit`` due orders for ``worker`` until ``now + lease``."""
+        check_claim(worker, now, limit, lease)
+        claimed: list[str] = []
+        with self._lock:
+            end = bisect.bisect_right(self._deadlines, (now, "\U0010ffff"))
+            for _, order_id in self._deadlines[:end]:
+                if len(claimed) >= limit:
+                    break
+                held = self._claims.get(order_id)
+                if held is not None and held[1] > now:
+                    continue
+                self._claims[order_id] = (worker, now + lease)
+                claimed.append(order_id)
+        return claimed
+
+    def release_due(self, order_id: str, worker: str, *, until: datetime | None = None) -> None:
+        """End ``worker``'s claim on an order, or keep it until ``until``."""
+        if until is not None:
+            _aware(until, "until")
+        with self._lock:
+            held = self._claims.get(order_id)
+            if held is None or held[0] != worker:
+                return
+            if until is None:
+                del self._claims[order_id]
+            else:
+                self._claims[order_id] = (worker, until)
+
     def _index(self, old: Order | None, new: Order) -> None:
         if old is not None:
             self._by_state[old.state].discard(old.id)
@@ -168,6 +200,12 @@ class InMemoryStore:
             return self._outbox[entry_id]
         except KeyError:
             raise LookupError(f"no outbox entry {entry_id!r}") from None
+
+
+def _aware(value: object, field: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(field, value, "must be a timezone-aware datetime")
+    return value
 
 
 def _check_order(order: object) -> None:

@@ -47,6 +47,7 @@ from orderflow.money import Money
 from orderflow.order import Order
 from orderflow.ports import ManualClock, OrderStore, OutboxStatus
 from orderflow.service import OrderService, OutboxRelay
+from orderflow.sweep import TimerSweep
 from orderflow.testing import strategies as ofs
 from orderflow.testing.fakes import RecordingNotifier
 
@@ -385,6 +386,102 @@ class OrderStoreContract:
         assert store.get("idem") == stored
         with pytest.raises(OrderAlreadyExists):
             world.service.place(c.PlaceOrder("idem", CUSTOMER.id, _lines("KWD"), ADDRESS), CUSTOMER)
+
+    # -- sweeper claims ---------------------------------------------------------------------
+
+    def test_claims_hand_each_due_order_to_one_sweeper(self, store: OrderStore) -> None:
+        """D-15: due orders are claimed earliest first; a claimed order is skipped until its
+        lease ends; not-yet-due orders are never claimed."""
+        world = _World(store)
+        for n in range(5):
+            world.place(f"claim-{n}")
+            world.clock.advance(timedelta(minutes=1))
+        world.clock.advance(timedelta(minutes=27))
+        now = world.clock.now()  # claim-0..claim-2 are due, claim-3 and claim-4 not yet
+        lease = timedelta(minutes=5)
+        assert store.claim_due("a", now, limit=2, lease=lease) == ["claim-0", "claim-1"]
+        assert store.claim_due("b", now, limit=10, lease=lease) == ["claim-2"]
+        assert store.claim_due("c", now, limit=10, lease=lease) == []
+        assert store.claim_due("c", now, limit=0, lease=lease) == []
+        later = now + lease
+        assert store.claim_due("c", later, limit=10, lease=lease) == [
+            f"claim-{n}" for n in range(5)
+        ]
+
+    def test_claims_are_released_or_extended_only_by_their_holder(self, store: OrderStore) -> None:
+        """A sweeper ends its own claim or sets the order aside; another's is left alone."""
+        world = _World(store)
+        world.place("hold-claim")
+        now = world.clock.now() + timedelta(hours=1)
+        lease = timedelta(minutes=5)
+        assert store.claim_due("a", now, lease=lease) == ["hold-claim"]
+        store.release_due("hold-claim", "b")
+        assert store.claim_due("b", now, lease=lease) == []
+        store.release_due("hold-claim", "a", until=now + timedelta(hours=1))
+        assert store.claim_due("b", now + timedelta(minutes=59), lease=lease) == []
+        store.release_due("hold-claim", "a")
+        assert store.claim_due("b", now, lease=lease) == ["hold-claim"]
+        store.release_due("no-such-order", "b")
+
+    def test_a_claim_does_not_change_the_order(self, store: OrderStore) -> None:
+        """Claims are beside the order: saving needs none, and the order loads unchanged."""
+        world = _World(store)
+        placed = world.place("claimed-save")
+        now = world.clock.now() + timedelta(hours=1)
+        assert store.claim_due("a", now, lease=timedelta(minutes=5)) == ["claimed-save"]
+        assert store.get("claimed-save") == placed
+        closed = world.run("claimed-save", (c.Close(CloseReason.OUT_OF_STOCK), STAFF))
+        assert store.get("claimed-save") == closed
+        assert store.find_due(now) == []
+        assert store.claim_due("b", now + timedelta(hours=1), lease=timedelta(minutes=5)) == []
+
+    def test_the_timer_sweep_fires_due_deadlines_through_the_service(
+        self, store: OrderStore
+    ) -> None:
+        """TM-1, D-16: a sweep closes unpaid orders, fails stale payments, and a rerun is a
+        no-op, on this store."""
+        world = _World(store)
+        world.place("sweep-unpaid")
+        world.place("sweep-paying")
+        world.service.handle("sweep-paying", c.BeginPayment("p-1"), CUSTOMER)
+        world.to_state("sweep-paid", OrderState.PAID)
+        world.clock.advance(timedelta(hours=2))
+        report = TimerSweep(world.service, worker="contract", batch=1).run()
+        assert sorted((r.order_id, r.event) for r in report.results) == [
+            ("sweep-paying", "auto_close_unpaid"),
+            ("sweep-paying", "fail_payment"),
+            ("sweep-unpaid", "auto_close_unpaid"),
+        ]
+        assert store.get("sweep-unpaid").state is OrderState.CLOSED
+        assert store.get("sweep-paying").state is OrderState.CLOSED
+        assert store.get("sweep-paid").state is OrderState.PAID
+        assert TimerSweep(world.service, worker="again").run().results == ()
+
+    def test_concurrent_claims_never_share_an_order(self, store: OrderStore) -> None:
+        """D-15: threads claiming at once get disjoint sets that cover every due order."""
+        world = _World(store)
+        for n in range(24):
+            world.place(f"race-claim-{n:02}")
+        now = world.clock.now() + timedelta(hours=1)
+        barrier = threading.Barrier(self.threads)
+        claimed: list[list[str]] = []
+        lock = threading.Lock()
+
+        def claim(worker: int) -> None:
+            barrier.wait()
+            mine: list[str] = []
+            while batch := store.claim_due(f"w{worker}", now, limit=2, lease=timedelta(hours=1)):
+                mine.extend(batch)
+            with lock:
+                claimed.append(mine)
+
+        workers = [threading.Thread(target=claim, args=(n,)) for n in range(self.threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        every = [order_id for mine in claimed for order_id in mine]
+        assert sorted(every) == [f"race-claim-{n:02}" for n in range(24)]
 
 
 # -- the differential stateful test ------------------------------------------------------

@@ -83,6 +83,8 @@ def _define_tables(prefix: str, mysql_collation: str) -> SqlTables:
         sa.Column("created_at", _TIMESTAMP, nullable=False),
         sa.Column("updated_at", _TIMESTAMP, nullable=False),
         sa.Column("document", _TEXT, nullable=False),
+        sa.Column("due_claimed_by", sa.String(_ID_LENGTH), nullable=True),
+        sa.Column("due_claimed_until", _TIMESTAMP, nullable=True),
         sa.Index(f"{prefix}orders_customer", "customer_id"),
         sa.Index(f"{prefix}orders_state", "state", "id"),
         sa.Index(f"{prefix}orders_due", "next_deadline", "id"),
@@ -122,6 +124,10 @@ def _define_tables(prefix: str, mysql_collation: str) -> SqlTables:
         **options,
     )
     return SqlTables(metadata, orders, history, outbox, meta)
+
+
+CLAIM_COLUMNS: Final = ("due_claimed_by", "due_claimed_until")
+"""Columns of the orders table that only timer sweepers write (claims); a save leaves them."""
 
 
 def _mysql_collation(dialect: sa.Dialect) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from orderflow.adapters.sql.claims import SqlClaims
 from orderflow.adapters.sql.codec import (
     _OUTBOX_COLUMNS,
     _check_limit,
@@ -32,6 +33,7 @@ from orderflow.adapters.sql.prepared import _OrderCache, _Prepared
 from orderflow.adapters.sql.schema import (
     _MYSQL_LIKE,
     _PREFIX,
+    CLAIM_COLUMNS,
     SCHEMA_VERSION,
     SqlTables,
     _define_tables,
@@ -53,7 +55,7 @@ from orderflow.order import Order
 # -- the store -----------------------------------------------------------------------------
 
 
-class SqlStore(SqlOutbox):
+class SqlStore(SqlClaims, SqlOutbox):
     """An :class:`~orderflow.ports.OrderStore` on SQLAlchemy Core (SQLite, PostgreSQL, MySQL).
 
     Every operation runs in its own transaction on a connection of the engine's pool, so one
@@ -227,7 +229,8 @@ class SqlStore(SqlOutbox):
         self._select_version = sa.select(orders.c.version).where(
             orders.c.id == sa.bindparam("order_id")
         )
-        changed = [column for column in orders.c if column.name != "id"]
+        written = [column for column in orders.c if column.name not in CLAIM_COLUMNS]
+        changed = [column for column in written if column.name != "id"]
         self._update_order = _Prepared(
             sa.update(orders)
             .where(
@@ -242,9 +245,9 @@ class SqlStore(SqlOutbox):
         self._insert_order = _Prepared(
             orders.insert(),
             dialect,
-            [column.name for column in orders.c],
-            [column.type for column in orders.c],
-            column_keys=[column.name for column in orders.c],
+            [column.name for column in written],
+            [column.type for column in written],
+            column_keys=[column.name for column in written],
         )
         self._insert_history = _Prepared(
             history.insert(),

@@ -1,0 +1,79 @@
+"""Timers: what each deadline an order carries does when it is due (D-15, TM-1, TM-5, D-16).
+
+The core computes an order's deadlines and the order carries them, so a store can index them
+(D-15). When one is due (``now >= due_at``), the timer sweep (:mod:`orderflow.sweep`) fires the
+command this module names for its kind, as the system, with a command id made of the
+deadline's kind and instant: a rerun of the sweep, or two sweepers, apply it once (D-3).
+
+=============================  ===================================  =========
+deadline kind                  command fired                        rules
+=============================  ===================================  =========
+``auto_close_unpaid``          :class:`~orderflow.AutoCloseUnpaid`  TM-1, CL-7
+``confirm_payment``            :class:`~orderflow.FailPayment`      D-16
+``auto_confirm_receipt``       :class:`~orderflow.AutoConfirmReceipt`  TM-5, LC-4
+=============================  ===================================  =========
+
+Hosts that add deadline kinds of their own give the sweep a mapping that extends
+:data:`TIMERS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from types import MappingProxyType
+
+from orderflow import commands as c
+from orderflow.order import Deadline, DeadlineKind, Order
+
+__all__ = ["TIMERS", "TimerCommand", "due_deadlines", "timer_command_id"]
+
+TimerCommand = Callable[[Order, Deadline], c.Command | None]
+"""Builds the command a due deadline fires, or ``None`` when there is nothing to do."""
+
+
+def timer_command_id(deadline: Deadline) -> str:
+    """The command id a deadline fires under: its kind and its instant in UTC.
+
+    The same deadline always gives the same id, so firing it twice applies it once (D-3).
+    """
+    instant = deadline.due_at.astimezone(UTC).isoformat()
+    return f"timer:{deadline.kind.value}@{instant}"
+
+
+def _auto_close_unpaid(order: Order, deadline: Deadline) -> c.Command:
+    return c.AutoCloseUnpaid(command_id=timer_command_id(deadline))
+
+
+def _auto_confirm_receipt(order: Order, deadline: Deadline) -> c.Command:
+    return c.AutoConfirmReceipt(command_id=timer_command_id(deadline))
+
+
+def _confirm_payment(order: Order, deadline: Deadline) -> c.Command | None:
+    reference = order.ledger.payment_in_progress
+    if reference is None:
+        return None
+    return c.FailPayment(
+        reference,
+        "the payment was not confirmed in time",
+        command_id=timer_command_id(deadline),
+    )
+
+
+TIMERS: Mapping[DeadlineKind, TimerCommand] = MappingProxyType(
+    {
+        DeadlineKind.AUTO_CLOSE_UNPAID: _auto_close_unpaid,
+        DeadlineKind.CONFIRM_PAYMENT: _confirm_payment,
+        DeadlineKind.AUTO_CONFIRM_RECEIPT: _auto_confirm_receipt,
+    }
+)
+"""The command each deadline kind fires when it is due."""
+
+
+def due_deadlines(order: Order, now: datetime) -> list[Deadline]:
+    """The order's deadlines that are due at ``now`` (D-15: at their own instant), earliest
+    first."""
+    return sorted(
+        (deadline for deadline in order.deadlines if deadline.is_due(now)),
+        key=lambda deadline: deadline.due_at,
+    )
