@@ -34,3 +34,11 @@ def test_store_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]) ->
     out = capsys.readouterr().out
     for row in ("memory", "sqlite (file, WAL)", "ratio", "target"):
         assert row in out
+
+
+def test_timers_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/timers.py sweeps due orders among many, beside loading every order."""
+    _run("timers.py", "300", "30", "5")
+    out = capsys.readouterr().out
+    for row in ("memory", "sqlite (file, WAL)", "sweep", "load all"):
+        assert row in out
