@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -159,23 +160,14 @@ def backends(folder: Path) -> Iterator[list[tuple[str, OrderStore]]]:
         ("memory", InMemoryStore()),
         ("sqlite (file, WAL)", SqlStore.sqlite(folder / "timers.sqlite3")),
     ]
+    prefix = f"of_timers_{uuid.uuid4().hex[:8]}_"  # runs at the same time never collide
     for name, (variable, default) in DEFAULT_URLS.items():
         try:
-            store = SqlStore.from_url(
-                os.environ.get(variable, default), table_prefix="of_timers_bench_"
+            found.append(
+                (name, SqlStore.from_url(os.environ.get(variable, default), table_prefix=prefix))
             )
         except StoreError:
             continue
-        store.drop_tables()
-        store.close()
-        found.append(
-            (
-                name,
-                SqlStore.from_url(
-                    os.environ.get(variable, default), table_prefix="of_timers_bench_"
-                ),
-            )
-        )
     try:
         yield found
     finally:
