@@ -4,3 +4,5 @@
 * :mod:`orderflow.adapters.sql`: SQLAlchemy Core on SQLite, PostgreSQL and MySQL/MariaDB
   (install ``orderflow[sql]``).
 """
+
+__all__: list[str] = []

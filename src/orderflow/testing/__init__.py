@@ -5,3 +5,5 @@
 
 This package needs Hypothesis; the core library never imports it.
 """
+
+__all__: list[str] = []
