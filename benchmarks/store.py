@@ -161,10 +161,10 @@ class BareWrites:
                 )  # fmt: skip
                 cursor.execute(
                     "INSERT INTO bare_outbox (id, order_id, version, seq, kind, status, "
-                    "attempts, last_error, created_at, delivered_at, document) "
-                    f"VALUES ({', '.join([m] * 11)})",
+                    "attempts, last_error, created_at, delivered_at, document, next_attempt_at) "
+                    f"VALUES ({', '.join([m] * 12)})",
                     (f"{order_id}/{version + 1}/0", order_id, version + 1, 0, "notify_customer",
-                     "pending", 0, "", at, None, outbox_doc),
+                     "pending", 0, "", at, None, outbox_doc, at),
                 )  # fmt: skip
                 self.connection.commit()
         return self.orders * 6 / (time.perf_counter() - started)

@@ -8,10 +8,12 @@ import orderflow
 import orderflow.adapters.memory
 import orderflow.adapters.sql
 import orderflow.ports
+import orderflow.relay
 import orderflow.serialization
 import orderflow.service
 import orderflow.testing.contracts
 import orderflow.testing.fakes
+import orderflow.testing.outbox_contract
 import orderflow.testing.strategies
 
 EXPECTED = {
@@ -44,10 +46,12 @@ def test_every_public_name_has_a_docstring() -> None:
         orderflow.adapters.memory,
         orderflow.adapters.sql,
         orderflow.ports,
+        orderflow.relay,
         orderflow.serialization,
         orderflow.service,
         orderflow.testing.contracts,
         orderflow.testing.fakes,
+        orderflow.testing.outbox_contract,
         orderflow.testing.strategies,
     )
     for module in modules:
