@@ -11,15 +11,19 @@ in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
 from orderflow.adapters.sql.codec import _aware, _check_limit, _naive_utc, _read
-from orderflow.adapters.sql.schema import SqlTables
+from orderflow.adapters.sql.schema import _MYSQL_LIKE, SqlTables
+from orderflow.adapters.sql.translate import _is_collision
 from orderflow.effects import Effect
+from orderflow.errors import StoreError
 from orderflow.ports import (
     OutboxEntry,
     OutboxStatus,
@@ -30,6 +34,9 @@ from orderflow.ports import (
 _PENDING = OutboxStatus.PENDING.value
 _DELIVERED = OutboxStatus.DELIVERED.value
 _DEAD = OutboxStatus.DEAD.value
+_ATTEMPTS = 3
+
+T = TypeVar("T")
 
 
 class SqlOutbox:
@@ -76,17 +83,21 @@ class SqlOutbox:
             return []
         at, until = _naive_utc(now, "now"), _naive_utc(now + lease, "lease")
         outbox = self._tables.outbox
-        due = sa.select(outbox).where(
-            outbox.c.status == _PENDING,
-            outbox.c.next_attempt_at <= at,
-            sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= at),
-        )
-        due = due.order_by(outbox.c.next_attempt_at, outbox.c.created_at, outbox.c.position).limit(
-            limit
+        due = (
+            sa.select(outbox)
+            .where(
+                outbox.c.status == _PENDING,
+                outbox.c.next_attempt_at <= at,
+                sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= at),
+            )
+            .order_by(outbox.c.next_attempt_at, outbox.c.created_at, outbox.c.position)
+            .limit(limit)
         )
         mark = {"claimed_by": worker, "claimed_until": until}
-        with self._transaction("claim outbox entries") as connection:
-            if connection.dialect.name == "sqlite":
+
+        def take(connection: sa.Connection) -> list[tuple[int, OutboxEntry]]:
+            dialect = connection.dialect.name
+            if dialect == "sqlite":
                 chosen = due.with_only_columns(outbox.c.position)
                 update = sa.update(outbox).where(outbox.c.position.in_(chosen)).values(mark)
                 if connection.dialect.update_returning:
@@ -101,6 +112,10 @@ class SqlOutbox:
                         )
                     ).all()
             else:
+                if dialect in _MYSQL_LIKE:
+                    # No gap locks: claimers and delivery records do not deadlock on the
+                    # index ranges a claim scans (the next transaction only).
+                    connection.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 rows = connection.execute(due.with_for_update(skip_locked=True)).all()
                 if rows:
                     connection.execute(
@@ -129,6 +144,9 @@ class SqlOutbox:
                     ),
                     unreadable,
                 )
+            return claimed
+
+        claimed = self._retrying("claim outbox entries", take)
         claimed.sort(key=lambda item: (item[1].created_at, item[0]))
         return [entry for _, entry in claimed]
 
@@ -318,7 +336,8 @@ class SqlOutbox:
             .where(outbox.c.id == entry_id, outbox.c.status.in_(statuses))
             .values({**values, "claimed_by": None, "claimed_until": None})
         )
-        with self._transaction(f"update outbox entry {entry_id!r}") as connection:
+
+        def mark(connection: sa.Connection) -> bool:
             if connection.execute(update).rowcount:
                 return True
             exists = connection.execute(
@@ -327,6 +346,23 @@ class SqlOutbox:
             if exists is None:
                 raise LookupError(f"no outbox entry {entry_id!r}")
             return False
+
+        return self._retrying(f"update outbox entry {entry_id!r}", mark)
+
+    def _retrying(self, action: str, work: Callable[[sa.Connection], T]) -> T:
+        """Run ``work`` in a transaction, again (up to three times in all) when the database
+        gave it up as the loser of a deadlock or a lock wait: claims and delivery records
+        are safe to repeat, and a relay should not stop on a collision with another."""
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with self._transaction(action) as connection:
+                    return work(connection)
+            except StoreError as error:
+                cause = error.__cause__
+                collided = isinstance(cause, DBAPIError) and _is_collision(cause)
+                if attempt == _ATTEMPTS or not collided:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _entries(self, action: str, query: sa.Select[Any]) -> list[OutboxEntry]:
         with self._transaction(action) as connection:
