@@ -9,6 +9,7 @@ import orderflow.adapters.memory
 import orderflow.adapters.sql
 import orderflow.ports
 import orderflow.relay
+import orderflow.retries
 import orderflow.serialization
 import orderflow.service
 import orderflow.testing.contracts
@@ -47,6 +48,7 @@ def test_every_public_name_has_a_docstring() -> None:
         orderflow.adapters.sql,
         orderflow.ports,
         orderflow.relay,
+        orderflow.retries,
         orderflow.serialization,
         orderflow.service,
         orderflow.testing.contracts,

@@ -569,6 +569,39 @@ def test_claims_without_returning_read_the_claim_back(
     assert store.claim("other", T0 + LATER, lease=LATER)[0].id == "o-2/1/1"
 
 
+def test_claims_and_records_run_again_after_losing_a_deadlock(store: SqlStore) -> None:
+    """A claim or a delivery record the database gives up as a deadlock's loser is run
+    again (three tries in all), so a relay does not stop on a collision with another."""
+    outcome = placed("o-1")
+    store.add(outcome.order, outcome.effects)
+    outbox = store.tables.outbox.name
+    failures = {"left": 0}
+    driver_error = store.engine.dialect.loaded_dbapi.OperationalError
+
+    def collide(*args: Any) -> None:
+        statement = str(args[2])
+        if failures["left"] and outbox in statement and not statement.startswith("SET"):
+            failures["left"] -= 1
+            raise driver_error(1213, "Deadlock found when trying to get lock")
+
+    sa.event.listen(store.engine, "before_cursor_execute", collide)
+    try:
+        failures["left"] = 2
+        assert len(store.claim("relay", T0, lease=LATER)) == 2
+        failures["left"] = 2
+        store.mark_delivered("o-1/1/0", T0)
+        assert failures["left"] == 0
+        failures["left"] = 3
+        with pytest.raises(StoreError, match="Deadlock"):
+            store.mark_delivered("o-1/1/1", T0)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", collide)
+    assert [e.status for e in store.entries("o-1")] == [
+        OutboxStatus.DELIVERED,
+        OutboxStatus.PENDING,
+    ]
+
+
 def test_hostile_error_texts_are_stored_cleaned(store: SqlStore) -> None:
     """mark_failed keeps NUL characters (refused by PostgreSQL) and lone surrogates (refused
     by every driver) out of the row, and the column holds what the entry says."""

@@ -67,8 +67,8 @@ ERROR_LIMIT: Final = 500
 
 
 def clean_error(error: object, limit: int = ERROR_LIMIT) -> str:
-    """A delivery error as any store can keep it: text without NUL characters or lone
-    surrogates, at most ``limit`` characters (cut with an ellipsis).
+    """A delivery error as any store can keep it: NUL characters dropped, lone surrogates
+    written as ``\\udXXX`` escapes, at most ``limit`` characters (cut with an ellipsis).
 
     Never raises: an object whose ``__str__`` raises gives a placeholder. Stores call it on
     every error they are given, whatever the caller already did (for store authors).
@@ -216,7 +216,7 @@ class Outbox(Protocol):
 
         With ``retry_at`` the entry stays pending and is due again at ``retry_at``; with
         ``None`` it is parked dead (``next_attempt_at = at``). The error is cleaned (NUL
-        characters and lone surrogates removed) and bounded by the store itself
+        characters dropped, lone surrogates escaped) and bounded by the store itself
         (:func:`clean_error`): no text makes this method raise. A delivered or dead entry is
         left as it is.
 

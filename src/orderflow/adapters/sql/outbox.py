@@ -179,8 +179,8 @@ class SqlOutbox:
     def mark_failed(
         self, entry_id: str, error: str, at: datetime, *, retry_at: datetime | None
     ) -> None:
-        """Record a failed delivery and end the claim: attempts + 1, the error kept (cleaned
-        of NUL characters and lone surrogates, and bounded); due again at ``retry_at``, or
+        """Record a failed delivery and end the claim: attempts + 1, the error kept (NUL
+        characters dropped, lone surrogates escaped, bounded); due again at ``retry_at``, or
         parked dead without one. A delivered or dead entry is left as it is.
 
         Args:
