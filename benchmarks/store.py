@@ -22,6 +22,7 @@ import sqlite3
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -55,6 +56,8 @@ SYSTEM = Actor.system("bench")
 ADDRESS = Address("Li Lei", "13800138000", "1 Wensan Road", "Hangzhou", "Zhejiang", "310000")
 LINES = (OrderLine("SKU-1", 2, Money("49.90", "CNY")), OrderLine("SKU-2", 1, Money("5.00", "CNY")))
 START = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+RUN = uuid.uuid4().hex[:8]
+BARE = f"bare_{RUN}_"  # a prefix of this run's own: runs at the same time never collide
 DEFAULT_URLS = {
     "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
     "mariadb": "mysql+pymysql://root@127.0.0.1:3306/test",
@@ -114,8 +117,9 @@ class BareWrites:
     serializing, SQLAlchemy).
     """
 
-    def __init__(self, connection: Any, paramstyle: str, orders: int) -> None:
+    def __init__(self, connection: Any, paramstyle: str, orders: int, prefix: str) -> None:
         self.connection = connection
+        self.prefix = prefix
         self.mark = "?" if paramstyle == "qmark" else "%s"
         self.orders = orders
         self.iso_times = paramstyle == "qmark"  # sqlite3 gets the text SQLAlchemy writes
@@ -127,12 +131,13 @@ class BareWrites:
     def run(self) -> float:
         """Commands per second for the bare writes (creating the rows is not timed)."""
         m = self.mark
+        p = self.prefix
         order_doc, history_doc, outbox_doc = sample_documents()
         at = self._time(START)
         cursor = self.connection.cursor()
         for n in range(self.orders):
             cursor.execute(
-                "INSERT INTO bare_orders (id, customer_id, state, version, next_deadline, "
+                f"INSERT INTO {p}orders (id, customer_id, state, version, next_deadline, "
                 "currency, amount_due, amount_paid, amount_refunded, created_at, updated_at, "
                 f"document) VALUES ({', '.join([m] * 12)})",
                 (f"bare-{n}", "c-bench", "pending_payment", 1, at, "CNY", "104.80", "0", "0",
@@ -144,7 +149,7 @@ class BareWrites:
             order_id = f"bare-{n}"
             for version in range(1, 7):
                 cursor.execute(
-                    f"UPDATE bare_orders SET customer_id = {m}, state = {m}, version = {m}, "
+                    f"UPDATE {p}orders SET customer_id = {m}, state = {m}, version = {m}, "
                     f"next_deadline = {m}, currency = {m}, amount_due = {m}, amount_paid = {m}, "
                     f"amount_refunded = {m}, created_at = {m}, updated_at = {m}, document = {m} "
                     f"WHERE id = {m} AND version = {m}",
@@ -154,17 +159,17 @@ class BareWrites:
                 if cursor.rowcount != 1:
                     raise RuntimeError("lost the version race in a single-writer benchmark")
                 cursor.execute(
-                    "INSERT INTO bare_history (order_id, version, from_state, to_state, event, "
+                    f"INSERT INTO {p}history (order_id, version, from_state, to_state, event, "
                     f"actor, at, document) VALUES ({', '.join([m] * 8)})",
                     (order_id, version + 1, "pending_payment", "paid", "pay", "system:bench", at,
                      history_doc),
                 )  # fmt: skip
                 cursor.execute(
-                    "INSERT INTO bare_outbox (id, order_id, version, seq, kind, status, "
-                    "attempts, last_error, created_at, delivered_at, document) "
-                    f"VALUES ({', '.join([m] * 11)})",
+                    f"INSERT INTO {p}outbox (id, order_id, version, seq, kind, status, "
+                    "attempts, last_error, created_at, delivered_at, document, next_attempt_at) "
+                    f"VALUES ({', '.join([m] * 12)})",
                     (f"{order_id}/{version + 1}/0", order_id, version + 1, 0, "notify_customer",
-                     "pending", 0, "", at, None, outbox_doc),
+                     "pending", 0, "", at, None, outbox_doc, at),
                 )  # fmt: skip
                 self.connection.commit()
         return self.orders * 6 / (time.perf_counter() - started)
@@ -195,11 +200,11 @@ def bare_memory(orders: int) -> float:
 def sqlite_backend(folder: Path) -> Iterator[tuple[Callable[[], OrderStore], BareWrites]]:
     """A file SQLite store in WAL mode, and a bare sqlite3 connection set up the same way."""
     path = folder / "bench.sqlite3"
-    SqlStore.sqlite(str(folder / "bare.sqlite3"), table_prefix="bare_").close()
+    SqlStore.sqlite(str(folder / "bare.sqlite3"), table_prefix=BARE).close()
     connection = sqlite3.connect(folder / "bare.sqlite3", isolation_level="DEFERRED")
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA foreign_keys = ON")
-    bare = BareWrites(connection, "qmark", 0)
+    bare = BareWrites(connection, "qmark", 0, BARE)
     stores: list[SqlStore] = []
 
     def make() -> OrderStore:
@@ -259,14 +264,14 @@ def measure(orders: int) -> dict[str, tuple[float, float]]:
         if url is None:
             print(f"{name}: not reachable, skipped")
             continue
-        store = SqlStore.from_url(url, table_prefix="of_bench_")
+        store = SqlStore.from_url(url, table_prefix=f"of_bench_{RUN}_")
         try:
             ours = run_orderflow(store, orders)
         finally:
             store.drop_tables()
             store.close()
-        tables = SqlStore.from_url(url, table_prefix="bare_")
-        writes = BareWrites(server_connection(name, url), "format", orders)
+        tables = SqlStore.from_url(url, table_prefix=BARE)
+        writes = BareWrites(server_connection(name, url), "format", orders, BARE)
         try:
             results[name] = (ours, writes.run())
         finally:

@@ -42,3 +42,16 @@ def test_timers_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     for row in ("memory", "sqlite (file, WAL)", "sweep", "load all"):
         assert row in out
+
+
+def test_relay_benchmark_counts_no_duplicate(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/relay.py: two relay processes drain an SQLite outbox; every entry is
+    delivered once (D-14: claims keep relays from sharing an entry)."""
+    bench = runpy.run_path(str(BENCHMARKS / "relay.py"), run_name="relay_benchmark")
+    results = bench["main"](40, (2,), 1, ("sqlite",))
+    (result,) = results["sqlite", 2]
+    assert (result["entries"], result["deliveries"]) == (40, 40)
+    assert (result["duplicates"], result["missing"]) == (0, 0)
+    out = capsys.readouterr().out
+    for column in ("duplicates", "missing", "entries/s", "target"):
+        assert column in out

@@ -14,17 +14,19 @@ import sys
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from orderflow import OrderState, Pay, PlaceOrder, check_invariants
 from orderflow.adapters.sql import SqlStore
-from orderflow.effects import Effect
+from orderflow.effects import EFFECT_TYPES, Effect
 from orderflow.order import Order
-from orderflow.ports import OutboxStatus, SystemClock
-from orderflow.service import OrderService, OutboxRelay
-from tests.workers import _KINDS, ADDRESS, CUSTOMER, LINES, SYSTEM
+from orderflow.ports import ManualClock, OutboxStatus, SystemClock
+from orderflow.relay import OutboxRelay
+from orderflow.service import OrderService
+from tests.workers import ADDRESS, CUSTOMER, LINES, SYSTEM
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,7 +73,11 @@ def test_a_process_killed_at_random_points_loses_nothing(tmp_path: Path) -> None
         def record(effect: Effect) -> None:
             out.write(effect.id + "\n")
 
-        OutboxRelay(store, handlers=dict.fromkeys(_KINDS, record)).drain(batch=500)
+        # Entries a killed worker had claimed are due again once their lease ends: the final
+        # relay's clock is past every lease the workers (on their own clocks) took.
+        after_leases = ManualClock(datetime(2027, 1, 1, tzinfo=UTC))
+        relay = OutboxRelay(store, handlers=dict.fromkeys(EFFECT_TYPES, record), clock=after_leases)
+        relay.drain(batch=500)
     orders = _all_orders(store)
     assert orders, "the workers placed no order"
     for order in orders:

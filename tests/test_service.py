@@ -1,4 +1,5 @@
-"""The order service and the outbox relay over the in-memory store (PT-1..PT-5, NT-2, D-14)."""
+"""The order service over the in-memory store (PT-1..PT-3, D-3, D-9); the relay is in
+test_relay.py."""
 
 from __future__ import annotations
 
@@ -26,12 +27,11 @@ from orderflow.ports import (
     ManualClock,
     Notifier,
     OrderStore,
-    OutboxStatus,
     SystemClock,
     UuidIds,
 )
-from orderflow.service import MAX_RETRIES, OrderService, OutboxRelay, RelayReport
-from orderflow.testing.fakes import FlakyHandler, RecordingHandler, RecordingNotifier
+from orderflow.service import MAX_RETRIES, OrderService
+from orderflow.testing.fakes import RecordingNotifier
 from tests.support import ADDRESS, CUSTOMER, STAFF, SYSTEM, T0, cny, place
 
 
@@ -145,31 +145,6 @@ def test_unknown_orders_raise_not_found(service: OrderService) -> None:
     """PT-1: commands for an unknown order raise OrderNotFound."""
     with pytest.raises(OrderNotFound):
         service.handle("nope", Pay(cny("1"), "p"), SYSTEM)
-
-
-def test_the_relay_routes_effects_by_kind_and_records_failures(
-    service: OrderService, store: InMemoryStore, clock: ManualClock
-) -> None:
-    """D-14/AS-6: notifications go to the notifier, refunds to their handler; failures stay."""
-    _place(service)
-    service.handle("o-1", Pay(cny("119.90"), "p"), SYSTEM)
-    service.handle("o-1", Close(CloseReason.OUT_OF_STOCK), STAFF)
-    notifier = RecordingNotifier()
-    refunds = FlakyHandler(fail_times=1)
-    relay = OutboxRelay(store, notifier, {"request_refund": refunds}, clock)
-    first = relay.run_once()
-    assert first == RelayReport(delivered=2, failed=1, unhandled=2)
-    failed = next(e for e in store.entries("o-1") if e.kind == "request_refund")
-    assert (failed.status, failed.attempts) == (OutboxStatus.PENDING, 1)
-    assert failed.last_error == "RuntimeError: payment gateway timed out"
-    stock = RecordingHandler()
-    relay = OutboxRelay(store, notifier, {"request_refund": refunds, "release_stock": stock,
-                                          "reserve_stock": stock}, clock)  # fmt: skip
-    total = relay.drain()
-    assert total.delivered == 3
-    assert store.pending() == []
-    assert [effect.kind for effect in refunds.handled] == ["request_refund"]
-    assert sorted(notifier.ids) == ["o-1/1/1", "o-1/3/2"]
 
 
 def test_a_confirmed_refund_completes_the_obligation_through_the_service(

@@ -45,11 +45,15 @@ from orderflow import (
     Outcome,
     PlaceOrder,
 )
-from orderflow.adapters.sql import SCHEMA_VERSION, SqlStore
+from orderflow.adapters.sql import SCHEMA_VERSION, SqlStore, SqlTables
+from orderflow.adapters.sql.schema import _POSITION, _TEXT, _TIMESTAMP, _key, _mysql_collation
+from orderflow.effects import EFFECT_TYPES, Effect
 from orderflow.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound, StoreError
-from orderflow.ports import OutboxStatus
+from orderflow.ports import ManualClock, OutboxStatus, clean_error
+from orderflow.relay import OutboxRelay
 from orderflow.serialization import converter, dump
 from orderflow.testing import strategies as ofs
+from orderflow.testing.fakes import RecordingHandler
 from tests.support import (
     ADDRESS,
     CUSTOMER,
@@ -484,9 +488,11 @@ def test_find_due_reads_history_with_one_query(db: Database) -> None:
 # -- the outbox ----------------------------------------------------------------------------
 
 
-def test_pending_is_least_tried_then_oldest_then_written_order(store: SqlStore) -> None:
-    """pending() orders by attempts, then created_at, then the order entries were written in
-    (not by id)."""
+def test_pending_and_claims_follow_due_time_then_age_then_written_order(
+    store: SqlStore,
+) -> None:
+    """pending() and claim() order by next attempt, then created_at, then the order entries
+    were written in (not by id); a claim returns its batch oldest first."""
     for outcome in (placed("a-later", at=T0 + LATER), placed("z-first"), placed("b-second")):
         store.add(outcome.order, outcome.effects)
     ids = [entry.id for entry in store.pending()]
@@ -494,38 +500,121 @@ def test_pending_is_least_tried_then_oldest_then_written_order(store: SqlStore) 
         "z-first/1/0", "z-first/1/1", "b-second/1/0", "b-second/1/1", "a-later/1/0",
         "a-later/1/1",
     ]  # fmt: skip
-    store.mark_failed("z-first/1/0", "channel down", T0)
-    store.mark_failed("z-first/1/0", "still down", T0)
+    store.mark_failed("z-first/1/0", "channel down", T0, retry_at=T0 + 2 * LATER)
+    store.mark_failed("b-second/1/1", "channel down", T0, retry_at=T0 + LATER)
     store.mark_delivered("b-second/1/0", T0)
-    pending = store.pending()
-    assert [entry.id for entry in pending] == [
+    assert [entry.id for entry in store.pending()] == [
         "z-first/1/1", "b-second/1/1", "a-later/1/0", "a-later/1/1", "z-first/1/0",
     ]  # fmt: skip
-    assert (pending[-1].attempts, pending[-1].last_error) == (2, "still down")
     assert [entry.id for entry in store.pending(limit=1)] == ["z-first/1/1"]
     assert store.pending(limit=0) == []
+    claimed = store.claim("relay", T0 + LATER, limit=4, lease=LATER)
+    assert [entry.id for entry in claimed] == [
+        "z-first/1/1", "b-second/1/1", "a-later/1/0", "a-later/1/1",
+    ]  # fmt: skip
 
 
-def test_mark_delivered_and_mark_failed_semantics(store: SqlStore) -> None:
-    """Delivery is idempotent and clears the error; failing a delivered entry changes
-    nothing; unknown ids raise LookupError."""
+def test_an_unreadable_entry_is_parked_dead_and_blocks_nothing(store: SqlStore) -> None:
+    """NT-2: a row whose document cannot be read is listed with the reason (never raised),
+    parked dead by the next claim, and the other entries are claimed and delivered."""
+    for outcome in (placed("o-1"), placed("o-2", at=T0 + LATER)):
+        store.add(outcome.order, outcome.effects)
+    outbox = store.tables.outbox
+    with store.engine.begin() as connection:
+        connection.execute(
+            sa.update(outbox).where(outbox.c.id == "o-1/1/0").values(document="{not json")
+        )
+        connection.execute(
+            sa.update(outbox)
+            .where(outbox.c.id == "o-1/1/1")
+            .values(document=json.dumps({"schema_version": 1, "document": "effect"}))
+        )
+    listed = store.pending()
+    assert [entry.id for entry in listed][:2] == ["o-1/1/0", "o-1/1/1"]
+    assert listed[0].last_error.startswith("unreadable: orderflow cannot read the stored")
+    assert type(listed[0].effect) is Effect
+    assert listed[0].effect.id == "o-1/1/0"
+    handler = RecordingHandler()
+    relay = OutboxRelay(
+        store, handlers=dict.fromkeys(EFFECT_TYPES, handler), clock=ManualClock(T0 + LATER)
+    )
+    report = relay.drain()
+    assert report.delivered == 2
+    assert [effect.id for effect in handler.handled] == ["o-2/1/0", "o-2/1/1"]
+    dead = store.dead()
+    assert [entry.id for entry in dead] == ["o-1/1/0", "o-1/1/1"]
+    assert all(entry.last_error.startswith("unreadable: ") for entry in dead)
+    assert {entry.status for entry in store.entries("o-1")} == {OutboxStatus.DEAD}
+    assert store.pending() == []
+
+
+def test_claims_without_returning_read_the_claim_back(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite libraries before 3.35 (no UPDATE ... RETURNING): the claim is read back in the
+    same transaction, with the same result."""
+    if not db.backend.startswith("sqlite"):
+        pytest.skip("only the SQLite claim uses RETURNING")
+    store = db.open()
+    for outcome in (placed("o-1"), placed("o-2", at=T0 + LATER)):
+        store.add(outcome.order, outcome.effects)
+    monkeypatch.setattr(store.engine.dialect, "update_returning", False)
+    with StatementCounter(store.engine) as counter:
+        claimed = store.claim("relay", T0 + LATER, limit=3, lease=LATER)
+    assert [entry.id for entry in claimed] == ["o-1/1/0", "o-1/1/1", "o-2/1/0"]
+    assert {(entry.claimed_by, entry.claimed_until) for entry in claimed} == {
+        ("relay", T0 + 2 * LATER)
+    }
+    assert not any("RETURNING" in statement for statement in counter.statements)
+    assert store.claim("other", T0 + LATER, lease=LATER)[0].id == "o-2/1/1"
+
+
+def test_claims_and_records_run_again_after_losing_a_deadlock(store: SqlStore) -> None:
+    """A claim or a delivery record the database gives up as a deadlock's loser is run
+    again (three tries in all), so a relay does not stop on a collision with another."""
     outcome = placed("o-1")
     store.add(outcome.order, outcome.effects)
-    entry_id = outcome.effects[0].id
-    store.mark_failed(entry_id, "timeout", T0)
-    store.mark_delivered(entry_id, T0 + LATER)
-    store.mark_delivered(entry_id, T0 + 2 * LATER)
-    store.mark_failed(entry_id, "late failure", T0 + 3 * LATER)
-    entry = store.entries("o-1")[0]
-    assert (entry.status, entry.attempts, entry.last_error) == (OutboxStatus.DELIVERED, 1, "")
-    assert entry.delivered_at == T0 + LATER
-    assert entry.created_at == outcome.order.updated_at
-    assert entry.effect == outcome.effects[0]
-    with pytest.raises(LookupError):
-        store.mark_delivered("nope", T0)
-    with pytest.raises(LookupError):
-        store.mark_failed("nope", "x", T0)
-    assert store.entries("nobody") == []
+    outbox = store.tables.outbox.name
+    failures = {"left": 0}
+    driver_error = store.engine.dialect.loaded_dbapi.OperationalError
+
+    def collide(*args: Any) -> None:
+        statement = str(args[2])
+        if failures["left"] and outbox in statement and not statement.startswith("SET"):
+            failures["left"] -= 1
+            raise driver_error(1213, "Deadlock found when trying to get lock")
+
+    sa.event.listen(store.engine, "before_cursor_execute", collide)
+    try:
+        failures["left"] = 2
+        assert len(store.claim("relay", T0, lease=LATER)) == 2
+        failures["left"] = 2
+        store.mark_delivered("o-1/1/0", T0)
+        assert failures["left"] == 0
+        failures["left"] = 3
+        with pytest.raises(StoreError, match="Deadlock"):
+            store.mark_delivered("o-1/1/1", T0)
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", collide)
+    assert [e.status for e in store.entries("o-1")] == [
+        OutboxStatus.DELIVERED,
+        OutboxStatus.PENDING,
+    ]
+
+
+def test_hostile_error_texts_are_stored_cleaned(store: SqlStore) -> None:
+    """mark_failed keeps NUL characters (refused by PostgreSQL) and lone surrogates (refused
+    by every driver) out of the row, and the column holds what the entry says."""
+    outcome = placed("o-1")
+    store.add(outcome.order, outcome.effects)
+    store.mark_failed("o-1/1/0", "a\x00b\ud800c" * 200_000, T0, retry_at=None)
+    outbox = store.tables.outbox
+    with store.engine.connect() as connection:
+        stored = connection.execute(
+            sa.select(outbox.c.last_error).where(outbox.c.id == "o-1/1/0")
+        ).scalar_one()
+    assert stored == store.dead()[0].last_error == clean_error("a\x00b\ud800c" * 200_000)
+    assert stored.startswith("ab\\ud800cab")
 
 
 # -- opening, schema and errors ------------------------------------------------------------
@@ -537,11 +626,173 @@ def test_tables_of_another_schema_version_are_refused(db: Database) -> None:
     meta = store.tables.meta
     with store.engine.begin() as connection:
         assert connection.execute(sa.select(meta.c.value)).scalar_one() == str(SCHEMA_VERSION)
-        connection.execute(sa.update(meta).values(value="2"))
-    with pytest.raises(StoreError, match="schema version 2"):
+        connection.execute(sa.update(meta).values(value=str(SCHEMA_VERSION + 1)))
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1}"):
         db.open()
     with pytest.raises(StoreError, match="create=True"):
         db.open(suffix="none_", create=False)
+
+
+def version_1_tables(prefix: str, connection: sa.Connection) -> SqlTables:
+    """The four tables as schema version 1 defined them (before outbox claims)."""
+    metadata = sa.MetaData()
+    options: dict[str, Any] = {}
+    for dialect in ("mysql", "mariadb"):
+        options[f"{dialect}_engine"] = "InnoDB"
+        options[f"{dialect}_charset"] = "utf8mb4"
+        options[f"{dialect}_collate"] = _mysql_collation(connection.dialect)
+    meta = sa.Table(
+        f"{prefix}meta",
+        metadata,
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("value", sa.String(200), nullable=False),
+        **options,
+    )
+    orders = sa.Table(
+        f"{prefix}orders",
+        metadata,
+        sa.Column("id", _key(100), primary_key=True),
+        sa.Column("customer_id", _key(100), nullable=False),
+        sa.Column("state", sa.String(32), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("next_deadline", _TIMESTAMP, nullable=True),
+        sa.Column("currency", sa.CHAR(3), nullable=False),
+        sa.Column("amount_due", sa.Numeric(26, 8), nullable=False),
+        sa.Column("amount_paid", sa.Numeric(26, 8), nullable=False),
+        sa.Column("amount_refunded", sa.Numeric(26, 8), nullable=False),
+        sa.Column("created_at", _TIMESTAMP, nullable=False),
+        sa.Column("updated_at", _TIMESTAMP, nullable=False),
+        sa.Column("document", _TEXT, nullable=False),
+        sa.Index(f"{prefix}orders_customer", "customer_id"),
+        sa.Index(f"{prefix}orders_state", "state", "id"),
+        sa.Index(f"{prefix}orders_due", "next_deadline", "id"),
+        **options,
+    )
+    history = sa.Table(
+        f"{prefix}history",
+        metadata,
+        sa.Column("order_id", _key(100), sa.ForeignKey(orders.c.id), primary_key=True),
+        sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("from_state", sa.String(32), nullable=True),
+        sa.Column("to_state", sa.String(32), nullable=False),
+        sa.Column("event", sa.String(64), nullable=False),
+        sa.Column("actor", sa.String(200), nullable=False),
+        sa.Column("at", _TIMESTAMP, nullable=False),
+        sa.Column("document", _TEXT, nullable=False),
+        **options,
+    )
+    outbox = sa.Table(
+        f"{prefix}outbox",
+        metadata,
+        sa.Column("position", _POSITION, primary_key=True, autoincrement=True),
+        sa.Column("id", _key(200), nullable=False),
+        sa.Column("order_id", _key(100), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("last_error", _TEXT, nullable=False),
+        sa.Column("created_at", _TIMESTAMP, nullable=False),
+        sa.Column("delivered_at", _TIMESTAMP, nullable=True),
+        sa.Column("document", _TEXT, nullable=False),
+        sa.UniqueConstraint("id", name=f"{prefix}outbox_id"),
+        sa.Index(f"{prefix}outbox_order", "order_id"),
+        sa.Index(f"{prefix}outbox_pending", "status", "attempts", "created_at", "position"),
+        **options,
+    )
+    metadata.create_all(connection)
+    return SqlTables(metadata, orders, history, outbox, meta)
+
+
+def copy_to_version_1(source: SqlStore, prefix: str) -> None:
+    """Version 1 tables under ``prefix`` holding the rows of ``source``'s tables."""
+    with source.engine.begin() as connection:
+        old = version_1_tables(prefix, connection)
+        connection.execute(old.meta.insert(), {"key": "schema_version", "value": "1"})
+        for new, target in (
+            (source.tables.orders, old.orders),
+            (source.tables.history, old.history),
+            (source.tables.outbox, old.outbox),
+        ):
+            columns = [column.name for column in target.c if column.name != "position"]
+            rows = connection.execute(
+                sa.select(*(new.c[name] for name in columns)).order_by(*new.primary_key)
+            ).all()
+            if rows:
+                connection.execute(
+                    target.insert(), [dict(zip(columns, row, strict=True)) for row in rows]
+                )
+
+
+def _filled_source(db: Database) -> tuple[SqlStore, list[str]]:
+    """A current store with orders whose outbox holds pending and delivered entries."""
+    source = db.open(suffix="src_")
+    for final in (closed(paid()), awaiting_shipment()):
+        order_id = f"up-{final.state.value}"
+        outcome = placed(order_id)
+        source.add(outcome.order, outcome.effects)
+        current = outcome.order
+        for entry in final.history[1:]:
+            step = LIFECYCLE.handle(current, entry.command, entry.actor, entry.at)
+            source.save(step.order, current.version, step.effects)
+            current = step.order
+    source.mark_delivered("up-closed/1/0", T0 + LATER)
+    return source, ["up-closed", "up-awaiting_shipment"]
+
+
+def test_version_1_tables_are_upgraded_in_place(db: Database) -> None:
+    """Opening tables of schema version 1 with create=True upgrades them in place: the
+    outbox gains its due time (its creation time) and claim columns and the new index, the
+    rows load as before, and relays can claim them; create=False refuses to open them."""
+    source, order_ids = _filled_source(db)
+    copy_to_version_1(source, db.prefix + "v1_")
+    with pytest.raises(StoreError, match=r"version 1.*create=True to upgrade"):
+        db.open(suffix="v1_", create=False)
+    upgraded = db.open(suffix="v1_")
+    for order_id in order_ids:
+        assert upgraded.get(order_id) == source.get(order_id)
+        assert upgraded.entries(order_id) == source.entries(order_id)
+    outbox = upgraded.tables.outbox
+    inspector = sa.inspect(upgraded.engine)
+    columns = {c["name"]: c for c in inspector.get_columns(outbox.name)}
+    assert columns["next_attempt_at"]["nullable"] is False
+    assert columns["claimed_by"]["nullable"] is True
+    assert columns["claimed_until"]["nullable"] is True
+    indexes = {index["name"] for index in inspector.get_indexes(outbox.name)}
+    assert f"{db.prefix}v1_outbox_due" in indexes
+    assert f"{db.prefix}v1_outbox_pending" not in indexes
+    with upgraded.engine.connect() as connection:
+        version = connection.execute(sa.select(upgraded.tables.meta.c.value)).scalar_one()
+    assert version == str(SCHEMA_VERSION)
+    assert db.open(suffix="v1_", create=False).get(order_ids[0]) == source.get(order_ids[0])
+    pending = [e.id for e in source.pending()]
+    claimed = upgraded.claim("relay", T0 + timedelta(days=1), limit=100, lease=LATER)
+    assert sorted(e.id for e in claimed) == sorted(pending)
+    fresh = placed("up-new")
+    upgraded.add(fresh.order, fresh.effects)
+    assert [e.next_attempt_at for e in upgraded.entries("up-new")] == [fresh.order.updated_at] * 2
+
+
+def test_stores_opening_version_1_tables_at_once_upgrade_them_once(db: Database) -> None:
+    """Several stores opening the same version 1 tables at the same moment: one upgrades,
+    the others wait for it and find the tables current."""
+    source, order_ids = _filled_source(db)
+    copy_to_version_1(source, db.prefix + "v1_")
+    opened: list[SqlStore] = []
+    barrier = threading.Barrier(3)
+
+    def open_store() -> None:
+        barrier.wait(timeout=30)
+        opened.append(db.open(suffix="v1_"))
+
+    threads = [run_in_thread(open_store) for _ in range(3)]
+    for thread, _ in threads:
+        thread.join(timeout=120)
+    assert [error for _, raised in threads for error in raised] == []
+    assert len(opened) == 3
+    for store in opened:
+        assert store.entries(order_ids[0]) == source.entries(order_ids[0])
 
 
 def test_an_existing_schema_opens_without_create(db: Database) -> None:

@@ -44,11 +44,12 @@ from orderflow import (
     WithdrawFromFulfilment,
 )
 from orderflow.adapters.sql import SqlStore
-from orderflow.effects import Effect
+from orderflow.effects import EFFECT_TYPES, Effect
 from orderflow.errors import ConcurrencyConflict
 from orderflow.order import Order
 from orderflow.ports import ManualClock, SystemClock
-from orderflow.service import OrderService, OutboxRelay
+from orderflow.relay import OutboxRelay
+from orderflow.service import OrderService
 
 CUSTOMER = Actor.customer("c-load")
 STAFF = Actor.staff("agent-load", *sorted(Permission.all()))
@@ -105,7 +106,7 @@ def crash(db: str, log: str, seed: int) -> None:
             delivered.flush()
             os.fsync(delivered.fileno())
 
-        relay = OutboxRelay(store, handlers=dict.fromkeys(_KINDS, record), clock=clock)
+        relay = OutboxRelay(store, handlers=dict.fromkeys(EFFECT_TYPES, record), clock=clock)
         for n in range(10**9):
             clock.advance(timedelta(seconds=1))
             if n % 5 == 0:
@@ -148,7 +149,6 @@ def contend(url: str, prefix: str, seconds: float, seed: int, out: str) -> None:
         json.dump({"applied": applied, "conflicts": conflicts, "refused": refused}, report)
 
 
-_KINDS = ("notify_customer", "request_refund", "reserve_stock", "release_stock", "open_case")
 _STATES = list(OrderState)
 
 

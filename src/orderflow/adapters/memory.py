@@ -1,13 +1,15 @@
 """An in-memory order store: the reference semantics of :class:`~orderflow.ports.OrderStore`.
 
-Thread-safe (one lock), exact (orders are immutable values, kept as they are), and indexed
-like a database would be: by state, and by next deadline in a sorted list. Good for tests,
+Thread-safe (one lock, which also makes outbox claims atomic), exact (orders are immutable
+values, kept as they are), and indexed like a database would be: by state, and by next
+deadline in a sorted list. Good for tests,
 prototypes and single-process tools; everything is lost when the process ends.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -18,7 +20,14 @@ from orderflow.effects import Effect
 from orderflow.errors import ConcurrencyConflict, InvalidInput, OrderAlreadyExists, OrderNotFound
 from orderflow.model import OrderState
 from orderflow.order import Order
-from orderflow.ports import OutboxEntry, OutboxStatus, check_claim, outbox_entries
+from orderflow.ports import (
+    OutboxEntry,
+    OutboxStatus,
+    check_claim,
+    check_time,
+    clean_error,
+    outbox_entries,
+)
 
 __all__ = ["InMemoryStore"]
 
@@ -39,6 +48,7 @@ class InMemoryStore:
         self._claims: dict[str, tuple[str, datetime]] = {}
         self._outbox: dict[str, OutboxEntry] = {}
         self._sequence: dict[str, int] = {}
+        self._written = itertools.count()
 
     # -- orders --------------------------------------------------------------------------
 
@@ -154,40 +164,142 @@ class InMemoryStore:
         for entry in outbox_entries(order, effects):
             if entry.id not in self._outbox:
                 self._outbox[entry.id] = entry
-                self._sequence[entry.id] = len(self._sequence)
+                self._sequence[entry.id] = next(self._written)
 
-    def pending(self, limit: int = 100) -> list[OutboxEntry]:
-        """Up to ``limit`` undelivered entries, least-tried first, then oldest first."""
+    def _due_order(self, entry: OutboxEntry) -> tuple[datetime, datetime, int]:
+        return (entry.next_attempt_at, entry.created_at, self._sequence[entry.id])
+
+    def claim(
+        self, worker: str, now: datetime, *, limit: int = 100, lease: timedelta
+    ) -> list[OutboxEntry]:
+        """Claim up to ``limit`` due entries for ``worker`` until ``now + lease`` (atomic:
+        under the store's lock).
+
+        Raises:
+            InvalidInput: a malformed worker, time, limit or lease.
+        """
+        check_claim(worker, now, limit, lease)
+        until = now + lease
         with self._lock:
-            waiting = [e for e in self._outbox.values() if e.status is OutboxStatus.PENDING]
-            waiting.sort(key=lambda e: (e.attempts, e.created_at, self._sequence[e.id]))
-            return waiting[:limit]
+            due = [
+                entry
+                for entry in self._outbox.values()
+                if entry.status is OutboxStatus.PENDING
+                and entry.next_attempt_at <= now
+                and (entry.claimed_until is None or entry.claimed_until <= now)
+            ]
+            due.sort(key=self._due_order)
+            claimed = []
+            for entry in due[:limit]:
+                taken = attrs.evolve(entry, claimed_by=worker, claimed_until=until)
+                self._outbox[entry.id] = taken
+                claimed.append(taken)
+            claimed.sort(key=lambda e: (e.created_at, self._sequence[e.id]))
+            return claimed
 
-    def mark_delivered(self, entry_id: str, at: datetime) -> None:
-        """Record a delivery (idempotent).
+    def mark_delivered(self, entry_id: str, at: datetime, *, note: str = "") -> None:
+        """Record a delivery and end the claim (idempotent).
 
         Raises:
             LookupError: no entry has this id.
+            InvalidInput: ``at`` is naive.
         """
+        check_time("at", at)
         with self._lock:
             entry = self._entry(entry_id)
             if entry.status is not OutboxStatus.DELIVERED:
                 self._outbox[entry_id] = attrs.evolve(
-                    entry, status=OutboxStatus.DELIVERED, delivered_at=at, last_error=""
+                    entry,
+                    status=OutboxStatus.DELIVERED,
+                    delivered_at=at,
+                    last_error=clean_error(note),
+                    claimed_by=None,
+                    claimed_until=None,
                 )
 
-    def mark_failed(self, entry_id: str, error: str, at: datetime) -> None:
-        """Record a failed attempt; the entry stays pending.
+    def mark_failed(
+        self, entry_id: str, error: str, at: datetime, *, retry_at: datetime | None
+    ) -> None:
+        """Record a failed attempt: due again at ``retry_at``, or dead without one.
 
         Raises:
             LookupError: no entry has this id.
+            InvalidInput: ``at`` or ``retry_at`` is naive.
         """
+        check_time("at", at)
+        if retry_at is not None:
+            check_time("retry_at", retry_at)
         with self._lock:
             entry = self._entry(entry_id)
             if entry.status is OutboxStatus.PENDING:
                 self._outbox[entry_id] = attrs.evolve(
-                    entry, attempts=entry.attempts + 1, last_error=str(error)
+                    entry,
+                    status=OutboxStatus.DEAD if retry_at is None else OutboxStatus.PENDING,
+                    next_attempt_at=at if retry_at is None else retry_at,
+                    attempts=entry.attempts + 1,
+                    last_error=clean_error(error),
+                    claimed_by=None,
+                    claimed_until=None,
                 )
+
+    def pending(self, limit: int = 100) -> list[OutboxEntry]:
+        """Up to ``limit`` pending entries, by next attempt, then age, then written order."""
+        with self._lock:
+            waiting = [e for e in self._outbox.values() if e.status is OutboxStatus.PENDING]
+            waiting.sort(key=self._due_order)
+            return waiting[:limit]
+
+    def dead(self, limit: int = 100, after_id: str | None = None) -> list[OutboxEntry]:
+        """Up to ``limit`` dead entries, by id, starting after ``after_id``."""
+        with self._lock:
+            parked = sorted(
+                (
+                    e
+                    for e in self._outbox.values()
+                    if e.status is OutboxStatus.DEAD and (after_id is None or e.id > after_id)
+                ),
+                key=lambda e: e.id,
+            )
+            return parked[:limit]
+
+    def requeue(self, entry_id: str, at: datetime) -> bool:
+        """Put a dead entry back, due at ``at`` (idempotent).
+
+        Raises:
+            LookupError: no entry has this id.
+            InvalidInput: ``at`` is naive.
+        """
+        check_time("at", at)
+        with self._lock:
+            entry = self._entry(entry_id)
+            if entry.status is not OutboxStatus.DEAD:
+                return False
+            self._outbox[entry_id] = attrs.evolve(
+                entry, status=OutboxStatus.PENDING, next_attempt_at=at, attempts=0
+            )
+            return True
+
+    def purge_delivered(self, before: datetime, *, limit: int = 1000) -> int:
+        """Delete up to ``limit`` entries delivered before ``before``; how many.
+
+        Raises:
+            InvalidInput: ``before`` is naive, or a negative limit.
+        """
+        check_time("before", before)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise InvalidInput("limit", limit, "must be a whole number, 0 or more")
+        with self._lock:
+            old = [
+                e.id
+                for e in self._outbox.values()
+                if e.status is OutboxStatus.DELIVERED
+                and e.delivered_at is not None
+                and e.delivered_at < before
+            ][:limit]
+            for entry_id in old:
+                del self._outbox[entry_id]
+                del self._sequence[entry_id]
+            return len(old)
 
     def entries(self, order_id: str) -> list[OutboxEntry]:
         """Every entry of one order, in the order they were written."""
@@ -198,7 +310,7 @@ class InMemoryStore:
     def _entry(self, entry_id: str) -> OutboxEntry:
         try:
             return self._outbox[entry_id]
-        except KeyError:
+        except (KeyError, TypeError):
             raise LookupError(f"no outbox entry {entry_id!r}") from None
 
 

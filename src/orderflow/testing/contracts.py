@@ -13,9 +13,12 @@ differential stateful test made by :func:`differential_test`. An adapter author 
 
 The contract covers: the round trip of every field, a stale version refused with nothing
 written, the order and its outbox entries written together, concurrent savers (threads) with
-exactly one winner per version, queries by state and by deadline, exact decimals, outbox
-delivery records, and idempotent commands through the service. The differential test runs the
-store beside the in-memory reference under random commands and requires them to agree after
+exactly one winner per version, queries by state and by deadline, exact decimals, and the
+outbox: claims held until their lease ends and never shared by concurrent claimers, retries
+that wait without blocking, delivery records, any error text recorded, dead entries listed
+and requeued, purges, relays in threads delivering each entry once; and idempotent commands
+through the service. The differential test runs the store beside the in-memory reference
+under random commands, waits, claims and delivery records, and requires them to agree after
 every step.
 
 Needs ``pytest`` and ``hypothesis`` (``pip install orderflow[testing]``).
@@ -24,7 +27,7 @@ Needs ``pytest`` and ``hypothesis`` (``pip install orderflow[testing]``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -46,10 +49,10 @@ from orderflow.model import Actor, Address, CloseReason, OrderLine, OrderState, 
 from orderflow.money import Money
 from orderflow.order import Order
 from orderflow.ports import ManualClock, OrderStore, OutboxStatus
-from orderflow.service import OrderService, OutboxRelay
+from orderflow.service import OrderService
 from orderflow.sweep import TimerSweep
 from orderflow.testing import strategies as ofs
-from orderflow.testing.fakes import RecordingNotifier
+from orderflow.testing.outbox_contract import OutboxContract
 
 __all__ = ["OrderStoreContract", "StoreDifferential", "differential_test"]
 
@@ -57,6 +60,7 @@ START = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 CUSTOMER = Actor.customer("contract-customer")
 STAFF = Actor.staff("contract-staff", *sorted(Permission.all()))
 SYSTEM = Actor.system("contract-system")
+LEASE = timedelta(minutes=5)
 ADDRESS = Address("Wang Fang", "13911112222", "9 Binjiang Road", "Hangzhou")
 
 
@@ -93,28 +97,13 @@ class _World:
         return self.run(order_id, *ofs.path_to(order, state))
 
 
-class OrderStoreContract:
+class OrderStoreContract(OutboxContract):
     """The behaviour every order store must have. Subclass it with a ``Test`` name and
-    implement :meth:`make_store`; override :meth:`dispose_store` to clean up."""
+    implement :meth:`make_store`; override :meth:`dispose_store` to clean up.
 
-    threads: ClassVar[int] = 8
-    """How many threads the concurrency tests use."""
-
-    def make_store(self) -> OrderStore:
-        """A new, empty store. Every test gets its own."""
-        raise NotImplementedError("subclasses return the store under test")
-
-    def dispose_store(self, store: OrderStore) -> None:
-        """Release what :meth:`make_store` acquired (close connections, drop tables)."""
-
-    @pytest.fixture
-    def store(self) -> Iterator[OrderStore]:
-        """The store under test, disposed of afterwards."""
-        store = self.make_store()
-        try:
-            yield store
-        finally:
-            self.dispose_store(store)
+    The outbox half of the contract comes from
+    :class:`~orderflow.testing.outbox_contract.OutboxContract`.
+    """
 
     # -- round trips ---------------------------------------------------------------------
 
@@ -319,46 +308,6 @@ class OrderStoreContract:
         assert store.find_due(far) == []
         world.to_state("timer-2", OrderState.DELIVERED)
         assert [o.id for o in store.find_due(far)] == ["timer-2"]
-
-    # -- the outbox ------------------------------------------------------------------------
-
-    def test_outbox_delivery_records(self, store: OrderStore) -> None:
-        """NT-2: failures keep an entry pending with its attempts; delivery is idempotent."""
-        world = _World(store)
-        world.place("box")
-        first, second = store.entries("box")
-        store.mark_failed(first.id, "smtp down", world.clock.now())
-        pending = store.pending()
-        assert [e.id for e in pending] == [second.id, first.id]
-        failed = pending[1]
-        assert (failed.attempts, failed.last_error, failed.status) == (
-            1,
-            "smtp down",
-            OutboxStatus.PENDING,
-        )
-        store.mark_delivered(first.id, world.clock.now())
-        store.mark_delivered(first.id, world.clock.now())
-        assert [e.id for e in store.pending()] == [second.id]
-        delivered = store.entries("box")[0]
-        assert delivered.status is OutboxStatus.DELIVERED
-        assert delivered.delivered_at == world.clock.now()
-        with pytest.raises(LookupError):
-            store.mark_delivered("no-such-entry", world.clock.now())
-        with pytest.raises(LookupError):
-            store.mark_failed("no-such-entry", "x", world.clock.now())
-        assert len(store.pending(limit=0)) == 0
-
-    def test_relay_after_a_crash_delivers_what_was_saved(self, store: OrderStore) -> None:
-        """NT-2: effects saved before a crash are delivered by the next relay, once each."""
-        world = _World(store)
-        world.to_state("crash", OrderState.SHIPPED)
-        notifier = RecordingNotifier(fail_times=1)
-        relay = OutboxRelay(store, notifier, clock=world.clock)
-        first = relay.run_once()
-        assert first.failed == 1
-        OutboxRelay(store, notifier, clock=world.clock).drain()
-        saved = [e.id for e in store.entries("crash") if e.kind == "notify_customer"]
-        assert sorted(notifier.ids) == sorted(saved)
 
     # -- idempotency through the service -------------------------------------------------
 
@@ -592,18 +541,44 @@ class StoreDifferential(RuleBasedStateMachine):
                 continue
             raise AssertionError(f"{type(store).__name__} accepted a save on a stale version")
 
-    @rule(fail=st.booleans(), limit=st.integers(1, 4))
-    def relay(self, fail: bool, limit: int) -> None:
-        """Mark the first pending entries delivered or failed, in both stores."""
-        reference = self.reference.pending(limit)
-        subject = self.subject.pending(limit)
-        assert [e.id for e in subject] == [e.id for e in reference]
-        for entry in reference:
+    def _claim_both(self, limit: int) -> list[str]:
+        now = self.clock.now()
+        reference = self.reference.claim("differential", now, limit=limit, lease=LEASE)
+        subject = self.subject.claim("differential", now, limit=limit, lease=LEASE)
+        assert subject == reference
+        return [entry.id for entry in reference]
+
+    @rule(outcome=st.sampled_from(["delivered", "retry", "dead"]), limit=st.integers(1, 4))
+    def relay(self, outcome: str, limit: int) -> None:
+        """Claim the first due entries in both stores and record one result for them all."""
+        now = self.clock.now()
+        for entry_id in self._claim_both(limit):
             for store in (self.reference, self.subject):
-                if fail:
-                    store.mark_failed(entry.id, "channel down", self.clock.now())
+                if outcome == "delivered":
+                    store.mark_delivered(entry_id, now)
                 else:
-                    store.mark_delivered(entry.id, self.clock.now())
+                    retry_at = now + timedelta(minutes=2) if outcome == "retry" else None
+                    store.mark_failed(entry_id, "channel \x00 down", now, retry_at=retry_at)
+
+    @rule(limit=st.integers(1, 3))
+    def crashed_relay(self, limit: int) -> None:
+        """Claim entries and never record a result (a relay that crashed)."""
+        self._claim_both(limit)
+
+    @rule()
+    def requeue(self) -> None:
+        """Put the first dead entry back."""
+        dead = self.reference.dead(limit=1)
+        if dead:
+            for store in (self.reference, self.subject):
+                assert store.requeue(dead[0].id, self.clock.now()) is True
+
+    @rule(hours=st.sampled_from([0, 1]))
+    def purge(self, hours: int) -> None:
+        """Delete the entries delivered more than ``hours`` ago."""
+        before = self.clock.now() - timedelta(hours=hours)
+        purged = [store.purge_delivered(before) for store in (self.reference, self.subject)]
+        assert purged[0] == purged[1]
 
     @invariant()
     def stores_agree(self) -> None:
@@ -614,6 +589,7 @@ class StoreDifferential(RuleBasedStateMachine):
         assert [e.id for e in self.subject.pending(1000)] == [
             e.id for e in self.reference.pending(1000)
         ]
+        assert self.subject.dead(1000) == self.reference.dead(1000)
         for state in (OrderState.PENDING_PAYMENT, OrderState.PAID, OrderState.CLOSED):
             assert [o.id for o in self.subject.find_by_state(state)] == [
                 o.id for o in self.reference.find_by_state(state)

@@ -2,8 +2,10 @@
 
 Example::
 
-    notifier = RecordingNotifier()
-    relay = OutboxRelay(store, notifier=notifier)
+    notifier, stock = RecordingNotifier(), RecordingHandler()
+    routes = Routes().on(ReserveStock, stock).on(ReleaseStock, stock)
+    relay = OutboxRelay(store, handlers=routes, notifier=notifier,
+                        drop=[RequestRefund, OpenCase])
     relay.run_once()
     assert [n.topic for n in notifier.delivered] == ["order_placed"]
 """
@@ -11,10 +13,11 @@ Example::
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from orderflow.effects import Effect, NotifyCustomer
 
-__all__ = ["FlakyHandler", "RecordingHandler", "RecordingNotifier"]
+__all__ = ["FailingHandler", "FlakyHandler", "RecordingHandler", "RecordingNotifier"]
 
 
 class RecordingNotifier:
@@ -74,3 +77,23 @@ class FlakyHandler(RecordingHandler):
                 self._failures_left -= 1
                 raise RuntimeError("payment gateway timed out")
         super().__call__(effect)
+
+
+class FailingHandler:
+    """An effect handler that always raises: for checking how failures are recorded.
+
+    Args:
+        error: the exception to raise, or a callable making one per call (so that each call
+            raises a fresh exception).
+    """
+
+    def __init__(self, error: BaseException | Callable[[], BaseException]) -> None:
+        self._lock = threading.Lock()
+        self._error = error
+        self.calls: list[Effect] = []
+
+    def __call__(self, effect: Effect) -> None:
+        """Record the call and raise."""
+        with self._lock:
+            self.calls.append(effect)
+        raise self._error if isinstance(self._error, BaseException) else self._error()

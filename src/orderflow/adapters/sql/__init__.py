@@ -14,24 +14,26 @@ driver is translated in one place (:func:`_translate`) into
 :class:`~orderflow.errors.StoreError`, :class:`~orderflow.errors.OrderAlreadyExists` or
 :class:`~orderflow.errors.ConcurrencyConflict`, chained with ``raise ... from``.
 
-Schema, version 1 (:data:`SCHEMA_VERSION`)
+Schema, version 2 (:data:`SCHEMA_VERSION`)
 -------------------------------------------
 
 Four tables, named with the store's ``table_prefix`` (``orderflow_`` by default), made by
-``MetaData.create_all`` when the store opens with ``create=True`` (no migrations). The
-documents are the JSON of :mod:`orderflow.serialization` (decimals as strings, datetimes with
-their offset); they are the truth. The other columns are projections, for the store's own
-queries and for a host's reports; all times in them are naive UTC (``DATETIME(6)`` on
-MySQL). Text is ``utf8mb4`` with a binary collation on MySQL and keys use the ``"C"``
-collation on PostgreSQL, so ids compare and sort exactly as Python strings do::
+``MetaData.create_all`` when the store opens with ``create=True``. The documents are the JSON
+of :mod:`orderflow.serialization` (decimals as strings, datetimes with their offset); they
+are the truth. The other columns are projections, for the store's own queries and for a
+host's reports; all times in them are naive UTC (``DATETIME(6)`` on MySQL). Text is
+``utf8mb4`` with a binary collation on MySQL and keys use the ``"C"`` collation on
+PostgreSQL, so ids compare and sort exactly as Python strings do::
 
     <prefix>meta     key VARCHAR(64) PK, value VARCHAR(200)
-                     -- one row: schema_version = 1
+                     -- one row: schema_version = 2
     <prefix>orders   id VARCHAR(100) PK, customer_id VARCHAR(100), state VARCHAR(32),
                      version INTEGER, next_deadline DATETIME NULL, currency CHAR(3),
                      amount_due, amount_paid, amount_refunded NUMERIC(26, 8),
                      created_at DATETIME, updated_at DATETIME,
                      document TEXT  -- the order without its history
+                     due_claimed_by VARCHAR(100) NULL, due_claimed_until DATETIME NULL
+                     -- the timer sweeper holding the order, and until when
                      index (customer_id), (state, id), (next_deadline, id)
     <prefix>history  order_id VARCHAR(100) FK -> orders.id, version INTEGER,
                      PK (order_id, version), from_state VARCHAR(32) NULL,
@@ -39,21 +41,46 @@ collation on PostgreSQL, so ids compare and sort exactly as Python strings do::
                      at DATETIME, document TEXT  -- one history entry
     <prefix>outbox   position BIGINT PK autoincrement (the order entries were written in),
                      id VARCHAR(200) UNIQUE (the effect id), order_id VARCHAR(100),
-                     version INTEGER, seq INTEGER, kind VARCHAR(64), status VARCHAR(16),
-                     attempts INTEGER, last_error TEXT, created_at DATETIME,
-                     delivered_at DATETIME NULL, document TEXT  -- the effect
-                     index (order_id), (status, attempts, created_at, position)
+                     version INTEGER, seq INTEGER, kind VARCHAR(64),
+                     status VARCHAR(16) (pending, delivered, dead), attempts INTEGER,
+                     last_error TEXT, created_at DATETIME, delivered_at DATETIME NULL,
+                     document TEXT  -- the effect
+                     next_attempt_at DATETIME (when it is due), claimed_by VARCHAR(100)
+                     NULL, claimed_until DATETIME NULL (the relay holding it, and until when)
+                     index (order_id), (status, next_attempt_at, created_at, position)
 
 ``TEXT`` is ``LONGTEXT`` on MySQL. The amounts are wide enough for any amount
 :class:`~orderflow.Money` accepts (18 integer digits, 8 decimal places); SQLite keeps them as
-floating point, so report on them there with care (the documents stay exact). A store opened
-on tables of another schema version refuses to work (:class:`~orderflow.errors.StoreError`).
+floating point, so report on them there with care (the documents stay exact).
+
+Upgrades. Opening tables of an earlier schema version with ``create=True`` upgrades them in
+place, version by version (:mod:`orderflow.adapters.sql.upgrades`), and records the new
+version; stores opening the same tables at the same moment wait for the one upgrading them
+(a lock on the meta row on PostgreSQL, the write lock on SQLite, a named lock on MySQL). With
+``create=False`` such tables are refused with :class:`~orderflow.errors.StoreError`, and
+tables of an unknown or later version are refused either way. Version 1 to 2 adds the
+outbox's ``next_attempt_at`` (filled from ``created_at``), ``claimed_by`` and
+``claimed_until`` columns and replaces the index ``(status, attempts, created_at, position)``
+by ``(status, next_attempt_at, created_at, position)``, and adds the orders' ``due_claimed_by``
+and ``due_claimed_until`` columns (timer sweepers' claims). An upgrade alters the outbox table:
+on a large outbox it takes a while, and on MySQL it waits for the transactions of running
+stores; upgrade while no relay runs, and back the database up first.
+
+Outbox claims (:meth:`SqlStore.claim`) select due rows ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL and MySQL/MariaDB (MySQL 8.0.1 or MariaDB 10.6 and later) and mark them in the
+same transaction; on SQLite one ``UPDATE ... WHERE position IN (SELECT ... LIMIT n)``
+statement claims them under the database's write lock. Timer sweepers claim due orders
+(:meth:`SqlStore.claim_due`) the same way, through the ``(next_deadline, id)`` index; a save
+never writes the claim columns.
 
 Limits the SQL store adds to the reference semantics: order ids and customer ids of at most
 100 characters, effect ids of at most 200 (longer ones are refused with
 :class:`~orderflow.errors.InvalidInput`); the times given to :meth:`SqlStore.find_due`,
-:meth:`SqlStore.mark_delivered` and :meth:`SqlStore.mark_failed` must be timezone-aware; the
-``actor`` and ``event`` projections are cut to their column's length.
+:meth:`SqlStore.claim`, :meth:`SqlStore.mark_delivered`, :meth:`SqlStore.mark_failed`,
+:meth:`SqlStore.requeue` and :meth:`SqlStore.purge_delivered` must be timezone-aware; the
+``actor`` and ``event`` projections are cut to their column's length; relay names are at most
+100 characters and delivery errors are kept cleaned and cut to 500 characters
+(:func:`orderflow.ports.clean_error`).
 """
 
 from orderflow.adapters.sql.schema import SCHEMA_VERSION, SqlTables

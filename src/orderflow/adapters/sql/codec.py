@@ -134,11 +134,15 @@ class _Rows:
                 pending,
                 0,
                 "",
-                _naive_utc(entry.created_at),
+                created,
                 None,
                 _json(serialization.dump(entry.effect)),
+                created,  # next_attempt_at: due at once
+                None,
+                None,
             )
             for entry in outbox_entries(order, effects)
+            for created in (_naive_utc(entry.created_at),)
         ]
 
 
@@ -154,5 +158,8 @@ _OUTBOX_COLUMNS: Final = (
     "created_at",
     "delivered_at",
     "document",
+    "next_attempt_at",
+    "claimed_by",
+    "claimed_until",
 )
 """The outbox columns a new entry is written with (``position`` is the database's)."""

@@ -9,13 +9,15 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-SCHEMA_VERSION: Final = 1
-"""The version of the table layout this module reads and writes."""
+SCHEMA_VERSION: Final = 2
+"""The version of the table layout this module reads and writes (see :mod:`.upgrades` for
+the steps from earlier versions)."""
 
 _ID_LENGTH: Final = 100
 _EFFECT_ID_LENGTH: Final = 200
 _EVENT_LENGTH: Final = 64
 _ACTOR_LENGTH: Final = 200
+_WORKER_LENGTH: Final = 100
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}|")
 _DIALECTS: Final = ("sqlite", "postgresql", "mysql", "mariadb")
 _MYSQL_LIKE: Final = ("mysql", "mariadb")
@@ -118,9 +120,12 @@ def _define_tables(prefix: str, mysql_collation: str) -> SqlTables:
         sa.Column("created_at", _TIMESTAMP, nullable=False),
         sa.Column("delivered_at", _TIMESTAMP, nullable=True),
         sa.Column("document", _TEXT, nullable=False),
+        sa.Column("next_attempt_at", _TIMESTAMP, nullable=False),
+        sa.Column("claimed_by", sa.String(_WORKER_LENGTH), nullable=True),
+        sa.Column("claimed_until", _TIMESTAMP, nullable=True),
         sa.UniqueConstraint("id", name=f"{prefix}outbox_id"),
         sa.Index(f"{prefix}outbox_order", "order_id"),
-        sa.Index(f"{prefix}outbox_pending", "status", "attempts", "created_at", "position"),
+        sa.Index(f"{prefix}outbox_due", "status", "next_attempt_at", "created_at", "position"),
         **options,
     )
     return SqlTables(metadata, orders, history, outbox, meta)

@@ -41,6 +41,7 @@ from orderflow.adapters.sql.schema import (
     _mysql_collation,
 )
 from orderflow.adapters.sql.translate import _translate
+from orderflow.adapters.sql.upgrades import stored_version, upgrade
 from orderflow.effects import Effect
 from orderflow.errors import (
     ConcurrencyConflict,
@@ -67,7 +68,8 @@ class SqlStore(SqlClaims, SqlOutbox):
         engine: the engine to use (the store disposes of it in :meth:`close`).
         table_prefix: prefix of the table names: lower-case letters, digits and ``_``, at
             most 40 characters (several stores may share a database under different ones).
-        create: create the tables if they do not exist; otherwise they must exist.
+        create: create the tables if they do not exist, and upgrade tables of an earlier
+            schema version in place; otherwise they must exist, at the current version.
         cache_size: how many loaded orders to keep (0 turns the cache off).
 
     Raises:
@@ -102,6 +104,10 @@ class SqlStore(SqlClaims, SqlOutbox):
             self._prepare_statements(connection.dialect)
             if create:
                 self._create(connection)
+        if create:  # its own transaction: holds no lock yet when it waits for the upgrade's
+            with self._transaction("upgrade the tables") as connection:
+                upgrade(connection, self._tables)
+        with self._transaction("open the store") as connection:  # sees any upgrade committed
             self._check_schema(connection)
         # PostgreSQL: reads in autocommit skip a BEGIN and a COMMIT round trip each.
         self._reader = (
@@ -276,9 +282,13 @@ class SqlStore(SqlClaims, SqlOutbox):
                 f"no orderflow tables with the prefix {self._prefix!r} in this database; "
                 "open the store with create=True to create them"
             )
-        stored = connection.execute(
-            sa.select(meta.c.value).where(meta.c.key == "schema_version")
-        ).scalar_one_or_none()
+        stored = stored_version(connection, self._tables)
+        if stored is not None and stored.isdigit() and 0 < int(stored) < SCHEMA_VERSION:
+            raise StoreError(
+                f"the tables {self._prefix}* hold orderflow SQL schema version {stored}, "
+                f"this orderflow reads version {SCHEMA_VERSION}: open the store with "
+                "create=True to upgrade them in place"
+            )
         if stored != str(SCHEMA_VERSION):
             raise StoreError(
                 f"the tables {self._prefix}* hold orderflow SQL schema version {stored}, "
