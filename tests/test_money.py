@@ -27,7 +27,8 @@ from orderflow.testing import strategies as ofs
         ("1.5", "JPY", "at most 0 decimal places"),
         ("1", "XXY", "ISO 4217"),
         ("1", "cny", "ISO 4217"),
-        ("1e30", "CNY", r"below 10\^18"),
+        ("1e30", "CNY", "not a decimal number"),
+        ("1" + "0" * 18, "CNY", r"below 10\^18"),
         ([1], "CNY", "Decimal, an int or a numeric string"),
     ],
 )
