@@ -31,6 +31,13 @@ from orderflow.effects import (
     ReserveStock,
 )
 from orderflow.errors import InvalidConfiguration, Refusal
+from orderflow.limits import (
+    Limits,
+    guard_corrections,
+    guard_lines_limits,
+    guard_price_total,
+    limits_setting,
+)
 from orderflow.model import (
     Actor,
     ActorKind,
@@ -40,7 +47,7 @@ from orderflow.model import (
     OrderState,
     Permission,
 )
-from orderflow.money import Money, _money
+from orderflow.money import _EXACT, Money, _money
 from orderflow.order import (
     Closure,
     Deadline,
@@ -59,6 +66,7 @@ __all__ = [
     "LIFECYCLE",
     "STATE_REFUSALS",
     "Definition",
+    "Limits",
     "Settings",
     "Step",
     "Transition",
@@ -70,6 +78,9 @@ STAFF = ActorKind.STAFF
 SYSTEM = ActorKind.SYSTEM
 
 
+_LONGEST_TIMEOUT = timedelta(days=3650)
+
+
 def _positive_or_none(name: str) -> Callable[[object, object, timedelta | None], None]:
     def check(instance: object, attribute: object, value: timedelta | None) -> None:
         if value is None:
@@ -78,6 +89,8 @@ def _positive_or_none(name: str) -> Callable[[object, object, timedelta | None],
             raise InvalidConfiguration(name, value, "must be a timedelta or None")
         if value <= timedelta(0):
             raise InvalidConfiguration(name, value, "must be above zero; use None to turn it off")
+        if value > _LONGEST_TIMEOUT:
+            raise InvalidConfiguration(name, value, "must be at most 3650 days")
 
     return check
 
@@ -88,12 +101,14 @@ class Settings:
 
     Attributes:
         unpaid_timeout: how long an order may stay unpaid before the system closes it (CL-7,
-            TM-1; default 30 minutes). ``None`` turns the timer off (D-10).
+            TM-1; default 30 minutes, at most 3650 days). ``None`` turns the timer off (D-10).
         auto_confirm_after: how long after delivery receipt is confirmed automatically (LC-4,
-            TM-5; default 10 days). ``None`` turns it off.
+            TM-5; default 10 days, at most 3650 days). ``None`` turns it off.
+        limits: how large an order may grow (:class:`Limits`).
 
     Raises:
-        InvalidConfiguration: a timeout of zero or below, or not a ``timedelta``.
+        InvalidConfiguration: a timeout of zero or below or above 3650 days, not a
+            ``timedelta``, or limits that are not :class:`Limits`.
     """
 
     unpaid_timeout: timedelta | None = attrs.field(
@@ -102,6 +117,7 @@ class Settings:
     auto_confirm_after: timedelta | None = attrs.field(
         default=timedelta(days=10), validator=_positive_or_none("auto_confirm_after")
     )
+    limits: Limits = attrs.field(factory=Limits, validator=limits_setting)
 
     def deadlines(
         self, state: OrderState, created_at: datetime, at: datetime
@@ -353,8 +369,8 @@ def _guard_review_address(step: Step) -> Refusal | None:
 
 def _guard_review_amount(step: Step) -> Refusal | None:
     ledger = step.order.ledger
-    if ledger.amount_paid.amount - ledger.overpayment.amount != ledger.amount_due.amount:
-        net = ledger.amount_paid - ledger.overpayment
+    net = ledger.amount_paid - ledger.overpayment
+    if net != ledger.amount_due:
         return Refusal(
             "review.amount_mismatch",
             f"The amount paid ({net}) does not equal the amount due ({ledger.amount_due}).",
@@ -565,7 +581,7 @@ def _paid_ledger(step: Step, command: c.Pay) -> tuple[Ledger, tuple[Effect, ...]
     ledger = step.order.ledger
     amount = command.amount
     payment = Payment(command.payment_reference, amount, step.at)
-    over = amount.amount - ledger.amount_due.amount
+    over = _EXACT.subtract(amount.amount, ledger.amount_due.amount)
     overpayment = _money(over, amount.currency) if over > 0 else ledger.overpayment
     ledger = Ledger(
         ledger.amount_due,
@@ -905,12 +921,15 @@ _TRANSITIONS: list[Transition] = [
     ),
     Transition(c.ChangePrice, (S.PENDING_PAYMENT,), None, _apply_change_price,
                frozenset({STAFF}), Permission.CHANGE_PRICE,
-               guards=(_guard_price_line, _guard_price_money), rule="LC-5"),
+               guards=(_guard_price_line, _guard_price_money, guard_price_total,
+                       guard_corrections), rule="LC-5"),
     Transition(c.ChangeLines, (S.PENDING_PAYMENT,), None, _apply_change_lines,
-               frozenset({STAFF}), Permission.CHANGE_PRICE, guards=(_guard_lines_currency,),
+               frozenset({STAFF}), Permission.CHANGE_PRICE,
+               guards=(_guard_lines_currency, guard_lines_limits, guard_corrections),
                rule="LC-5"),
     Transition(c.ChangeAddress, (*_BEFORE_SHIPMENT, S.ON_HOLD), None, _apply_change_address,
-               frozenset({CUSTOMER, STAFF}), Permission.CHANGE_ADDRESS, rule="LC-7"),
+               frozenset({CUSTOMER, STAFF}), Permission.CHANGE_ADDRESS,
+               guards=(guard_corrections,), rule="LC-7"),
     Transition(c.ConfirmRefund, _ALL, None, _apply_confirm_refund,
                frozenset({SYSTEM, STAFF}), Permission.REFUND,
                guards=(_refund_guard(RefundStatus.PENDING),), rule="AS-6"),
