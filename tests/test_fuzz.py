@@ -28,6 +28,7 @@ from orderflow import (
     Address,
     Close,
     CloseReason,
+    InvalidConfiguration,
     InvalidInput,
     Lifecycle,
     Money,
@@ -686,3 +687,38 @@ def test_driver_messages_lose_the_values_they_quote(message: str, kept: str, sec
     assert kept in redacted
     assert secret not in redacted
     assert "\n" not in redacted
+
+
+def test_malformed_store_configuration_is_refused_without_showing_the_url() -> None:
+    """A malformed URL, path or engine options raise InvalidConfiguration; a URL, which may
+    carry a password, is never quoted."""
+    for url in ("not a url", "postgresql://app:s3cret@db:port/shop", "nosuch://app:s3cret@db/x"):
+        with pytest.raises(InvalidConfiguration) as info:
+            SqlStore.from_url(url)
+        assert "s3cret" not in str(info.value)
+    for options in ({"engine_options": {"no_such_option": 1}}, {"engine_options": [1]}):
+        with pytest.raises(InvalidConfiguration):
+            SqlStore.sqlite(**options)
+    for path in (7, "orders\x00.db"):
+        with pytest.raises(InvalidConfiguration):
+            SqlStore.sqlite(path)  # type: ignore[arg-type]
+
+
+def test_a_text_the_driver_cannot_encode_is_a_store_error() -> None:
+    """Translation in one place: even an encoding failure inside a driver is a StoreError."""
+    with pytest.raises(StoreError, match="surrogates not allowed"), _translate("encode"):
+        "\ud800".encode("utf-8")
+
+
+def test_a_clock_giving_a_naive_time_is_a_configuration_error() -> None:
+    """The service checks its clock's answer, so a broken clock never raises a TypeError."""
+
+    class NaiveClock:
+        def now(self) -> datetime:
+            return datetime(2026, 3, 2, 10, 0)
+
+    service = OrderService(_memory_store(), clock=NaiveClock())
+    with pytest.raises(InvalidConfiguration, match="timezone-aware"):
+        service.handle("s-1", Close(CloseReason.OTHER, "x"), STAFF)
+    with pytest.raises(InvalidConfiguration):
+        service.place(PlaceOrder("o-2", CUSTOMER.id, place().lines, ADDRESS), CUSTOMER)

@@ -66,6 +66,9 @@ def _create_engine(url: sa.URL, options: dict[str, Any]) -> sa.Engine:
     """An engine, or :class:`InvalidConfiguration` when SQLAlchemy refuses the URL or options."""
     try:
         return sa.create_engine(url, **options)
+    except sa.exc.NoSuchModuleError:
+        # The value is not shown: a URL may carry a password.
+        raise InvalidConfiguration("url", None, "no installed driver for its database") from None
     except (sa.exc.ArgumentError, TypeError, ValueError) as error:
         raise InvalidConfiguration(
             "engine_options", sorted(options), f"SQLAlchemy refused them ({type(error).__name__})"
