@@ -115,6 +115,8 @@ def check_time(field: str, value: object) -> datetime:
         InvalidInput: not a datetime, naive (or with a time zone that gives no offset), or
             outside 1970-01-01 up to (not including) 9000-01-01 UTC.
     """
+    if value.__class__ is datetime and value.tzinfo is UTC and EARLIEST <= value < LATEST:
+        return value  # the usual case, in one step
     if not isinstance(value, datetime):
         raise InvalidInput(field, value, "must be a datetime")
     try:

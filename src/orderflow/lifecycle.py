@@ -369,8 +369,10 @@ def _guard_review_address(step: Step) -> Refusal | None:
 
 def _guard_review_amount(step: Step) -> Refusal | None:
     ledger = step.order.ledger
-    net = ledger.amount_paid - ledger.overpayment
-    if net != ledger.amount_due:
+    if _EXACT.subtract(ledger.amount_paid.amount, ledger.overpayment.amount) != (
+        ledger.amount_due.amount
+    ):
+        net = ledger.amount_paid - ledger.overpayment
         return Refusal(
             "review.amount_mismatch",
             f"The amount paid ({net}) does not equal the amount due ({ledger.amount_due}).",

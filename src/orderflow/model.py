@@ -17,13 +17,17 @@ from __future__ import annotations
 import enum
 import itertools
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import ClassVar, Final
 
 import attrs
 
 from orderflow.errors import InvalidInput
 from orderflow.inputs import MAX_SHORT_TEXT_LENGTH, check_identifier, check_text
-from orderflow.money import Money
+from orderflow.money import _EXACT, MAX_AMOUNT, Money
+
+_ZERO: Final = Decimal(0)
+_add = _EXACT.add
 
 __all__ = [
     "MAX_LINES",
@@ -41,6 +45,8 @@ __all__ = [
 
 MAX_QUANTITY: Final = 1_000_000
 """The most units one line may have, whatever the lifecycle's limits say."""
+_SAFE_PRICE_DIGITS: Final = 18 - len(str(MAX_QUANTITY))
+"""A unit price below 10^this times at most MAX_QUANTITY units stays below 10^18."""
 MAX_LINES: Final = 1_000
 """The most lines one order may have, whatever the lifecycle's limits say."""
 MAX_PERMISSIONS: Final = 100
@@ -239,12 +245,14 @@ class OrderLine:
     name: str = attrs.field(default="", validator=_line_name)
 
     def __attrs_post_init__(self) -> None:
-        try:
-            _ = self.unit_price * self.quantity
-        except InvalidInput:
+        # A unit price below 10^11 times at most 10^6 units cannot reach 10^18.
+        price = self.unit_price.amount
+        if price.adjusted() >= _SAFE_PRICE_DIGITS and _EXACT.multiply(price, self.quantity) >= (
+            MAX_AMOUNT
+        ):
             raise InvalidInput(
                 "quantity", self.quantity, "the line total (unit price x quantity) reaches 10^18"
-            ) from None
+            )
 
     @property
     def total(self) -> Money:
@@ -451,9 +459,10 @@ def validate_lines(lines: object, field: str = "lines") -> tuple[OrderLine, ...]
                 line.unit_price,
                 f"all lines must be priced in one currency ({currency})",
             )
-    assert currency is not None
-    try:
-        Money.sum((line.total for line in checked), currency)
-    except InvalidInput:
-        raise InvalidInput(field, lines, "the order total reaches 10^18") from None
+    # Prices are not negative, so the order total bounds every partial sum.
+    total = _ZERO
+    for line in checked:
+        total = _add(total, _EXACT.multiply(line.unit_price.amount, line.quantity))
+    if total >= MAX_AMOUNT:
+        raise InvalidInput(field, lines, "the order total reaches 10^18")
     return checked

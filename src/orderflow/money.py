@@ -241,17 +241,34 @@ class Money:
         if other.currency != self.currency:
             raise CurrencyMismatch(self.currency, other.currency, operation)
 
+    # The operators are on the hot path of every command that moves money: they build the
+    # result directly (no validation to repeat) and check only the 10^18 bound.
+
     def __add__(self, other: Money) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "add")
-        return _bounded(_EXACT.add(self.amount, other.amount), self.currency, "sum")
+        currency = self.currency
+        if other.currency != currency:
+            raise CurrencyMismatch(currency, other.currency, "add")
+        amount = _add(self.amount, other.amount)
+        if amount.copy_abs() >= MAX_AMOUNT:
+            raise _too_large(amount, "sum")
+        result = _new(Money)
+        _init(result, amount, currency)
+        return result
 
     def __sub__(self, other: Money) -> Money:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "subtract")
-        return _bounded(_EXACT.subtract(self.amount, other.amount), self.currency, "difference")
+        currency = self.currency
+        if other.currency != currency:
+            raise CurrencyMismatch(currency, other.currency, "subtract")
+        amount = _subtract(self.amount, other.amount)
+        if amount.copy_abs() >= MAX_AMOUNT:
+            raise _too_large(amount, "difference")
+        result = _new(Money)
+        _init(result, amount, currency)
+        return result
 
     def __neg__(self) -> Money:
         return _money(_EXACT.minus(self.amount), self.currency)
@@ -261,7 +278,12 @@ class Money:
             return NotImplemented
         if not -_MAX_FACTOR < factor < _MAX_FACTOR:
             raise InvalidInput("factor", factor, f"the product must be below 10^{_MAX_DIGITS}")
-        return _bounded(_EXACT.multiply(self.amount, int(factor)), self.currency, "product")
+        amount = _multiply(self.amount, int(factor))
+        if amount.copy_abs() >= MAX_AMOUNT:
+            raise _too_large(amount, "product")
+        result = _new(Money)
+        _init(result, amount, self.currency)
+        return result
 
     __rmul__ = __mul__
 
@@ -333,15 +355,20 @@ _ZEROS: dict[str, Money] = {}
 _MAX_PARTS: Final = 1_000_000
 
 
-def _bounded(amount: Decimal, currency: str, what: str) -> Money:
-    """Money from the result of an operation, refused when it reaches 10^18."""
-    if amount.copy_abs() >= MAX_AMOUNT:
-        raise InvalidInput("amount", amount, f"the {what} would be 10^{_MAX_DIGITS} or more")
-    return _money(amount, currency)
+_add = _EXACT.add
+_subtract = _EXACT.subtract
+_multiply = _EXACT.multiply
+_new = object.__new__
+_init = Money.__attrs_init__
+
+
+def _too_large(amount: Decimal, what: str) -> InvalidInput:
+    """The error for the result of an operation that reaches 10^18."""
+    return InvalidInput("amount", amount, f"the {what} would be 10^{_MAX_DIGITS} or more")
 
 
 def _money(amount: Decimal, currency: str) -> Money:
     """Build money from an amount already known to be valid (internal, unchecked)."""
-    value = object.__new__(Money)
-    value.__attrs_init__(amount, currency)
+    value = _new(Money)
+    _init(value, amount, currency)
     return value
