@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -25,8 +25,10 @@ from orderflow import (
     FailPayment,
     FailRefund,
     Hold,
+    InvalidConfiguration,
     InvalidInput,
     Lifecycle,
+    Money,
     NotificationTopic,
     NotifyCustomer,
     OpenCase,
@@ -47,6 +49,7 @@ from orderflow import (
     StartFulfilment,
     WithdrawFromFulfilment,
 )
+from orderflow.limits import Limits
 from orderflow.order import Order
 from tests.support import (
     ADDRESS,
@@ -869,3 +872,117 @@ def test_available_checks_payload_free_commands_fully() -> None:
     assert view.why_not(AutoCloseUnpaid)[0].code == "close.not_yet_due"
     view = LIFECYCLE.available(order, SYSTEM, T0 + timedelta(minutes=30))
     assert "auto_close_unpaid" in view.allowed_events
+
+
+# -- limits: lines, quantities, corrections, totals, timeouts ----------------------------------
+
+
+def _lines(count: int, quantity: int = 1) -> tuple[OrderLine, ...]:
+    return tuple(OrderLine(f"SKU-{index}", quantity, cny("1.00")) for index in range(count))
+
+
+def test_placing_more_lines_or_units_than_the_limits_raises_invalid_input() -> None:
+    """LC-5: by default an order has at most 100 lines of at most 10,000 units each."""
+    assert place("limit-ok", lines=_lines(100, 10_000)).amount_due == cny("1000000.00")
+    with pytest.raises(InvalidInput, match="at most 100 lines") as info:
+        place("limit-lines", lines=_lines(101))
+    assert info.value.field == "lines"
+    with pytest.raises(InvalidInput, match="at most 10000 units") as info:
+        place("limit-units", lines=(*_lines(2), OrderLine("BIG", 10_001, cny("1.00"))))
+    assert info.value.field == "lines[2].quantity"
+
+
+def test_limits_are_configurable_and_validated() -> None:
+    """LC-5: a shop sets its own limits; nonsense is an InvalidConfiguration."""
+    small = Lifecycle(Settings(limits=Limits(lines_per_order=2, quantity_per_line=5)))
+    command = PlaceOrder("o-small", CUSTOMER.id, _lines(3), ADDRESS)
+    with pytest.raises(InvalidInput, match="at most 2 lines"):
+        small.place(command, CUSTOMER, T0)
+    with pytest.raises(InvalidInput, match="at most 5 units"):
+        small.place(PlaceOrder("o-small", CUSTOMER.id, _lines(1, 6), ADDRESS), CUSTOMER, T0)
+    for bad in (
+        {"lines_per_order": 0},
+        {"lines_per_order": 1_001},
+        {"quantity_per_line": 1_000_001},
+        {"corrections_per_order": -1},
+        {"corrections_per_order": 1_001},
+        {"lines_per_order": True},
+        {"quantity_per_line": 2.5},
+    ):
+        with pytest.raises(InvalidConfiguration):
+            Limits(**bad)
+    with pytest.raises(InvalidConfiguration):
+        Settings(limits={"lines_per_order": 2})  # type: ignore[arg-type]
+    for timeout in (timedelta(days=3651), timedelta.max):
+        with pytest.raises(InvalidConfiguration, match="3650 days"):
+            Settings(unpaid_timeout=timeout)
+        with pytest.raises(InvalidConfiguration, match="3650 days"):
+            Settings(auto_confirm_after=timeout)
+
+
+def test_changing_lines_beyond_the_limits_is_refused() -> None:
+    """LC-5: ChangeLines beyond the limits is a refusal, listed by a dry run too."""
+    order = place()
+    error = refused(order, ChangeLines(_lines(101)))
+    assert error.code == "lines.too_many"
+    assert error.reasons[0].rule == "LC-5"
+    assert refused(order, ChangeLines(_lines(1, 10_001))).code == "lines.quantity_too_large"
+    at = order.updated_at
+    reasons = LIFECYCLE.check(order, ChangeLines(_lines(101)), STAFF, at)
+    assert [reason.code for reason in reasons] == ["lines.too_many"]
+
+
+def test_corrections_per_order_are_limited_across_the_three_commands() -> None:
+    """LC-5, LC-7: ChangeAddress, ChangePrice and ChangeLines together count to 20."""
+    order = place()
+    corrections = (ChangeAddress(ADDRESS), ChangePrice("SKU-A", cny("49.00")))
+    for index in range(19):
+        order = apply(order, corrections[index % 2]).order
+    order = apply(order, ChangeLines(order.lines)).order
+    before = order
+    for command in (
+        ChangeAddress(ADDRESS),
+        ChangePrice("SKU-A", cny("1.00")),
+        ChangeLines(order.lines),
+    ):
+        error = refused(order, command, CUSTOMER if isinstance(command, ChangeAddress) else STAFF)
+        assert error.code == "order.too_many_corrections"
+        assert error.reasons[0].rule == "LC-5, LC-7"
+        assert "20 times" in error.message
+    assert order == before
+    assert (
+        apply(order, Pay(order.amount_due, "pay-after-corrections"), SYSTEM).order.state == "paid"
+    )
+
+
+def test_a_shop_may_allow_no_corrections_or_more() -> None:
+    """LC-7: corrections_per_order is the shop's choice, 0 included."""
+    strict = Lifecycle(Settings(limits=Limits(corrections_per_order=0)))
+    order = strict.place(
+        PlaceOrder("o-strict", CUSTOMER.id, _lines(1), ADDRESS), CUSTOMER, T0
+    ).order
+    with pytest.raises(CommandRefused) as info:
+        strict.handle(order, ChangeAddress(ADDRESS), CUSTOMER, T0)
+    assert info.value.code == "order.too_many_corrections"
+
+
+def test_a_price_that_would_take_the_total_to_10_to_the_18_is_refused() -> None:
+    """AS-5: a total that does not fit what the stores keep is refused, never rounded."""
+    order = place()  # SKU-A: 2 units, SKU-B: 1 unit
+    error = refused(order, ChangePrice("SKU-A", Money("500000000000000000.00", "CNY")))
+    assert error.code == "price.total_too_large"
+    assert error.reasons[0].rule == "AS-5"
+    changed = apply(order, ChangePrice("SKU-B", Money("999999999999999899.99", "CNY"))).order
+    assert changed.amount_due == Money("999999999999999999.99", "CNY")
+    assert refused(changed, ChangePrice("SKU-A", cny("50.01"))).code == "price.total_too_large"
+
+
+def test_a_time_at_or_after_9000_is_refused_before_any_deadline_is_computed() -> None:
+    """TM-5, D-18: confirming delivery at the end of time would overflow the auto-confirm
+    deadline; the time is refused with InvalidInput instead."""
+    order = shipped()
+    for at in (datetime(9000, 1, 1, tzinfo=UTC), datetime.max.replace(tzinfo=UTC)):
+        with pytest.raises(InvalidInput, match="9000"):
+            LIFECYCLE.handle(order, ConfirmDelivery(), SYSTEM, at)
+    late = datetime(8999, 12, 31, tzinfo=UTC)
+    assert LIFECYCLE.handle(order, ConfirmDelivery(), SYSTEM, late).order.deadlines

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 
 import attrs
 import pytest
@@ -12,9 +14,15 @@ from orderflow import (
     Actor,
     ActorKind,
     Address,
+    ChangeAddress,
+    ChangePrice,
     Close,
+    CloseReason,
     CommandRefused,
+    ConfirmReceipt,
+    FailRefund,
     Hold,
+    InvalidConfiguration,
     InvalidInput,
     InvariantViolation,
     Money,
@@ -27,7 +35,16 @@ from orderflow import (
     Ship,
     check_invariants,
 )
+from orderflow.adapters.memory import InMemoryStore
+from orderflow.errors import (
+    ConcurrencyConflict,
+    OrderAlreadyExists,
+    OrderNotFound,
+    describe,
+    is_personal,
+)
 from orderflow.order import Deadline, DeadlineKind, Ledger
+from orderflow.ports import ManualClock, UuidIds
 from tests.support import (
     ADDRESS,
     CUSTOMER,
@@ -252,3 +269,169 @@ def test_refusal_error_carries_its_context() -> None:
     assert data["reasons"][1]["code"] == "x.y"
     with pytest.raises(ValueError, match="at least one reason"):
         CommandRefused("o", "s", "c", ())
+
+
+LONG_TEXT = "x" * 2_001
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: Actor.customer("c\x00"), "actor.id"),
+        (lambda: Actor.customer("c\ud800"), "actor.id"),
+        (lambda: Actor.customer("c" * 101), "actor.id"),
+        (lambda: Actor.staff("s", "order.\x00close"), "actor.permissions"),
+        (lambda: Actor.staff("s", *(f"p{i}" for i in range(101))), "actor.permissions"),
+        (lambda: Actor(ActorKind.STAFF, "s", map(str, itertools.count())), "actor.permissions"),
+        (lambda: OrderLine("A\x00", 1, cny("1")), "sku"),
+        (lambda: OrderLine("A", 1, cny("1"), name="\udfff"), "name"),
+        (lambda: OrderLine("A", 1, cny("1"), name="n" * 201), "name"),
+        (lambda: OrderLine("A", 1_000_001, cny("1")), "quantity"),
+        (lambda: OrderLine("A", 2, Money("999999999999999999", "CNY")), "quantity"),
+        (lambda: Address("Li Lei\x00", "1", "2", "3"), "address.recipient"),
+        (lambda: Address("Li Lei", "138\ud800", "2", "3"), "address.phone"),
+        (lambda: Address("Li Lei", "1", "r" * 201, "3"), "address.line1"),
+        (lambda: CloseReason("x" * 101, "words"), "close_reason.code"),
+        (lambda: CloseReason("code", ""), "close_reason.description"),
+        (lambda: CloseReason("code", "words", needs_note="yes"), "close_reason.needs_note"),  # type: ignore[arg-type]
+        (lambda: Pay(cny("1"), "p\x00"), "payment_reference"),
+        (lambda: Pay(cny("1"), "p", command_id="c" * 101), "command_id"),
+        (lambda: Ship("\ud800", "1"), "carrier"),
+        (lambda: Ship("SF", "t" * 101), "tracking_number"),
+        (lambda: Close(CloseReason.OTHER, LONG_TEXT), "note"),
+        (lambda: Hold(" "), "note"),
+        (lambda: Hold("n", case_id="\x00"), "case_id"),
+        (lambda: FailRefund("r", error=LONG_TEXT), "error"),
+        (lambda: PlaceOrder("o" * 101, "c", (OrderLine("A", 1, cny("1")),), ADDRESS), "order_id"),
+        (lambda: ChangePrice("A\x00", cny("1")), "sku"),
+    ],
+)  # fmt: skip
+def test_text_is_checked_at_the_edge(build: Callable[[], object], field: str) -> None:
+    """No NUL, no lone surrogate, bounded lengths, everywhere a value is built."""
+    with pytest.raises(InvalidInput) as info:
+        build()
+    assert info.value.field == field
+
+
+def test_blank_texts_keep_their_meaning() -> None:
+    """LC-2, LC-3: blank address parts and a blank carrier are built, and caught later."""
+    assert not Address("", "", "", "").is_complete()
+    assert Ship("", "").carrier == ""
+    assert Close(CloseReason.OTHER, "n" * 2_000).note == "n" * 2_000
+    assert OrderLine("A", 1_000_000, cny("1")).total == cny("1000000")
+
+
+def test_lines_are_bounded_without_reading_an_endless_iterable() -> None:
+    """An order has at most 1,000 lines; an endless iterable is refused, not read whole."""
+    endless = (OrderLine(f"S{i}", 1, cny("1")) for i in itertools.count())
+    with pytest.raises(InvalidInput, match="at most 1,000 lines"):
+        PlaceOrder("o", "c", endless, ADDRESS)
+    with pytest.raises(InvalidInput, match="order total reaches 10"):
+        PlaceOrder(
+            "o",
+            "c",
+            (
+                OrderLine("A", 1, Money("999999999999999999", "CNY")),
+                OrderLine("B", 1, Money("1", "CNY")),
+            ),
+            ADDRESS,
+        )
+
+
+def test_error_messages_never_carry_personal_data() -> None:
+    """Errors about an address, a line name or a note name the field and the problem, and
+    give the value's type and size, never its content; the value stays on .value."""
+    cases: list[tuple[Callable[[], object], str]] = [
+        (lambda: Address("Li Lei", "13800138000\x00", "1 Wensan Road", "Hangzhou"), "13800138000"),
+        (lambda: Address("Li Lei" * 50, "1", "2", "3"), "Li Lei"),
+        (lambda: OrderLine("A", 1, cny("1"), name="gift for Li Lei" * 20), "Li Lei"),
+        (lambda: Close(CloseReason.OTHER, "call Li Lei on 13800138000" * 100), "13800138000"),
+        (lambda: PlaceOrder("o", "c", (OrderLine("A", 1, cny("1")),), {"r": "Li Lei"}), "Li Lei"),  # type: ignore[arg-type]
+        (lambda: ChangeAddress("Li Lei, 1 Wensan Road"), "Li Lei"),  # type: ignore[arg-type]
+    ]  # fmt: skip
+    for build, secret in cases:
+        with pytest.raises(InvalidInput) as info:
+            build()
+        assert secret not in str(info.value)
+        assert secret not in repr(info.value)
+        assert info.value.value is not None
+
+
+def test_error_messages_quote_a_bounded_excerpt_of_other_values() -> None:
+    """A refused id or amount is quoted, cut to 40 characters with control characters
+    escaped; huge numbers and deep structures are described, never rendered."""
+    with pytest.raises(InvalidInput) as info:
+        Pay(cny("1"), "ref-\x1b[31m" + "9" * 1_000_000)
+    message = str(info.value)
+    assert "payment_reference" in message
+    assert "'ref-\\x1b[31m" in message
+    assert "(1000009 characters)" in message
+    assert len(message) < 200
+    nested: list[object] = []
+    for _ in range(50_000):
+        nested = [nested]
+    for value, shown in ((10**5000, "an int of 16610 bits"), (nested, "a list of length 1")):
+        with pytest.raises(InvalidInput) as info:
+            Actor.customer(value)  # type: ignore[arg-type]
+        assert shown in str(info.value)
+    assert "Decimal('sNaN')" in describe(Decimal("sNaN"))
+    assert describe(b"secret") == "a bytes of length 6"
+    assert describe("Li Lei", personal=True) == "a str of 6 characters"
+    assert is_personal("lines[0].name")
+    assert not is_personal("lines[0].sku")
+
+
+def test_order_errors_bound_the_ids_they_name() -> None:
+    """Not-found, conflict and refusal messages quote a hostile id in bounded form."""
+    hostile = "o\n" + "x" * 10_000
+    for error in (
+        OrderNotFound(hostile),
+        OrderAlreadyExists(hostile),
+        ConcurrencyConflict(hostile, 10**5000, None),
+        CommandRefused(hostile, "paid", "close", (Refusal("a.b", "No."),)),
+        InvariantViolation(hostile, "x", "y" * 10_000),
+        InvalidConfiguration("limits", [[[]]], "must be Limits"),
+    ):
+        assert len(str(error)) < 800
+        assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 3, 2, 11),
+        datetime(1969, 12, 31, 23, 59, tzinfo=UTC),
+        datetime(9000, 1, 1, tzinfo=UTC),
+        datetime.max.replace(tzinfo=UTC),
+        datetime.min.replace(tzinfo=timezone(timedelta(hours=14))),
+    ],
+    ids=str,
+)
+def test_times_are_aware_and_within_1970_to_9000(at: datetime) -> None:
+    """TM: every entry point refuses naive times and times that could overflow a deadline."""
+    order = delivered()
+    calls: list[Callable[[], object]] = [
+        lambda: LIFECYCLE.place(PlaceOrder("o", CUSTOMER.id, order.lines, ADDRESS), CUSTOMER, at),
+        lambda: LIFECYCLE.handle(order, ConfirmReceipt(), CUSTOMER, at),
+        lambda: LIFECYCLE.check(order, ConfirmReceipt(), CUSTOMER, at),
+        lambda: LIFECYCLE.available(order, CUSTOMER, at),
+        lambda: ManualClock(at),
+        lambda: ManualClock(T0).set(at),
+        lambda: InMemoryStore().find_due(at),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidInput):
+            call()
+
+
+def test_manual_clock_and_id_source_check_their_arguments() -> None:
+    """ManualClock never moves past 9000; UuidIds keeps ids within 100 characters."""
+    clock = ManualClock(datetime(8999, 12, 31, tzinfo=UTC))
+    with pytest.raises(InvalidInput):
+        clock.advance(timedelta(days=1))
+    assert clock.now() == datetime(8999, 12, 31, tzinfo=UTC)
+    assert clock.advance(timedelta(hours=23)).hour == 23
+    assert len(UuidIds("p" * 68).new_id()) == 100
+    for prefix in ("p" * 69, " ", "a\x00", 7):
+        with pytest.raises(InvalidInput):
+            UuidIds(prefix)  # type: ignore[arg-type]

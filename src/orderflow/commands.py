@@ -3,9 +3,12 @@
 A command names what the business wants (``Ship(carrier=..., tracking_number=...)``), carries
 its payload, and may carry a ``command_id``. Applying a command whose id the order has already
 seen returns the original outcome and changes nothing (D-3), which makes retried webhooks and
-double clicks harmless. Commands validate the types of their payload when they are built;
-business checks (a blank tracking number, a reason that needs a note) are refusals, so that a
-dry run can list them.
+double clicks harmless. Commands validate their payload when they are built: types, and the
+limits every text obeys (:func:`~orderflow.inputs.check_text`): ids, SKUs and references are
+identifiers of at most 100 characters, carrier and tracking number text of at most 100, notes
+and error texts at most 2,000; no text holds a NUL character or a lone surrogate. Business
+checks (a blank tracking number, a reason that needs a note) are refusals, so that a dry run
+can list them.
 """
 
 from __future__ import annotations
@@ -15,6 +18,12 @@ from typing import ClassVar
 import attrs
 
 from orderflow.errors import InvalidInput
+from orderflow.inputs import (
+    MAX_IDENTIFIER_LENGTH,
+    MAX_LONG_TEXT_LENGTH,
+    check_identifier,
+    check_text,
+)
 from orderflow.model import Address, CloseReason, OrderLine, validate_lines
 from orderflow.money import Money
 
@@ -46,18 +55,30 @@ __all__ = [
 
 
 def _optional_id(instance: object, attribute: attrs.Attribute[str | None], value: object) -> None:
-    if value is not None and (not isinstance(value, str) or not value.strip()):
-        raise InvalidInput(attribute.name, value, "must be a non-empty string or None")
-
-
-def _string(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str):
-        raise InvalidInput(attribute.name, value, "must be a string")
+    if value is not None:
+        check_identifier(attribute.name, value)
 
 
 def _identifier(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(attribute.name, value, "must be a non-empty string")
+    check_identifier(attribute.name, value)
+
+
+def _note(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_text(attribute.name, value, MAX_LONG_TEXT_LENGTH)
+
+
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInput(attribute.name, value, "must be True or False")
+
+
+def _required_note(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_text(attribute.name, value, MAX_LONG_TEXT_LENGTH, required=True)
+
+
+def _shipping_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    # Blank is allowed here: the ship guards refuse it, so that a dry run lists it (LC-3).
+    check_text(attribute.name, value, MAX_IDENTIFIER_LENGTH)
 
 
 def _money(instance: object, attribute: attrs.Attribute[Money], value: object) -> None:
@@ -128,7 +149,7 @@ class FailPayment(Command):
 
     event: ClassVar[str] = "fail_payment"
     payment_reference: str = attrs.field(validator=_identifier)
-    error: str = attrs.field(default="", validator=_string)
+    error: str = attrs.field(default="", validator=_note)
 
 
 @attrs.frozen
@@ -169,7 +190,7 @@ class WithdrawFromFulfilment(Command):
     """The warehouse stops work and the order goes back to ``awaiting_shipment`` (LC-6, D-2)."""
 
     event: ClassVar[str] = "withdraw_from_fulfilment"
-    note: str = attrs.field(default="", validator=_string)
+    note: str = attrs.field(default="", validator=_note)
 
     @property
     def reason_text(self) -> str | None:
@@ -182,8 +203,8 @@ class Ship(Command):
     """Hand the parcel to a carrier (LC-3: carrier and tracking number are required)."""
 
     event: ClassVar[str] = "ship"
-    carrier: str = attrs.field(validator=_string)
-    tracking_number: str = attrs.field(validator=_string)
+    carrier: str = attrs.field(validator=_shipping_text)
+    tracking_number: str = attrs.field(validator=_shipping_text)
 
 
 @attrs.frozen
@@ -218,7 +239,7 @@ class Close(Command):
 
     event: ClassVar[str] = "close"
     reason: CloseReason = attrs.field(validator=_close_reason)
-    note: str = attrs.field(default="", validator=_string)
+    note: str = attrs.field(default="", validator=_note)
 
     @property
     def reason_text(self) -> str | None:
@@ -243,7 +264,7 @@ class Hold(Command):
     """
 
     event: ClassVar[str] = "hold"
-    note: str = attrs.field(validator=_identifier)
+    note: str = attrs.field(validator=_required_note)
     case_id: str | None = attrs.field(default=None, validator=_optional_id)
 
     @property
@@ -257,7 +278,7 @@ class Release(Command):
     """Release a held order back to the state it was held from (LC-6)."""
 
     event: ClassVar[str] = "release"
-    note: str = attrs.field(default="", validator=_string)
+    note: str = attrs.field(default="", validator=_note)
 
     @property
     def reason_text(self) -> str | None:
@@ -313,8 +334,8 @@ class FailRefund(Command):
 
     event: ClassVar[str] = "fail_refund"
     refund_id: str = attrs.field(validator=_identifier)
-    error: str = attrs.field(default="", validator=_string)
-    declined: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    error: str = attrs.field(default="", validator=_note)
+    declined: bool = attrs.field(default=False, validator=_flag)
 
     @property
     def reason_text(self) -> str | None:

@@ -14,12 +14,20 @@ when they happen:
 * :class:`InvariantViolation` means a bug in the library or in a host's extension: a command
   produced an order that breaks one of the lifecycle's invariants. It is never expected.
 
-Errors build their message in ``__init__`` and keep their context as attributes.
+Errors build their message in ``__init__`` and keep their context as attributes. A message
+never carries a refused value whole: it names the field and the problem, and adds at most a
+short excerpt of the value (:func:`describe`), and not even that for personal data (names,
+phones, addresses, free-text notes), of which it gives only the type and size. The value
+itself stays available as the error's ``value`` attribute, for code that needs it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import Enum
+from typing import Any, Final
 
 import attrs
 
@@ -43,6 +51,109 @@ class OrderflowError(Exception):
     """The root of every error raised by orderflow."""
 
 
+EXCERPT_LENGTH: Final = 40
+"""The most characters of a refused value an error message quotes."""
+
+_PERSONAL_PARTS: Final = frozenset(
+    {
+        "address",
+        "recipient",
+        "phone",
+        "line1",
+        "line2",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+        "name",
+        "note",
+        "error",
+        "last_error",
+        "description",
+    }
+)
+_FIELD_PARTS: Final = re.compile(r"[.\[\]]+")
+_LARGEST_QUOTED_INT: Final = 10**EXCERPT_LENGTH
+
+
+def is_personal(field: str) -> bool:
+    """Whether a field may hold personal data (an address part, a name, a free-text note).
+
+    Args:
+        field: a field name as errors give it (``"address.phone"``, ``"lines[0].name"``).
+
+    Returns:
+        ``True`` when any part of the name is one of the personal fields.
+    """
+    return any(part in _PERSONAL_PARTS for part in _FIELD_PARTS.split(field))
+
+
+def _shape(value: object) -> str:
+    """The type (and size) of a value, without any of its content."""
+    if value is None:
+        return "None"
+    kind = type(value).__name__
+    if isinstance(value, str):
+        return f"a {kind} of {str.__len__(value)} characters"
+    if type(value) in (bytes, bytearray, list, tuple, dict, set, frozenset):
+        return f"a {kind} of length {len(value)}"  # type: ignore[arg-type]
+    return f"a {kind}"
+
+
+def _quote(text: str) -> str:
+    """``text`` quoted with its control characters escaped, cut to :data:`EXCERPT_LENGTH`."""
+    if len(text) <= EXCERPT_LENGTH:
+        return repr(text)
+    return f"{text[:EXCERPT_LENGTH]!r}... ({len(text)} characters)"
+
+
+_SHOWN_AS_IS: Final = (datetime, date, time, timedelta)
+
+
+def describe(value: object, *, personal: bool = False) -> str:
+    """A short, safe rendering of a value for an error message.
+
+    Strings are quoted with control characters escaped and cut to :data:`EXCERPT_LENGTH`
+    characters; numbers, amounts of money, times and enum members are shown when short;
+    anything else (and any value of a personal field) is described by its type and size
+    only, never by its content. Describing never fails and never recurses into the value.
+
+    Args:
+        value: the value to describe.
+        personal: give only the type and size (for names, phones, addresses, notes).
+
+    Returns:
+        A bounded description, at most a few hundred characters long.
+    """
+    from orderflow.money import Money
+
+    if personal:
+        return _shape(value)
+    if value is None or isinstance(value, bool):
+        return repr(bool(value)) if value is not None else "None"
+    if isinstance(value, Enum):
+        member = value.value
+        return describe(member) if isinstance(member, str | int) else _shape(value)
+    if isinstance(value, str):
+        return _quote(str.__str__(value))
+    if isinstance(value, float):
+        return float.__repr__(value)
+    if isinstance(value, int):
+        if -_LARGEST_QUOTED_INT < value < _LARGEST_QUOTED_INT:
+            return int.__repr__(value)
+        return f"an int of {value.bit_length()} bits"
+    if isinstance(value, Decimal):
+        digits = len(value.as_tuple().digits)
+        if digits > EXCERPT_LENGTH:
+            return f"a Decimal of {digits} digits"
+        return f"Decimal({Decimal.__str__(value)!r})"
+    if type(value) in _SHOWN_AS_IS:
+        return repr(value)
+    if type(value) is Money:
+        return _quote(str(value))
+    return _shape(value)
+
+
 class DefinitionError(OrderflowError):
     """A lifecycle definition is inconsistent (raised when it is built, never per order)."""
 
@@ -59,23 +170,37 @@ class InvalidConfiguration(DefinitionError, ValueError):
         self.setting = setting
         self.value = value
         self.problem = problem
-        super().__init__(f"invalid setting {setting}={value!r}: {problem}")
+        super().__init__(f"invalid setting {setting}: {problem} (got {describe(value)})")
 
 
 class InvalidInput(OrderflowError, ValueError):
     """A value given to the library is malformed; nothing was changed.
 
+    The message names the field and the problem and shows a bounded excerpt of the value
+    (:func:`describe`); for a personal field (an address part, a name, a note: see
+    :func:`is_personal`) it shows only the value's type and size.
+
+    Args:
+        field: which input was wrong.
+        value: the value that was refused.
+        problem: what is wrong with it.
+        personal: whether the value may be personal data; by default decided from the field
+            name.
+
     Attributes:
         field: which input was wrong (for example ``"amount"`` or ``"lines[0].quantity"``).
-        value: the value that was refused.
+        value: the value that was refused, whole (never put in the message whole).
         problem: what is wrong with it.
     """
 
-    def __init__(self, field: str, value: object, problem: str) -> None:
+    def __init__(
+        self, field: str, value: object, problem: str, *, personal: bool | None = None
+    ) -> None:
         self.field = field
         self.value = value
         self.problem = problem
-        super().__init__(f"{field}: {problem} (got {value!r})")
+        hidden = is_personal(field) if personal is None else personal
+        super().__init__(f"{field}: {problem} (got {describe(value, personal=hidden)})")
 
 
 class DocumentError(InvalidInput):
@@ -98,7 +223,9 @@ class InvariantViolation(OrderflowError, AssertionError):
         self.order_id = order_id
         self.invariant = invariant
         self.detail = detail
-        super().__init__(f"order {order_id}: invariant {invariant!r} broken: {detail}")
+        super().__init__(
+            f"order {_plain_id(order_id)}: invariant {invariant!r} broken: {detail[:500]}"
+        )
 
 
 @attrs.frozen
@@ -149,7 +276,9 @@ class CommandRefused(OrderflowError):
         self.message = first.message
         self.hint = first.hint
         extra = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
-        super().__init__(f"{command} refused for order {order_id} in state {state}: {first}{extra}")
+        super().__init__(
+            f"{command} refused for order {_plain_id(order_id)} in state {state}: {first}{extra}"
+        )
 
     @property
     def codes(self) -> tuple[str, ...]:
@@ -184,10 +313,10 @@ class ConcurrencyConflict(OrderflowError):
         self.order_id = order_id
         self.expected_version = expected_version
         self.actual_version = actual_version
-        now = f", it is now at {actual_version}" if actual_version is not None else ""
+        now = f", it is now at {describe(actual_version)}" if actual_version is not None else ""
         super().__init__(
-            f"order {order_id} changed since version {expected_version} was loaded{now}; "
-            "nothing was saved"
+            f"order {_plain_id(order_id)} changed since version {describe(expected_version)} "
+            f"was loaded{now}; nothing was saved"
         )
 
 
@@ -200,7 +329,7 @@ class OrderNotFound(OrderflowError, LookupError):
 
     def __init__(self, order_id: str) -> None:
         self.order_id = order_id
-        super().__init__(f"no order {order_id!r}")
+        super().__init__(f"no order {describe(order_id)}")
 
 
 class OrderAlreadyExists(OrderflowError):
@@ -212,9 +341,20 @@ class OrderAlreadyExists(OrderflowError):
 
     def __init__(self, order_id: str) -> None:
         self.order_id = order_id
-        super().__init__(f"order {order_id!r} exists already")
+        super().__init__(f"order {describe(order_id)} exists already")
 
 
 class StoreError(OrderflowError):
     """The storage backend failed (connection lost, disk full, ...); nothing is assumed
     written. The backend's own error is chained as ``__cause__``."""
+
+
+_ID_SHOWN_PLAIN: Final = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,100}")
+
+
+def _plain_id(order_id: object) -> str:
+    """An order id as messages show it: as it is when it is a short printable string, else
+    described like any refused value."""
+    if isinstance(order_id, str) and _ID_SHOWN_PLAIN.fullmatch(order_id):
+        return order_id
+    return describe(order_id)

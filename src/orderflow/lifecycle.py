@@ -32,6 +32,13 @@ from orderflow.effects import (
     ReserveStock,
 )
 from orderflow.errors import InvalidConfiguration, Refusal
+from orderflow.limits import (
+    Limits,
+    guard_corrections,
+    guard_lines_limits,
+    guard_price_total,
+    limits_setting,
+)
 from orderflow.model import (
     Actor,
     ActorKind,
@@ -41,7 +48,7 @@ from orderflow.model import (
     OrderState,
     Permission,
 )
-from orderflow.money import Money, _money
+from orderflow.money import _EXACT, Money, _money
 from orderflow.order import (
     Closure,
     Deadline,
@@ -60,6 +67,7 @@ __all__ = [
     "LIFECYCLE",
     "STATE_REFUSALS",
     "Definition",
+    "Limits",
     "Settings",
     "Step",
     "Transition",
@@ -71,6 +79,9 @@ STAFF = ActorKind.STAFF
 SYSTEM = ActorKind.SYSTEM
 
 
+_LONGEST_TIMEOUT = timedelta(days=3650)
+
+
 def _positive_or_none(name: str) -> Callable[[object, object, timedelta | None], None]:
     def check(instance: object, attribute: object, value: timedelta | None) -> None:
         if value is None:
@@ -79,6 +90,8 @@ def _positive_or_none(name: str) -> Callable[[object, object, timedelta | None],
             raise InvalidConfiguration(name, value, "must be a timedelta or None")
         if value <= timedelta(0):
             raise InvalidConfiguration(name, value, "must be above zero; use None to turn it off")
+        if value > _LONGEST_TIMEOUT:
+            raise InvalidConfiguration(name, value, "must be at most 3650 days")
 
     return check
 
@@ -89,6 +102,8 @@ def _positive(name: str) -> Callable[[object, object, timedelta], None]:
             raise InvalidConfiguration(name, value, "must be a timedelta")
         if value <= timedelta(0):
             raise InvalidConfiguration(name, value, "must be above zero")
+        if value > _LONGEST_TIMEOUT:
+            raise InvalidConfiguration(name, value, "must be at most 3650 days")
 
     return check
 
@@ -110,19 +125,21 @@ class Settings:
 
     Attributes:
         unpaid_timeout: how long an order may stay unpaid before the system closes it (CL-7,
-            TM-1; default 30 minutes). ``None`` turns the timer off (D-10).
+            TM-1; default 30 minutes, at most 3650 days). ``None`` turns the timer off (D-10).
         auto_confirm_after: how long after delivery receipt is confirmed automatically (LC-4,
-            TM-5; default 10 days). ``None`` turns it off.
+            TM-5; default 10 days, at most 3650 days). ``None`` turns it off.
         payment_confirmation_timeout: how long a payment the buyer has started may stay
             unconfirmed before the system fails it (D-16; default 1 hour). It cannot be
             turned off: a payment in progress must never hold an order forever.
         max_payment_attempts: how many payments the buyer may start on one order (default
             20); further ones are refused, so that starting and abandoning payments cannot
             grow an order's history without end.
+        limits: how large an order may grow (:class:`Limits`).
 
     Raises:
-        InvalidConfiguration: a timeout of zero or below, or not a ``timedelta``; a number of
-            attempts below 1.
+        InvalidConfiguration: a timeout of zero or below or above 3650 days, not a
+            ``timedelta``; a number of attempts below 1; limits that are not
+            :class:`Limits`.
     """
 
     unpaid_timeout: timedelta | None = attrs.field(
@@ -137,6 +154,7 @@ class Settings:
     max_payment_attempts: int = attrs.field(
         default=20, validator=_whole_at_least_one("max_payment_attempts")
     )
+    limits: Limits = attrs.field(factory=Limits, validator=limits_setting)
 
     def unpaid_due(self, created_at: datetime) -> datetime | None:
         """When an order placed at ``created_at`` closes unpaid (TM-1); ``None`` if never."""
@@ -439,7 +457,9 @@ def _guard_review_address(step: Step) -> Refusal | None:
 
 def _guard_review_amount(step: Step) -> Refusal | None:
     ledger = step.order.ledger
-    if ledger.amount_paid.amount - ledger.overpayment.amount != ledger.amount_due.amount:
+    if _EXACT.subtract(ledger.amount_paid.amount, ledger.overpayment.amount) != (
+        ledger.amount_due.amount
+    ):
         net = ledger.amount_paid - ledger.overpayment
         return Refusal(
             "review.amount_mismatch",
@@ -686,7 +706,7 @@ def _paid_ledger(step: Step, command: c.Pay) -> tuple[Ledger, tuple[Effect, ...]
     ledger = step.order.ledger
     amount = command.amount
     payment = Payment(command.payment_reference, amount, step.at)
-    over = amount.amount - ledger.amount_due.amount
+    over = _EXACT.subtract(amount.amount, ledger.amount_due.amount)
     overpayment = _money(over, amount.currency) if over > 0 else ledger.overpayment
     ledger = Ledger(
         ledger.amount_due,
@@ -1039,12 +1059,15 @@ _TRANSITIONS: list[Transition] = [
     ),
     Transition(c.ChangePrice, (S.PENDING_PAYMENT,), None, _apply_change_price,
                frozenset({STAFF}), Permission.CHANGE_PRICE,
-               guards=(_guard_price_line, _guard_price_money), rule="LC-5"),
+               guards=(_guard_price_line, _guard_price_money, guard_price_total,
+                       guard_corrections), rule="LC-5"),
     Transition(c.ChangeLines, (S.PENDING_PAYMENT,), None, _apply_change_lines,
-               frozenset({STAFF}), Permission.CHANGE_PRICE, guards=(_guard_lines_currency,),
+               frozenset({STAFF}), Permission.CHANGE_PRICE,
+               guards=(_guard_lines_currency, guard_lines_limits, guard_corrections),
                rule="LC-5"),
     Transition(c.ChangeAddress, (*_BEFORE_SHIPMENT, S.ON_HOLD), None, _apply_change_address,
-               frozenset({CUSTOMER, STAFF}), Permission.CHANGE_ADDRESS, rule="LC-7"),
+               frozenset({CUSTOMER, STAFF}), Permission.CHANGE_ADDRESS,
+               guards=(guard_corrections,), rule="LC-7"),
     Transition(c.ConfirmRefund, _ALL, None, _apply_confirm_refund,
                frozenset({SYSTEM, STAFF}), Permission.REFUND,
                guards=(_refund_guard(RefundStatus.PENDING),), rule="AS-6"),

@@ -30,8 +30,10 @@ from orderflow.errors import (
     InvariantViolation,
     Refusal,
 )
+from orderflow.inputs import LATEST, check_time
 from orderflow.lifecycle import LIFECYCLE, Definition, Settings, Step, Transition
 from orderflow.model import Actor, ActorKind, OrderState
+from orderflow.money import _EXACT
 from orderflow.order import HistoryEntry, Ledger, Order
 
 __all__ = ["Availability", "Lifecycle", "Outcome", "check_invariants"]
@@ -87,6 +89,7 @@ _GENERIC_FINAL = {
 
 
 _SYSTEM = ActorKind.SYSTEM
+_LATEST = LATEST
 _PAY = c.Pay
 _COMMAND = c.Command
 _STAFF = ActorKind.STAFF
@@ -237,16 +240,18 @@ class Lifecycle:
             command: the order to place.
             actor: the customer placing it (their id must be the order's customer id), or
                 staff placing it on their behalf.
-            at: when (timezone-aware).
+            at: when (timezone-aware, from 1970 up to 9000).
 
         Raises:
-            InvalidInput: malformed arguments.
+            InvalidInput: malformed arguments, or lines beyond the settings' limits (more
+                lines per order or units per line than ``settings.limits`` allow).
             CommandRefused: ``place.not_owner`` when a customer places an order for another
                 customer; ``place.not_allowed`` for the system.
         """
         if not isinstance(command, c.PlaceOrder):
             raise InvalidInput("command", command, "must be a PlaceOrder")
         _check_actor_and_time(actor, at)
+        self.settings.limits.check_lines(command.lines)
         at = at.astimezone(UTC)  # times are kept as UTC instants (D-18)
         if actor.kind is ActorKind.SYSTEM:
             refusal = Refusal("place.not_allowed", "Orders are placed by customers or staff.")
@@ -316,15 +321,15 @@ class Lifecycle:
             or not isinstance(command, _COMMAND)
         ):
             _check_arguments(order, command, actor, at)
-        if at.tzinfo is not UTC:
-            at = at.astimezone(UTC)  # times are kept as UTC instants (D-18)
         try:
             earlier = at < order.history[-1].at
         except TypeError:
             _check_arguments(order, command, actor, at)
             raise  # pragma: no cover - _check_arguments raises first
-        if earlier:
+        if earlier or at >= _LATEST:
             _check_arguments(order, command, actor, at)
+        if at.tzinfo is not UTC:
+            at = at.astimezone(UTC)  # times are kept as UTC instants (D-18)
         command_class = type(command)
         if command.command_id is not None or (command_class is _PAY and order.ledger.payments):
             replay = _replayed(order, command)
@@ -583,10 +588,7 @@ def _has_required_fields(command_class: type[c.Command]) -> bool:
 def _check_actor_and_time(actor: object, at: object) -> None:
     if not isinstance(actor, Actor):
         raise InvalidInput("actor", actor, "must be an orderflow.Actor")
-    if not isinstance(at, datetime):
-        raise InvalidInput("at", at, "must be a datetime")
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise InvalidInput("at", at, "must be timezone-aware")
+    check_time("at", at)
 
 
 def _check_arguments(order: object, command: object, actor: object, at: object) -> None:
@@ -701,16 +703,18 @@ def _check_step_invariants(old: Order, new: Order) -> None:
 def _check_ledger_invariants(new: Order) -> None:
     """Refunded and pending refunds never exceed what was paid; paid never exceeds due
     beyond a recorded overpayment (AS-5, D-6)."""
+    # In the library's own decimal context: the host's never changes a comparison.
     ledger = new.ledger
     paid = ledger.amount_paid.amount
-    if ledger.amount_refunded.amount + ledger.amount_refund_pending.amount > paid:
+    refunded = _EXACT.add(ledger.amount_refunded.amount, ledger.amount_refund_pending.amount)
+    if refunded > paid:
         raise InvariantViolation(
             new.id,
             "refunded <= paid",
             f"refunded {ledger.amount_refunded} + pending {ledger.amount_refund_pending} > "
             f"paid {ledger.amount_paid}",
         )
-    if paid - ledger.overpayment.amount > ledger.amount_due.amount:
+    if _EXACT.subtract(paid, ledger.overpayment.amount) > ledger.amount_due.amount:
         raise InvariantViolation(
             new.id, "paid <= due", f"paid {ledger.amount_paid} > due {ledger.amount_due}"
         )

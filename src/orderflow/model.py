@@ -1,21 +1,38 @@
 """The values an order is made of: states, actors, lines, addresses and close reasons.
 
 Every value here is a frozen attrs class validated where it is built, so that an order made
-of them is valid by construction (LC-1, CL-2, CL-6).
+of them is valid by construction (LC-1, CL-2, CL-6). Text and times are checked by
+:mod:`orderflow.inputs` (no NUL, no lone surrogate, bounded lengths, aware times in range).
+Limits of the values themselves:
+
+* a line's quantity is at most 1,000,000 (:data:`MAX_QUANTITY`) and an order has at most 1,000
+  lines (:data:`MAX_LINES`); the lifecycle's :class:`~orderflow.lifecycle.Limits` set the
+  shop's own, lower limits;
+* a line total (unit price times quantity) and an order total are below 10^18
+  (:data:`~orderflow.money.MAX_AMOUNT`).
 """
 
 from __future__ import annotations
 
 import enum
+import itertools
 from collections.abc import Iterable
-from typing import ClassVar
+from decimal import Decimal
+from typing import ClassVar, Final
 
 import attrs
 
 from orderflow.errors import InvalidInput
-from orderflow.money import Money
+from orderflow.inputs import MAX_SHORT_TEXT_LENGTH, check_identifier, check_text
+from orderflow.money import _EXACT, MAX_AMOUNT, Money
+
+_ZERO: Final = Decimal(0)
+_add = _EXACT.add
 
 __all__ = [
+    "MAX_LINES",
+    "MAX_PERMISSIONS",
+    "MAX_QUANTITY",
     "Actor",
     "ActorKind",
     "Address",
@@ -23,7 +40,17 @@ __all__ = [
     "OrderLine",
     "OrderState",
     "Permission",
+    "validate_lines",
 ]
+
+MAX_QUANTITY: Final = 1_000_000
+"""The most units one line may have, whatever the lifecycle's limits say."""
+_SAFE_PRICE_DIGITS: Final = 18 - len(str(MAX_QUANTITY))
+"""A unit price below 10^this times at most MAX_QUANTITY units stays below 10^18."""
+MAX_LINES: Final = 1_000
+"""The most lines one order may have, whatever the lifecycle's limits say."""
+MAX_PERMISSIONS: Final = 100
+"""The most permission names one actor may hold."""
 
 
 class OrderState(enum.StrEnum):
@@ -92,19 +119,6 @@ class Permission:
         )
 
 
-def _text(field: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise InvalidInput(field, value, "must be a string")
-    return value
-
-
-def _identifier(field: str, value: object) -> str:
-    text = _text(field, value)
-    if not text.strip():
-        raise InvalidInput(field, value, "must not be empty")
-    return text
-
-
 @attrs.frozen(init=False)
 class Actor:
     """Someone acting on an order: a customer, a staff member with permissions, or the system.
@@ -126,33 +140,58 @@ class Actor:
     ) -> None:
         """Validate and build an actor.
 
+        Args:
+            kind: customer, staff or system.
+            id: an identifier (see :func:`~orderflow.inputs.check_identifier`).
+            permissions: permission names (identifiers), at most 100; staff only.
+
         Raises:
-            InvalidInput: an unknown kind, an empty id, or permissions on a non-staff actor.
+            InvalidInput: an unknown kind, a malformed id, malformed or too many permissions,
+                or permissions on a non-staff actor.
         """
+        if not isinstance(kind, str):
+            raise InvalidInput("actor.kind", kind, "must be customer, staff or system")
         try:
             actor_kind = ActorKind(kind)
         except ValueError:
             raise InvalidInput("actor.kind", kind, "must be customer, staff or system") from None
-        if isinstance(permissions, str):
+        if isinstance(permissions, str | bytes) or not isinstance(permissions, Iterable):
             raise InvalidInput("actor.permissions", permissions, "must be a set of names")
-        granted = frozenset(_identifier("actor.permissions", p) for p in permissions)
+        names = tuple(itertools.islice(permissions, MAX_PERMISSIONS + 1))
+        if len(names) > MAX_PERMISSIONS:
+            raise InvalidInput(
+                "actor.permissions", permissions, f"an actor holds at most {MAX_PERMISSIONS}"
+            )
+        granted = frozenset(check_identifier("actor.permissions", name) for name in names)
         if granted and actor_kind is not ActorKind.STAFF:
             raise InvalidInput("actor.permissions", sorted(granted), "only staff hold permissions")
-        self.__attrs_init__(actor_kind, _identifier("actor.id", id), granted)
+        self.__attrs_init__(actor_kind, check_identifier("actor.id", id), granted)
 
     @classmethod
     def customer(cls, customer_id: str) -> Actor:
-        """The buyer with this customer id."""
+        """The buyer with this customer id.
+
+        Raises:
+            InvalidInput: a malformed id.
+        """
         return cls(ActorKind.CUSTOMER, customer_id)
 
     @classmethod
     def staff(cls, staff_id: str, *permissions: str) -> Actor:
-        """A member of staff holding the given permissions."""
+        """A member of staff holding the given permissions.
+
+        Raises:
+            InvalidInput: a malformed id or permission name, or too many permissions.
+        """
         return cls(ActorKind.STAFF, staff_id, permissions)
 
     @classmethod
     def system(cls, name: str = "system") -> Actor:
-        """The system itself (a timer, a payment callback, a carrier feed)."""
+        """The system itself (a timer, a payment callback, a carrier feed).
+
+        Raises:
+            InvalidInput: a malformed name.
+        """
         return cls(ActorKind.SYSTEM, name)
 
     def may(self, permission: str) -> bool:
@@ -166,12 +205,12 @@ class Actor:
 def _positive_quantity(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidInput("quantity", value, "must be a whole number")
-    if value <= 0:
-        raise InvalidInput("quantity", value, "must be at least 1")
+    if not 1 <= value <= MAX_QUANTITY:
+        raise InvalidInput("quantity", value, f"must be from 1 to {MAX_QUANTITY:,}")
 
 
 def _non_empty_sku(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    _identifier("sku", value)
+    check_identifier("sku", value)
 
 
 def _is_money(instance: object, attribute: attrs.Attribute[Money], value: Money) -> None:
@@ -181,21 +220,39 @@ def _is_money(instance: object, attribute: attrs.Attribute[Money], value: Money)
         raise InvalidInput(attribute.name, value, "must not be negative")
 
 
+def _line_name(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    check_text("name", value, MAX_SHORT_TEXT_LENGTH)
+
+
 @attrs.frozen
 class OrderLine:
     """One line of an order: a SKU, a quantity and a unit price.
 
     Attributes:
-        sku: the stock-keeping unit; unique within an order.
-        quantity: how many units, at least 1.
-        unit_price: the price of one unit.
-        name: a display name, for notifications and receipts.
+        sku: the stock-keeping unit (an identifier); unique within an order.
+        quantity: how many units, 1 to 1,000,000 (the lifecycle's limits may allow fewer).
+        unit_price: the price of one unit, not negative.
+        name: a display name, for notifications and receipts; at most 200 characters.
+
+    Raises:
+        InvalidInput: a malformed field, or a line total (unit price times quantity) of
+            10^18 or more.
     """
 
     sku: str = attrs.field(validator=_non_empty_sku)
     quantity: int = attrs.field(validator=_positive_quantity)
     unit_price: Money = attrs.field(validator=_is_money)
-    name: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    name: str = attrs.field(default="", validator=_line_name)
+
+    def __attrs_post_init__(self) -> None:
+        # A unit price below 10^11 times at most 10^6 units cannot reach 10^18.
+        price = self.unit_price.amount
+        if price.adjusted() >= _SAFE_PRICE_DIGITS and _EXACT.multiply(price, self.quantity) >= (
+            MAX_AMOUNT
+        ):
+            raise InvalidInput(
+                "quantity", self.quantity, "the line total (unit price x quantity) reaches 10^18"
+            )
 
     @property
     def total(self) -> Money:
@@ -204,7 +261,7 @@ class OrderLine:
 
 
 def _str_field(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    _text(f"address.{attribute.name}", value)
+    check_text(f"address.{attribute.name}", value, MAX_SHORT_TEXT_LENGTH)
 
 
 @attrs.frozen
@@ -212,7 +269,9 @@ class Address:
     """A shipping address with the recipient's contact (LC-7).
 
     An address may be incomplete when it is given; the review (LC-2) refuses an order whose
-    address is incomplete, naming the missing parts.
+    address is incomplete, naming the missing parts. Every part is text of at most 200
+    characters, without NUL characters or lone surrogates; errors about an address never
+    quote it.
 
     Attributes:
         recipient: who receives the parcel.
@@ -223,6 +282,10 @@ class Address:
         postal_code: postal code.
         country: ISO 3166-1 alpha-2 code.
         line2: anything else the carrier needs.
+
+    Raises:
+        InvalidInput: a part that is not text, is too long or holds a NUL or a lone
+            surrogate.
     """
 
     recipient: str = attrs.field(validator=_str_field)
@@ -251,6 +314,19 @@ class Address:
         )
 
 
+def _reason_code(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_identifier("close_reason.code", value)
+
+
+def _reason_description(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_text("close_reason.description", value, MAX_SHORT_TEXT_LENGTH, required=True)
+
+
+def _flag(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInput(f"close_reason.{attribute.name}", value, "must be True or False")
+
+
 @attrs.frozen
 class CloseReason:
     """Why an order was closed (CL-2): a code from a fixed set that hosts may extend.
@@ -264,9 +340,9 @@ class CloseReason:
         needs_note: whether a close with this reason must carry free text (``other``).
     """
 
-    code: str
-    description: str
-    needs_note: bool = False
+    code: str = attrs.field(validator=_reason_code)
+    description: str = attrs.field(validator=_reason_description)
+    needs_note: bool = attrs.field(default=False, validator=_flag)
 
     CUSTOMER_CANCELLED: ClassVar[CloseReason]
     PAYMENT_TIMEOUT: ClassVar[CloseReason]
@@ -284,11 +360,16 @@ class CloseReason:
     def register(cls, code: str, description: str, *, needs_note: bool = False) -> CloseReason:
         """Add a close reason of the host's own and return it.
 
+        Args:
+            code: an identifier (see :func:`~orderflow.inputs.check_identifier`).
+            description: words for an agent or a customer, at most 200 characters.
+            needs_note: whether a close with this reason must carry a note.
+
         Raises:
-            InvalidInput: the code is empty or already registered with another description.
+            InvalidInput: a malformed code or description, or a code already registered
+                differently.
         """
-        _identifier("close_reason.code", code)
-        reason = cls(code, _identifier("close_reason.description", description), needs_note)
+        reason = cls(code, description, needs_note)
         known = cls._known.get(code)
         if known is not None and known != reason:
             raise InvalidInput("close_reason.code", code, "already registered differently")
@@ -302,10 +383,10 @@ class CloseReason:
         Raises:
             InvalidInput: no reason has this code.
         """
-        try:
-            return cls._known[code]
-        except (KeyError, TypeError):
-            raise InvalidInput("close_reason", code, "not a known close reason") from None
+        reason = cls._known.get(code) if isinstance(code, str) else None
+        if reason is None:
+            raise InvalidInput("close_reason", code, "not a known close reason")
+        return reason
 
     @classmethod
     def known(cls) -> tuple[CloseReason, ...]:
@@ -342,17 +423,26 @@ CloseReason.OTHER = CloseReason.register("other", "another reason", needs_note=T
 def validate_lines(lines: object, field: str = "lines") -> tuple[OrderLine, ...]:
     """Check the lines of an order and return them as a tuple.
 
-    An order has at least one line, every line is an :class:`OrderLine`, SKUs are unique and
-    all prices are in one currency.
+    An order has one to 1,000 lines (:data:`MAX_LINES`), every line is an :class:`OrderLine`,
+    SKUs are unique, all prices are in one currency, and the total is below 10^18.
+
+    Args:
+        lines: the lines, as any iterable (read at most up to one line past the limit).
+        field: the field's name, for the error.
+
+    Returns:
+        The lines as a tuple.
 
     Raises:
         InvalidInput: naming the first problem found.
     """
     if isinstance(lines, str | bytes) or not isinstance(lines, Iterable):
         raise InvalidInput(field, lines, "must be a sequence of order lines")
-    checked = tuple(lines)
+    checked = tuple(itertools.islice(lines, MAX_LINES + 1))
     if not checked:
         raise InvalidInput(field, checked, "an order needs at least one line")
+    if len(checked) > MAX_LINES:
+        raise InvalidInput(field, lines, f"an order has at most {MAX_LINES:,} lines")
     seen: set[str] = set()
     currency = None
     for index, line in enumerate(checked):
@@ -369,4 +459,10 @@ def validate_lines(lines: object, field: str = "lines") -> tuple[OrderLine, ...]
                 line.unit_price,
                 f"all lines must be priced in one currency ({currency})",
             )
+    # Prices are not negative, so the order total bounds every partial sum.
+    total = _ZERO
+    for line in checked:
+        total = _add(total, _EXACT.multiply(line.unit_price.amount, line.quantity))
+    if total >= MAX_AMOUNT:
+        raise InvalidInput(field, lines, "the order total reaches 10^18")
     return checked

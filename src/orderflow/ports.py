@@ -26,6 +26,13 @@ import attrs
 
 from orderflow.effects import Effect, NotifyCustomer
 from orderflow.errors import InvalidInput
+from orderflow.inputs import (
+    LATEST,
+    MAX_IDENTIFIER_LENGTH,
+    check_identifier,
+    check_text,
+    check_time,
+)
 from orderflow.model import OrderState
 from orderflow.order import Order
 
@@ -414,14 +421,18 @@ class SystemClock:
 class ManualClock:
     """A clock that moves only when told to: for tests, simulations and replays.
 
+    Its time stays within the range the library accepts (timezone-aware, from 1970 up to,
+    not including, 9000; see :func:`~orderflow.inputs.check_time`).
+
     Args:
-        start: the time it starts at (timezone-aware).
+        start: the time it starts at.
+
+    Raises:
+        InvalidInput: ``start`` is not an aware datetime in that range.
     """
 
     def __init__(self, start: datetime) -> None:
-        if not isinstance(start, datetime) or start.tzinfo is None:
-            raise InvalidInput("start", start, "must be a timezone-aware datetime")
-        self._now = start
+        self._now = check_time("start", start)
 
     def now(self) -> datetime:
         """The clock's current time."""
@@ -431,10 +442,13 @@ class ManualClock:
         """Move the clock forward by ``delta`` and return the new time.
 
         Raises:
-            InvalidInput: ``delta`` is negative.
+            InvalidInput: ``delta`` is not a timedelta, is negative, or would take the clock
+                to 9000 or beyond; the clock does not move.
         """
         if not isinstance(delta, timedelta) or delta < timedelta(0):
             raise InvalidInput("delta", delta, "must be a timedelta of zero or more")
+        if delta >= LATEST - self._now:
+            raise InvalidInput("delta", delta, "would take the clock to 9000-01-01 or beyond")
         self._now += delta
         return self._now
 
@@ -442,17 +456,33 @@ class ManualClock:
         """Move the clock to ``when``, which must not be in its past.
 
         Raises:
-            InvalidInput: ``when`` is earlier than the clock's time, or naive.
+            InvalidInput: ``when`` is not an aware datetime in range, or is earlier than the
+                clock's time.
         """
-        if not isinstance(when, datetime) or when.tzinfo is None or when < self._now:
-            raise InvalidInput("when", when, "must be aware and not earlier than now")
+        check_time("when", when)
+        if when < self._now:
+            raise InvalidInput("when", when, "must not be earlier than the clock's time")
         self._now = when
 
 
+_LONGEST_PREFIX = MAX_IDENTIFIER_LENGTH - 32  # a UUID in hex is 32 characters
+
+
 class UuidIds:
-    """Random UUID4 ids, optionally prefixed (``UuidIds("SO-")``)."""
+    """Random UUID4 ids, optionally prefixed (``UuidIds("SO-")``).
+
+    Args:
+        prefix: text put before every id: empty, or identifier text (see
+            :func:`~orderflow.inputs.check_identifier`) of at most 68 characters, so that the
+            ids stay within the 100 characters of an identifier.
+
+    Raises:
+        InvalidInput: a malformed prefix.
+    """
 
     def __init__(self, prefix: str = "") -> None:
+        if check_text("prefix", prefix, _LONGEST_PREFIX):
+            check_identifier("prefix", prefix)
         self.prefix = prefix
 
     def new_id(self) -> str:
@@ -479,17 +509,6 @@ def check_claim(worker: object, now: object, limit: object, lease: object) -> No
         raise InvalidInput("limit", limit, "must be a whole number, 0 or more")
     if not isinstance(lease, timedelta) or lease <= timedelta(0):
         raise InvalidInput("lease", lease, "must be a timedelta above zero")
-
-
-def check_time(field: str, value: object) -> datetime:
-    """``value`` if it is a timezone-aware datetime (for store authors).
-
-    Raises:
-        InvalidInput: it is not.
-    """
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidInput(field, value, "must be a timezone-aware datetime")
-    return value
 
 
 def outbox_entries(order: Order, effects: Sequence[Effect]) -> list[OutboxEntry]:

@@ -20,7 +20,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from orderflow import commands as c
-from orderflow.errors import ConcurrencyConflict, InvalidInput, OrderAlreadyExists, Refusal
+from orderflow.errors import (
+    ConcurrencyConflict,
+    InvalidConfiguration,
+    InvalidInput,
+    OrderAlreadyExists,
+    Refusal,
+)
+from orderflow.inputs import check_identifier, check_time
 from orderflow.machine import Availability, Lifecycle, Outcome
 from orderflow.model import Actor
 from orderflow.order import Order
@@ -47,6 +54,10 @@ class OrderService:
         lifecycle: the lifecycle engine (``Lifecycle()`` by default).
         clock: the time source (the system clock by default).
         ids: the id source for :meth:`new_order_id` (random UUIDs by default).
+
+    Raises:
+        InvalidConfiguration: an argument that does not implement its port (or is not a
+            :class:`~orderflow.Lifecycle`).
     """
 
     def __init__(
@@ -56,6 +67,16 @@ class OrderService:
         clock: Clock | None = None,
         ids: IdSource | None = None,
     ) -> None:
+        for name, value, kind in (
+            ("store", store, OrderStore),
+            ("lifecycle", lifecycle, Lifecycle),
+            ("clock", clock, Clock),
+            ("ids", ids, IdSource),
+        ):
+            if value is not None and not isinstance(value, kind):
+                raise InvalidConfiguration(name, value, f"must be a {kind.__name__}")
+        if store is None:
+            raise InvalidConfiguration("store", store, "an order service needs a store")
         self.store = store
         self.lifecycle = lifecycle or Lifecycle()
         self.clock = clock or SystemClock()
@@ -69,9 +90,10 @@ class OrderService:
         """The stored order.
 
         Raises:
+            InvalidInput: the id is not an identifier.
             OrderNotFound: no order has this id.
         """
-        return self.store.get(order_id)
+        return self.store.get(check_identifier("order_id", order_id))
 
     def place(self, command: c.PlaceOrder, actor: Actor) -> Outcome:
         """Place and store a new order with its effects.
@@ -84,7 +106,7 @@ class OrderService:
             CommandRefused: the actor may not place this order.
             OrderAlreadyExists: another order has this id.
         """
-        outcome = self.lifecycle.place(command, actor, self.clock.now())
+        outcome = self.lifecycle.place(command, actor, self._clock_now())
         try:
             self.store.add(outcome.order, outcome.effects)
         except OrderAlreadyExists:
@@ -118,6 +140,7 @@ class OrderService:
             ConcurrencyConflict: another writer won and the retries are used up; nothing of
                 this command is saved.
         """
+        check_identifier("order_id", order_id)
         if isinstance(retries, bool) or not isinstance(retries, int):
             raise InvalidInput("retries", retries, "must be a whole number")
         if not 0 <= retries <= MAX_RETRIES:
@@ -138,13 +161,23 @@ class OrderService:
             return outcome
 
     def check(self, order_id: str, command: c.Command, actor: Actor) -> tuple[Refusal, ...]:
-        """Dry run against the stored order: every reason the command would be refused."""
-        order = self.store.get(order_id)
+        """Dry run against the stored order: every reason the command would be refused.
+
+        Raises:
+            InvalidInput: malformed arguments.
+            OrderNotFound: no order has this id.
+        """
+        order = self.store.get(check_identifier("order_id", order_id))
         return self.lifecycle.check(order, command, actor, self._now(order))
 
     def available(self, order_id: str, actor: Actor) -> Availability:
-        """What ``actor`` may do to the stored order now, and why not the rest."""
-        order = self.store.get(order_id)
+        """What ``actor`` may do to the stored order now, and why not the rest.
+
+        Raises:
+            InvalidInput: malformed arguments.
+            OrderNotFound: no order has this id.
+        """
+        order = self.store.get(check_identifier("order_id", order_id))
         return self.lifecycle.available(order, actor, self._now(order))
 
     def _now(self, order: Order) -> datetime:
@@ -152,7 +185,18 @@ class OrderService:
 
         Workers' clocks may differ by a little; a command is never recorded before the change
         it follows (LC-8).
+
+        Raises:
+            InvalidConfiguration: the clock gave something other than an aware datetime
+                from 1970 up to 9000.
         """
-        now = self.clock.now()
+        now = self._clock_now()
         last = order.history[-1].at
         return last if now < last else now
+
+    def _clock_now(self) -> datetime:
+        now = self.clock.now()
+        try:
+            return check_time("clock.now()", now)
+        except InvalidInput as error:
+            raise InvalidConfiguration("clock", now, error.problem) from None

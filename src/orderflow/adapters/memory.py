@@ -16,6 +16,15 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from orderflow.adapters.arguments import (
+    check_after_id,
+    check_before,
+    check_expected_version,
+    check_limit,
+    check_order_id,
+    check_order_write,
+    check_state,
+)
 from orderflow.effects import Effect
 from orderflow.errors import ConcurrencyConflict, InvalidInput, OrderAlreadyExists, OrderNotFound
 from orderflow.model import OrderState
@@ -38,7 +47,13 @@ def _deadline_key(order: Order) -> tuple[datetime, str] | None:
 
 
 class InMemoryStore:
-    """An :class:`~orderflow.ports.OrderStore` in memory."""
+    """An :class:`~orderflow.ports.OrderStore` in memory.
+
+    It checks its arguments like the SQL store (:mod:`orderflow.adapters.arguments`): ids are
+    identifiers of at most 100 characters, pages hold at most 1,000,000 orders, times are aware;
+    anything else is refused with :class:`~orderflow.errors.InvalidInput` before the store
+    is touched.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -56,21 +71,25 @@ class InMemoryStore:
         """The order with this id.
 
         Raises:
+            InvalidInput: the id is not an identifier.
             OrderNotFound: no order has this id.
         """
+        check_order_id(order_id)
         with self._lock:
             try:
                 return self._orders[order_id]
-            except (KeyError, TypeError):
+            except KeyError:
                 raise OrderNotFound(order_id) from None
 
     def add(self, order: Order, effects: Sequence[Effect] = ()) -> None:
         """Store a new order and its outbox entries.
 
         Raises:
+            InvalidInput: not an order, an id that is not an identifier, or effects that are
+                not effects.
             OrderAlreadyExists: an order with this id is stored already.
         """
-        _check_order(order)
+        check_order_write(order, effects)
         with self._lock:
             if order.id in self._orders:
                 raise OrderAlreadyExists(order.id)
@@ -82,10 +101,14 @@ class InMemoryStore:
         """Replace the stored order if it is still at ``expected_version``.
 
         Raises:
+            InvalidInput: malformed arguments (as for :meth:`add`, or a version that is not a
+                whole number from 0 to 2^31 - 1), or the order's version is not above
+                ``expected_version``.
             ConcurrencyConflict: the stored version differs; nothing is written.
             OrderNotFound: no order has this id.
         """
-        _check_order(order)
+        check_order_write(order, effects)
+        check_expected_version(expected_version)
         with self._lock:
             stored = self._orders.get(order.id)
             if stored is None:
@@ -103,15 +126,28 @@ class InMemoryStore:
     def find_by_state(
         self, state: OrderState, *, limit: int = 100, after_id: str | None = None
     ) -> list[Order]:
-        """Up to ``limit`` orders in ``state``, by id, after ``after_id``."""
+        """Up to ``limit`` orders in ``state``, by id, after ``after_id``.
+
+        Raises:
+            InvalidInput: not a state, a limit that is not from 0 to 1,000,000, or a malformed
+                ``after_id``.
+        """
+        wanted = check_state(state)
+        check_limit(limit)
+        check_after_id(after_id)
         with self._lock:
-            ids = sorted(
-                i for i in self._by_state[OrderState(state)] if after_id is None or i > after_id
-            )
+            ids = sorted(i for i in self._by_state[wanted] if after_id is None or i > after_id)
             return [self._orders[i] for i in ids[:limit]]
 
     def find_due(self, before: datetime, *, limit: int = 100) -> list[Order]:
-        """Up to ``limit`` orders whose next deadline is at or before ``before``."""
+        """Up to ``limit`` orders whose next deadline is at or before ``before``.
+
+        Raises:
+            InvalidInput: ``before`` is not an aware datetime from 1970 up to 9000, or a limit
+                that is not from 0 to 1,000,000.
+        """
+        check_before(before)
+        check_limit(limit)
         with self._lock:
             end = bisect.bisect_right(self._deadlines, (before, "\U0010ffff"))
             return [self._orders[order_id] for _, order_id in self._deadlines[:end][:limit]]
@@ -137,7 +173,7 @@ class InMemoryStore:
     def release_due(self, order_id: str, worker: str, *, until: datetime | None = None) -> None:
         """End ``worker``'s claim on an order, or keep it until ``until``."""
         if until is not None:
-            _aware(until, "until")
+            check_time("until", until)
         with self._lock:
             held = self._claims.get(order_id)
             if held is None or held[0] != worker:
@@ -312,14 +348,3 @@ class InMemoryStore:
             return self._outbox[entry_id]
         except (KeyError, TypeError):
             raise LookupError(f"no outbox entry {entry_id!r}") from None
-
-
-def _aware(value: object, field: str) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(field, value, "must be a timezone-aware datetime")
-    return value
-
-
-def _check_order(order: object) -> None:
-    if type(order) is not Order:
-        raise InvalidInput("order", order, "must be an Order")

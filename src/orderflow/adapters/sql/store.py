@@ -12,6 +12,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from orderflow.adapters.arguments import (
+    check_after_id,
+    check_before,
+    check_expected_version,
+    check_limit,
+    check_order_id,
+    check_order_write,
+    check_state,
+)
 from orderflow.adapters.sql.claims import SqlClaims
 from orderflow.adapters.sql.codec import (
     _OUTBOX_COLUMNS,
@@ -54,6 +63,32 @@ from orderflow.model import OrderState
 from orderflow.order import Order
 
 # -- the store -----------------------------------------------------------------------------
+
+
+def _create_engine(url: sa.URL, options: dict[str, Any]) -> sa.Engine:
+    """An engine, or :class:`InvalidConfiguration` when SQLAlchemy refuses the URL or options."""
+    try:
+        return sa.create_engine(url, **options)
+    except sa.exc.NoSuchModuleError:
+        # The value is not shown: a URL may carry a password.
+        raise InvalidConfiguration("url", None, "no installed driver for its database") from None
+    except (sa.exc.ArgumentError, TypeError, ValueError) as error:
+        raise InvalidConfiguration(
+            "engine_options", sorted(options), f"SQLAlchemy refused them ({type(error).__name__})"
+        ) from error
+
+
+def _engine_options(given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The options of an engine the store makes: the host's, hiding bound values by default.
+
+    Raises:
+        InvalidConfiguration: ``given`` is not a mapping with string keys.
+    """
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping) or not all(isinstance(key, str) for key in given):
+        raise InvalidConfiguration("engine_options", given, "must be a mapping of option names")
+    return {"hide_parameters": True, **given}
 
 
 class SqlStore(SqlClaims, SqlOutbox):
@@ -131,7 +166,9 @@ class SqlStore(SqlClaims, SqlOutbox):
         """Open a store on a database URL.
 
         A ``sqlite://`` URL is opened like :meth:`sqlite` (WAL, busy timeout, threads sharing
-        an in-memory database). On MySQL and MariaDB, unless ``engine_options`` sets
+        an in-memory database). The engine hides the values bound to statements from its
+        errors (``hide_parameters=True``: they hold customers' names and addresses) unless
+        ``engine_options`` says otherwise. On MySQL and MariaDB, unless ``engine_options`` sets
         ``pool_reset_on_return``, a connection returning to the pool right after the store
         committed on it is not sent a needless ROLLBACK; any other is rolled back as usual.
 
@@ -148,9 +185,14 @@ class SqlStore(SqlClaims, SqlOutbox):
             The open store; it owns the engine it made.
 
         Raises:
+            InvalidConfiguration: a malformed URL, or options SQLAlchemy refuses.
             StoreError: the database cannot be reached or holds tables of another version.
         """
-        parsed = sa.make_url(url)
+        try:
+            parsed = sa.make_url(url)
+        except (sa.exc.ArgumentError, TypeError, ValueError):
+            # The value is not shown: a URL may carry a password.
+            raise InvalidConfiguration("url", None, "not a database URL") from None
         if parsed.get_backend_name() == "sqlite":
             return cls.sqlite(
                 parsed.database or ":memory:",
@@ -159,13 +201,13 @@ class SqlStore(SqlClaims, SqlOutbox):
                 cache_size=cache_size,
                 engine_options=engine_options,
             )
-        options = dict(engine_options or {})
+        options = _engine_options(engine_options)
         skip_reset = (
             parsed.get_backend_name() in _MYSQL_LIKE and "pool_reset_on_return" not in options
         )
         if skip_reset:
             options["pool_reset_on_return"] = None
-        engine = sa.create_engine(parsed, **options)
+        engine = _create_engine(parsed, options)
         if skip_reset:
             sa.event.listen(engine, "reset", _reset_uncommitted)
         return cls._owning(engine, table_prefix, create, cache_size)
@@ -184,7 +226,9 @@ class SqlStore(SqlClaims, SqlOutbox):
         """Open a store on an SQLite database file, or in memory.
 
         A file is put in WAL journal mode (readers never wait for the writer); an in-memory
-        database is one connection shared by every thread, which take turns.
+        database is one connection shared by every thread, which take turns. The engine hides
+        the values bound to statements from its errors (``hide_parameters=True``) unless
+        ``engine_options`` says otherwise.
 
         Args:
             path: the database file, or ``":memory:"``.
@@ -198,15 +242,21 @@ class SqlStore(SqlClaims, SqlOutbox):
             The open store; it owns the engine it made.
 
         Raises:
+            InvalidConfiguration: a malformed path, or options SQLAlchemy refuses.
             StoreError: the file cannot be opened or holds tables of another version.
         """
-        location = os.fspath(path)
+        try:
+            location = os.fspath(path)
+        except TypeError:
+            raise InvalidConfiguration("path", path, "must be a file path or ':memory:'") from None
+        if not isinstance(location, str) or "\x00" in location:
+            raise InvalidConfiguration("path", path, "must be a file path or ':memory:'")
         in_memory = location in ("", ":memory:")
         options: dict[str, Any] = {"poolclass": StaticPool} if in_memory else {}
-        options.update(engine_options or {})
+        options.update(_engine_options(engine_options))
         options["connect_args"] = {"check_same_thread": False, **options.get("connect_args", {})}
         url = sa.URL.create("sqlite", database=None if in_memory else location)
-        engine = sa.create_engine(url, **options)
+        engine = _create_engine(url, options)
         sa.event.listen(engine, "connect", _SqlitePragmas(busy_timeout, wal=not in_memory))
         return cls._owning(engine, table_prefix, create, cache_size)
 
@@ -393,11 +443,11 @@ class SqlStore(SqlClaims, SqlOutbox):
             The order, equal to the one saved (history and amounts exact).
 
         Raises:
+            InvalidInput: the id is not an identifier.
             OrderNotFound: no order has this id.
             StoreError: the database failed, or the stored order cannot be read.
         """
-        if not isinstance(order_id, str):
-            raise OrderNotFound(order_id)
+        check_order_id(order_id)
         found = self._load(f"load order {order_id!r}", self._select_order, (order_id,))
         if not found:
             raise OrderNotFound(order_id)
@@ -412,9 +462,11 @@ class SqlStore(SqlClaims, SqlOutbox):
 
         Raises:
             OrderAlreadyExists: an order with this id is stored already; nothing is written.
-            InvalidInput: not an :class:`~orderflow.Order`, or an id too long for the store.
+            InvalidInput: not an :class:`~orderflow.Order`, an id or customer id that is not an
+                identifier, or effects that are not effects.
             StoreError: the database failed; nothing is written.
         """
+        check_order_write(order, effects)
         _check_order(order, effects)
         rows = _Rows(order, effects, first_new_version=1)
         action = f"add order {order.id!r}"
@@ -441,13 +493,14 @@ class SqlStore(SqlClaims, SqlOutbox):
                 database gave up on the transaction because of a concurrent one; nothing is
                 written.
             OrderNotFound: no order has this id.
-            InvalidInput: not an :class:`~orderflow.Order`, or its version is not above
+            InvalidInput: malformed arguments (as for :meth:`add`, or a version that is not a
+                whole number from 0 to 2^31 - 1), or the order's version is not above
                 ``expected_version``.
             StoreError: the database failed; nothing is written.
         """
+        check_order_write(order, effects)
+        check_expected_version(expected_version)
         _check_order(order, effects)
-        if isinstance(expected_version, bool) or not isinstance(expected_version, int):
-            raise InvalidInput("expected_version", expected_version, "must be a whole number")
         if order.version <= expected_version:
             stored = self._stored_version(order.id)
             if stored != expected_version:
@@ -485,11 +538,13 @@ class SqlStore(SqlClaims, SqlOutbox):
             The orders, in id order (code point order, as Python sorts strings).
 
         Raises:
-            ValueError: not a state.
-            InvalidInput: a negative limit.
+            InvalidInput: not a state, a limit that is not from 0 to 1,000,000, or a malformed
+                ``after_id``.
             StoreError: the database failed.
         """
-        wanted = OrderState(state)
+        wanted = check_state(state)
+        check_limit(limit)
+        check_after_id(after_id)
         orders = self._tables.orders
         query = sa.select(orders.c.id, orders.c.version, orders.c.document).where(
             orders.c.state == wanted.value
@@ -511,10 +566,12 @@ class SqlStore(SqlClaims, SqlOutbox):
             The orders, earliest deadline first.
 
         Raises:
-            InvalidInput: ``before`` is naive, or a negative limit.
+            InvalidInput: ``before`` is not an aware datetime from 1970 up to 9000, or a
+                limit that is not from 0 to 1,000,000.
             StoreError: the database failed.
         """
-        cutoff = _naive_utc(before, "before")
+        check_limit(limit)
+        cutoff = _naive_utc(check_before(before), "before")
         orders = self._tables.orders
         query = (
             sa.select(orders.c.id, orders.c.version, orders.c.document)

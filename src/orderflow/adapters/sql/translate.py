@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final
@@ -31,12 +32,68 @@ def _is_collision(error: exc.DBAPIError) -> bool:
     return bool(args) and args[0] in _CONFLICT_MYSQL_CODES
 
 
-def _describe(error: exc.SQLAlchemyError) -> str:
-    # The driver's message only: SQLAlchemy's own adds the statement's parameters, which
-    # hold customers' names and addresses.
+_MESSAGE_LENGTH: Final = 300
+# Names of database objects a driver quotes in its messages; a quoted text after any other
+# word may be a stored value (MySQL's "Duplicate entry 'Li Lei' for key ...").
+_OBJECT_WORDS: Final = (
+    "constraint|column|key|table|relation|index|type|encoding|database|schema|"
+    "role|user|function|operator|sequence|view|collation|savepoint|field|for key"
+)
+_QUOTED: Final = re.compile(
+    rf"""(?P<before>\b(?:{_OBJECT_WORDS})\s*)?(?P<quoted>'(?:[^'\\]|\\.)*'?|"(?:[^"\\]|\\.)*"?)""",
+    re.IGNORECASE,
+)
+# PostgreSQL's "Key (id)=(o-1)" and "Failing row contains (...)" repeat stored values.
+_KEY_VALUES: Final = re.compile(r"(\)=)\(.*?\)(?=\s|$|\.)", re.DOTALL)
+_ROW_VALUES: Final = re.compile(r"(row contains )\(.*", re.IGNORECASE | re.DOTALL)
+
+
+def _redact(message: str) -> str:
+    """A driver's message with the values it quotes taken out, cut to one bounded line.
+
+    Database objects' names (constraints, columns, tables) stay; quoted values, PostgreSQL's
+    ``DETAIL``/``HINT``/``CONTEXT`` lines (which repeat rows and keys) and anything past
+    :data:`_MESSAGE_LENGTH` characters go.
+    """
+    first = message.strip().split("\n", 1)[0]
+    first = _KEY_VALUES.sub(r"\1(...)", first)
+    first = _ROW_VALUES.sub(r"\1(...)", first)
+
+    def keep_names(match: re.Match[str]) -> str:
+        if match.group("before") is not None:
+            return match.group(0)
+        quote = match.group("quoted")[0]
+        return f"{quote}...{quote}"
+
+    first = _QUOTED.sub(keep_names, first)
+    if len(first) > _MESSAGE_LENGTH:
+        first = first[:_MESSAGE_LENGTH] + "..."
+    return first
+
+
+def _describe(error: BaseException) -> str:
+    """The kind of a database error and its driver's message, without the values it held.
+
+    SQLAlchemy's own message adds the statement's parameters, which hold customers' names and
+    addresses, so only the driver's message is used, and the values a driver quotes in it
+    (PostgreSQL's ``DETAIL: Key (id)=(...)``, MySQL's ``Duplicate entry '...'``) are taken out.
+    """
     if isinstance(error, exc.DBAPIError) and error.orig is not None:
-        return f"{type(error.orig).__name__}: {error.orig}".strip()
-    return f"{type(error).__name__}: {error}"
+        original: BaseException = error.orig
+    else:
+        original = error
+    args = original.args
+    if isinstance(original, UnicodeError):
+        encoding = getattr(original, "encoding", "the driver")
+        text = f"{encoding} cannot take the text: {getattr(original, 'reason', '')}"
+    elif len(args) == 2 and isinstance(args[0], int) and isinstance(args[1], str):
+        text = f"({args[0]}) {_redact(args[1])}"  # MySQL drivers: (error number, message)
+    else:
+        try:
+            text = _redact(str(original))
+        except Exception:  # a driver's error that cannot even print itself
+            text = ""
+    return f"{type(original).__name__}: {text}".strip()
 
 
 @contextmanager
@@ -74,4 +131,8 @@ def _translate(
             raise ConcurrencyConflict(order_id, expected_version, None) from error
         raise StoreError(f"orderflow could not {action}: {_describe(error)}") from error
     except exc.SQLAlchemyError as error:
+        raise StoreError(f"orderflow could not {action}: {_describe(error)}") from error
+    except UnicodeError as error:
+        # A text the driver could not encode. The stores check their arguments so that this
+        # cannot happen; a host's own extension might still pass one on.
         raise StoreError(f"orderflow could not {action}: {_describe(error)}") from error

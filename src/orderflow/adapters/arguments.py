@@ -1,0 +1,137 @@
+"""The checks a store makes of its arguments before it touches its storage.
+
+Both reference stores (and any store a host writes) refuse malformed arguments the same way,
+with :class:`~orderflow.errors.InvalidInput`, before anything is read or written: so a
+malformed id never reaches a database driver (a NUL or a lone surrogate would make each
+driver fail in its own way), and a refused call changes nothing.
+
+Limits: ids are identifiers (:func:`~orderflow.inputs.check_identifier`: at most 100
+characters, no NUL characters, no lone surrogates); a page holds at most 1,000,000 orders
+(:data:`MAX_PAGE`); a version is below 2^31 (:data:`MAX_VERSION`, the SQL column's range);
+times are aware and from 1970 up to 9000 (:func:`~orderflow.inputs.check_time`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Final
+
+from orderflow.effects import Effect
+from orderflow.errors import InvalidInput
+from orderflow.inputs import (
+    MAX_IDENTIFIER_LENGTH,
+    check_identifier,
+    check_text,
+    check_time,
+)
+from orderflow.model import OrderState
+from orderflow.order import Order
+
+__all__ = [
+    "MAX_PAGE",
+    "MAX_VERSION",
+    "check_after_id",
+    "check_before",
+    "check_expected_version",
+    "check_limit",
+    "check_order_id",
+    "check_order_write",
+    "check_state",
+]
+
+MAX_PAGE: Final = 1_000_000
+"""The most orders one query may return."""
+MAX_VERSION: Final = 2**31 - 1
+"""The highest version a store keeps."""
+
+
+def check_order_id(order_id: object) -> str:
+    """Check an order id given to a store.
+
+    Raises:
+        InvalidInput: not an identifier.
+    """
+    return check_identifier("order_id", order_id)
+
+
+def check_order_write(order: object, effects: object) -> Order:
+    """Check the order and effects given to ``add`` or ``save``.
+
+    Raises:
+        InvalidInput: not an :class:`~orderflow.Order`, an id or customer id that is not an
+            identifier, or effects that are not a sequence of effects.
+    """
+    if type(order) is not Order:
+        raise InvalidInput("order", order, "must be an Order")
+    check_identifier("order.id", order.id)
+    check_identifier("order.customer_id", order.customer_id)
+    if isinstance(effects, str | bytes) or not isinstance(effects, Sequence):
+        raise InvalidInput("effects", effects, "must be a sequence of effects")
+    for index, effect in enumerate(effects):
+        if not isinstance(effect, Effect):
+            raise InvalidInput(f"effects[{index}]", effect, "must be an Effect")
+    return order
+
+
+def check_expected_version(expected_version: object) -> int:
+    """Check the version a writer says it loaded.
+
+    Raises:
+        InvalidInput: not a whole number from 0 to :data:`MAX_VERSION`.
+    """
+    if (
+        isinstance(expected_version, bool)
+        or not isinstance(expected_version, int)
+        or not 0 <= expected_version <= MAX_VERSION
+    ):
+        raise InvalidInput(
+            "expected_version", expected_version, f"must be a whole number from 0 to {MAX_VERSION}"
+        )
+    return expected_version
+
+
+def check_state(state: object) -> OrderState:
+    """Check a state given to a query (an :class:`~orderflow.OrderState` or its value).
+
+    Raises:
+        InvalidInput: not a state.
+    """
+    if isinstance(state, str):
+        try:
+            return OrderState(state)
+        except ValueError:
+            pass
+    raise InvalidInput("state", state, "must be an OrderState")
+
+
+def check_limit(limit: object) -> int:
+    """Check the most orders a query may return.
+
+    Raises:
+        InvalidInput: not a whole number from 0 to :data:`MAX_PAGE`.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= MAX_PAGE:
+        raise InvalidInput("limit", limit, f"must be a whole number from 0 to {MAX_PAGE}")
+    return limit
+
+
+def check_after_id(after_id: object) -> str | None:
+    """Check the paging cursor of a query: ``None``, or the last id of the previous page.
+
+    Raises:
+        InvalidInput: not ``None`` nor text of at most 100 characters without NUL
+            characters or lone surrogates.
+    """
+    if after_id is None:
+        return None
+    return check_text("after_id", after_id, MAX_IDENTIFIER_LENGTH)
+
+
+def check_before(before: object) -> datetime:
+    """Check the moment a query for due orders is asked about.
+
+    Raises:
+        InvalidInput: not an aware datetime from 1970 up to 9000.
+    """
+    return check_time("before", before)

@@ -1,0 +1,132 @@
+"""The checks every text and time given to the library passes, at the edge.
+
+Every entry point (value constructors, commands, the lifecycle, the stores, the service)
+checks what it is given with these functions, so that the rules are the same everywhere:
+
+* no text may hold a NUL character or a lone surrogate (a string that cannot be written as
+  UTF-8): databases refuse both, each in its own way;
+* identifiers (order, customer, command, actor, payment, refund and case ids, SKUs,
+  permission names, close reason codes) are at most 100 characters
+  (:data:`MAX_IDENTIFIER_LENGTH`) and not blank;
+* short text (address parts, line names, carrier and tracking number, close reason
+  descriptions) is at most 200 characters (:data:`MAX_SHORT_TEXT_LENGTH`);
+* notes and error texts are at most 2,000 characters (:data:`MAX_LONG_TEXT_LENGTH`);
+* times are timezone-aware, from 1970-01-01 up to (not including) 9000-01-01 UTC
+  (:data:`EARLIEST`, :data:`LATEST`), so that adding any timeout the settings allow (at most
+  3650 days) can never overflow.
+
+Each check raises :class:`~orderflow.errors.InvalidInput` naming the field and the problem.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final
+
+from orderflow.errors import InvalidInput
+
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "MAX_IDENTIFIER_LENGTH",
+    "MAX_LONG_TEXT_LENGTH",
+    "MAX_SHORT_TEXT_LENGTH",
+    "check_identifier",
+    "check_text",
+    "check_time",
+]
+
+MAX_IDENTIFIER_LENGTH: Final = 100
+"""The most characters of an identifier (the SQL store's id columns hold 100)."""
+MAX_SHORT_TEXT_LENGTH: Final = 200
+"""The most characters of an address part, a line name, a carrier or a tracking number."""
+MAX_LONG_TEXT_LENGTH: Final = 2_000
+"""The most characters of a note or an error text."""
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""The earliest time the library accepts."""
+LATEST: Final = datetime(9000, 1, 1, tzinfo=UTC)
+"""Times must be before this instant."""
+
+
+def check_text(
+    field: str, value: object, max_length: int = MAX_SHORT_TEXT_LENGTH, *, required: bool = False
+) -> str:
+    """Check a text given to the library and return it.
+
+    Args:
+        field: the field's name, for the error.
+        value: the value given.
+        max_length: the most characters allowed.
+        required: whether blank text (empty or only white space) is refused.
+
+    Returns:
+        ``value``, unchanged.
+
+    Raises:
+        InvalidInput: not a string, longer than ``max_length``, holding a NUL character or a
+            lone surrogate, or blank when ``required``.
+    """
+    if not isinstance(value, str):
+        raise InvalidInput(field, value, "must be a string")
+    if len(value) > max_length:
+        raise InvalidInput(field, value, f"must be at most {max_length} characters long")
+    if "\x00" in value:
+        raise InvalidInput(field, value, "must not contain a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput(
+                field, value, "must be valid Unicode text (it holds a lone surrogate)"
+            ) from None
+    if required and not value.strip():
+        raise InvalidInput(field, value, "must not be empty")
+    return value
+
+
+def check_identifier(field: str, value: object) -> str:
+    """Check an identifier (an id, a SKU, a reference, a permission name) and return it.
+
+    Args:
+        field: the field's name, for the error.
+        value: the value given.
+
+    Returns:
+        ``value``, unchanged.
+
+    Raises:
+        InvalidInput: not a string, empty or blank, longer than 100 characters, or holding a
+            NUL character or a lone surrogate.
+    """
+    return check_text(field, value, MAX_IDENTIFIER_LENGTH, required=True)
+
+
+def check_time(field: str, value: object) -> datetime:
+    """Check a time given to the library and return it.
+
+    Args:
+        field: the field's name, for the error.
+        value: the value given.
+
+    Returns:
+        ``value``, unchanged.
+
+    Raises:
+        InvalidInput: not a datetime, naive (or with a time zone that gives no offset), or
+            outside 1970-01-01 up to (not including) 9000-01-01 UTC.
+    """
+    if value.__class__ is datetime and value.tzinfo is UTC and EARLIEST <= value < LATEST:
+        return value  # the usual case, in one step
+    if not isinstance(value, datetime):
+        raise InvalidInput(field, value, "must be a datetime")
+    try:
+        offset = value.utcoffset()
+    except (ValueError, TypeError, ArithmeticError):
+        offset = None
+    if offset is None:
+        raise InvalidInput(field, value, "must be timezone-aware")
+    if not EARLIEST <= value < LATEST:
+        raise InvalidInput(
+            field, value, "must be from 1970-01-01 up to (not including) 9000-01-01 UTC"
+        )
+    return value
