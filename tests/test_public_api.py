@@ -5,14 +5,17 @@ from __future__ import annotations
 import inspect
 
 import orderflow
+import orderflow.adapters.history
 import orderflow.adapters.memory
 import orderflow.adapters.sql
+import orderflow.converter
 import orderflow.ports
 import orderflow.serialization
 import orderflow.service
 import orderflow.testing.contracts
 import orderflow.testing.fakes
 import orderflow.testing.strategies
+import orderflow.upgrades
 
 EXPECTED = {
     "LIFECYCLE", "Actor", "ActorKind", "Address", "ApproveReview", "AutoCloseUnpaid",
@@ -41,14 +44,17 @@ def test_every_public_name_has_a_docstring() -> None:
     """Every public class and function, in the facade and the kit, is documented."""
     modules = (
         orderflow,
+        orderflow.adapters.history,
         orderflow.adapters.memory,
         orderflow.adapters.sql,
+        orderflow.converter,
         orderflow.ports,
         orderflow.serialization,
         orderflow.service,
         orderflow.testing.contracts,
         orderflow.testing.fakes,
         orderflow.testing.strategies,
+        orderflow.upgrades,
     )
     for module in modules:
         assert inspect.getdoc(module), f"{module.__name__} lacks a docstring"

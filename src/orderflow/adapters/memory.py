@@ -14,6 +14,7 @@ from datetime import datetime
 
 import attrs
 
+from orderflow.adapters.history import check_extends
 from orderflow.effects import Effect
 from orderflow.errors import ConcurrencyConflict, InvalidInput, OrderAlreadyExists, OrderNotFound
 from orderflow.model import OrderState
@@ -73,6 +74,8 @@ class InMemoryStore:
         Raises:
             ConcurrencyConflict: the stored version differs; nothing is written.
             OrderNotFound: no order has this id.
+            InvalidInput: not an order, its version is not above ``expected_version``, or its
+                history does not begin with the stored one (a rewrite); nothing is written.
         """
         _check_order(order)
         with self._lock:
@@ -85,6 +88,7 @@ class InMemoryStore:
                 raise InvalidInput(
                     "order.version", order.version, f"must be above {expected_version} to save"
                 )
+            check_extends(order, stored.history)
             self._index(stored, order)
             self._orders[order.id] = order
             self._append_outbox(order, effects)

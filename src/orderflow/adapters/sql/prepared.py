@@ -23,7 +23,15 @@ class _Prepared:
     events and the transaction are SQLAlchemy's, as with ``Connection.execute``.
     """
 
-    __slots__ = ("_names", "_positions", "_processors", "sql")
+    __slots__ = (
+        "_dialect",
+        "_names",
+        "_positions",
+        "_processors",
+        "_readers",
+        "_result_types",
+        "sql",
+    )
 
     def __init__(
         self,
@@ -32,6 +40,7 @@ class _Prepared:
         names: Sequence[str],
         types: Sequence[sa.types.TypeEngine[Any]],
         column_keys: Sequence[str] | None = None,
+        result_types: Sequence[sa.types.TypeEngine[Any]] = (),
     ) -> None:
         compiled = statement.compile(
             dialect=dialect, column_keys=None if column_keys is None else list(column_keys)
@@ -50,6 +59,9 @@ class _Prepared:
         if compiled.positional:
             positions = tuple(self._names.index(name) for name in compiled.positiontup or ())
         self._positions = positions
+        self._dialect = dialect
+        self._result_types = tuple(result_types)
+        self._readers: tuple[tuple[int, Any], ...] | None = None
 
     def parameters(self, values: Sequence[Any]) -> Sequence[Any] | dict[str, Any]:
         """The driver's parameters for one row of values (in the order of ``names``)."""
@@ -66,6 +78,33 @@ class _Prepared:
         """Execute for one row of values."""
         return connection.exec_driver_sql(self.sql, self.parameters(values))
 
+    def fetch(self, connection: sa.Connection, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Execute a query for one row of values and return its rows, each value converted
+        as SQLAlchemy would for its column's type (``result_types``, in select order): SQLite
+        gives datetimes as text and numerics as floats."""
+        result = connection.exec_driver_sql(self.sql, self.parameters(values))
+        readers = self._readers
+        if readers is None:
+            description = result.cursor.description if result.cursor else None
+            codes = [column[1] for column in description or ()]
+            dialect = self._dialect
+            readers = self._readers = tuple(
+                (index, processor)
+                for index, (type_, code) in enumerate(zip(self._result_types, codes, strict=False))
+                if (processor := type_.dialect_impl(dialect).result_processor(dialect, code))
+                is not None
+            )
+        rows = result.fetchall()
+        if not readers:
+            return [tuple(row) for row in rows]
+        converted: list[tuple[Any, ...]] = []
+        for row in rows:
+            values_ = list(row)
+            for index, processor in readers:
+                values_[index] = processor(values_[index])
+            converted.append(tuple(values_))
+        return converted
+
     def run_many(self, connection: sa.Connection, rows: Sequence[Sequence[Any]]) -> None:
         """Execute for each row of values (one ``execute`` for one row, else ``executemany``)."""
         if len(rows) == 1:
@@ -78,18 +117,28 @@ class _Prepared:
 
 
 class _OrderCache:
-    """Loaded orders by (id, version), least recently used dropped first; thread-safe.
+    """Orders this store wrote or read, by (id, version), least recently used dropped first;
+    thread-safe.
 
-    An entry is used only if the stored document is still the one it was loaded from, so an
-    order replaced behind the store's back (tables dropped and filled again) is never served.
+    Each entry keeps the order's stored document text and the projection columns of its row
+    as last checked. An entry is used only if the stored document is still the one it was
+    loaded from, so an order replaced behind the store's back is never served; a store puts
+    an order here only after writing it or after loading and checking it, never one it was
+    merely given.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, int], tuple[str, Order]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int], tuple[str, Order, tuple[Any, ...]]] = (
+            OrderedDict()
+        )
 
-    def get(self, order_id: str, version: int, document: str) -> Order | None:
+    def get(
+        self, order_id: str, version: int, document: str
+    ) -> tuple[Order, tuple[Any, ...]] | None:
+        """The order at this version with its checked projections, if its document is
+        ``document``."""
         if not self._size:
             return None
         key = (order_id, version)
@@ -98,19 +147,40 @@ class _OrderCache:
             if item is None or item[0] != document:
                 return None
             self._items.move_to_end(key)
-            return item[1]
+            return item[1], item[2]
 
-    def put(self, order: Order, document: str, replaces: int | None = None) -> None:
+    def peek(self, order_id: str, version: int) -> tuple[str, Order] | None:
+        """The document and order kept for this version, if any (not marked as used)."""
+        if not self._size:
+            return None
+        with self._lock:
+            item = self._items.get((order_id, version))
+            return None if item is None else (item[0], item[1])
+
+    def put(
+        self,
+        order: Order,
+        document: str,
+        projections: tuple[Any, ...],
+        replaces: int | None = None,
+    ) -> None:
+        """Keep an order the store wrote, or read and checked."""
         if not self._size:
             return
         with self._lock:
             if replaces is not None:
                 self._items.pop((order.id, replaces), None)
-            self._items[order.id, order.version] = (document, order)
+            self._items[order.id, order.version] = (document, order, projections)
             self._items.move_to_end((order.id, order.version))
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
+    def drop(self, order_id: str, version: int) -> None:
+        """Forget one version of an order."""
+        with self._lock:
+            self._items.pop((order_id, version), None)
+
     def clear(self) -> None:
+        """Forget every order."""
         with self._lock:
             self._items.clear()
