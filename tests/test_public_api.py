@@ -8,6 +8,7 @@ import orderflow
 import orderflow.adapters.history
 import orderflow.adapters.memory
 import orderflow.adapters.sql
+import orderflow.auditing
 import orderflow.converter
 import orderflow.ports
 import orderflow.serialization
@@ -18,18 +19,20 @@ import orderflow.testing.strategies
 import orderflow.upgrades
 
 EXPECTED = {
-    "LIFECYCLE", "Actor", "ActorKind", "Address", "ApproveReview", "AutoCloseUnpaid",
-    "AutoConfirmReceipt", "Availability", "BeginPayment", "ChangeAddress", "ChangeLines",
+    "LIFECYCLE", "Actor", "ActorKind", "Address", "ApproveReview", "AuditReport",
+    "AutoCloseUnpaid", "AutoConfirmReceipt", "Availability", "BeginPayment", "ChangeAddress",
+    "ChangeLines",
     "ChangePrice", "Close", "CloseReason", "Closure", "Command", "CommandRefused",
     "ConfirmDelivery", "ConfirmReceipt", "ConfirmRefund", "CurrencyMismatch", "Deadline",
-    "DeadlineKind", "DefinitionError", "DocumentError", "Effect", "FailPayment", "FailRefund",
+    "DeadlineKind", "DefinitionError", "Divergence", "DocumentError", "Effect", "FailPayment",
+    "FailRefund",
     "HistoryEntry", "Hold", "HoldRecord", "InvalidConfiguration", "InvalidInput",
     "InvariantViolation", "Ledger", "Lifecycle", "Money", "NotificationTopic", "NotifyCustomer",
     "OpenCase", "Order", "OrderLine", "OrderState", "OrderflowError", "Outcome", "Pay", "Payment",
     "Permission", "PlaceOrder", "Refund", "RefundReason", "RefundStatus", "Refusal", "Release",
     "ReleaseStock", "RequestRefund", "ReserveStock", "RetryRefund", "Settings", "Ship",
     "Shipment", "StartFulfilment", "WithdrawFromFulfilment", "__version__", "check_invariants",
-    "register_currency",
+    "register_currency", "audit", "audit_store",
 }  # fmt: skip
 
 
@@ -47,6 +50,7 @@ def test_every_public_name_has_a_docstring() -> None:
         orderflow.adapters.history,
         orderflow.adapters.memory,
         orderflow.adapters.sql,
+        orderflow.auditing,
         orderflow.converter,
         orderflow.ports,
         orderflow.serialization,
