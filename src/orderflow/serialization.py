@@ -126,12 +126,17 @@ def dump_order_parts(
     """An order's document without its history, and the documents of its history entries
     from ``from_version`` on: what a store writes when it keeps history in rows of its own.
 
-    Each entry carries its own ``schema_version``: the entries of one order may be written by
-    different versions of orderflow. :func:`load_order_parts` reads them back. Only the
-    entries asked for are converted, so saving a change costs the same whatever the length of
-    the order's history.
+    The order's document says its ``version`` (how many entries it has), so that a reader
+    never takes a shorter history for the whole one. Each entry carries its own
+    ``schema_version``: the entries of one order may be written by different versions of
+    orderflow. :func:`load_order_parts` reads them back. Only the entries asked for are
+    converted, so saving a change costs the same whatever the length of the order's history.
     """
-    body: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "document": "order"}
+    body: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "document": "order",
+        "version": order.version,
+    }
     for name, unstructure in _ORDER_FIELDS:
         body[name] = unstructure(getattr(order, name))
     entries = [
@@ -207,14 +212,21 @@ def load_order_parts(document: object, entries: Sequence[object]) -> Order:
 
     Raises:
         DocumentError: as :func:`load`; an entry's problem is named by its index in the
-            history.
+            history; the document's ``version`` is not the number of entries given.
     """
     if not isinstance(document, Mapping):
         raise _wrong_type(document, "a document, a mapping", "$")
     version = _version_of(document)
     if document.get("document") != "order" or "history" in document:
         raise _fail("$.document", document.get("document"), "expected an order without history")
-    body = {k: v for k, v in document.items() if k not in ("schema_version", "document")}
+    if "version" in document:  # written since schema version 2
+        said = document["version"]
+        if isinstance(said, bool) or not isinstance(said, int):
+            raise _wrong_type(said, "a whole number", "$.version")
+        if said != len(entries):
+            raise _fail("$.version", said, f"the order's document has {len(entries)} entries")
+    skip = ("schema_version", "document", "version")
+    body = {k: v for k, v in document.items() if k not in skip}
     body = upgrade("order", body, version, SCHEMA_VERSION)
     history: list[object] = []
     for index, entry in enumerate(entries):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, NamedTuple, TypeVar, cast
+from typing import Any, Final, NamedTuple, TypeVar
 
 from orderflow import serialization
 from orderflow.adapters.sql.schema import (
@@ -33,28 +33,39 @@ def _json(document: object) -> str:
 
 
 def _read(
-    text: str,
-    kind: type[T],
-    what: str,
-    history: Sequence[str] | None = None,
-    *,
-    max_size: int = serialization.MAX_DOCUMENT_SIZE,
+    text: str, kind: type[T], what: str, *, max_size: int = serialization.MAX_DOCUMENT_SIZE
 ) -> T:
-    """Load a stored document (with its history entries, for an order), each within
-    ``max_size`` characters.
+    """Load a stored document of ``kind`` within ``max_size`` characters.
 
     Raises:
         StoreError: the stored document cannot be read back (too large, not JSON, nested
             too deeply, or refused by the loader), naming ``what``.
     """
     try:
-        if history is None:
-            return serialization.loads(text, kind, max_size=max_size)
-        parts = [serialization._parse(entry, max_size) for entry in history]
-        order = serialization.load_order_parts(serialization._parse(text, max_size), parts)
-        return cast(T, order)
+        return serialization.loads(text, kind, max_size=max_size)
     except DocumentError as error:
         raise StoreError(f"orderflow cannot read the stored {what}: {error}") from error
+
+
+def _read_order(text: str, entries: Sequence[str], order_id: str, version: int,
+                max_size: int) -> Order:  # fmt: skip
+    """Load an order from its row's document and its history rows' documents.
+
+    Raises:
+        StoreError: a document cannot be read back, or says another version than the row.
+    """
+    try:
+        body = serialization._parse(text, max_size)
+        if isinstance(body, Mapping) and body.get("version", version) != version:
+            raise StoreError(
+                f"stored order {order_id!r} cannot be read: the version column of its row "
+                f"disagrees with its document ({version}, the document says "
+                f"{_shown(body.get('version'))}); the row was changed outside orderflow"
+            )
+        parts = [serialization._parse(entry, max_size) for entry in entries]
+        return serialization.load_order_parts(body, parts)
+    except DocumentError as error:
+        raise StoreError(f"orderflow cannot read the stored order {order_id!r}: {error}") from error
 
 
 PROJECTED: Final = (

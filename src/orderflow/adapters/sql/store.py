@@ -25,7 +25,7 @@ from orderflow.adapters.sql.codec import (
     _naive_utc,
     _OrderRow,
     _projections,
-    _read,
+    _read_order,
     _Rows,
 )
 from orderflow.adapters.sql.engines import (
@@ -691,12 +691,12 @@ class SqlStore(SqlOutbox):
             )
         for entry_row in entries:
             self._check_size(order_id, entry_row.document, f"history row {entry_row.version}")
-        order = _read(
+        order = _read_order(
             row.document,
-            Order,
-            f"order {order_id!r}",
             [entry_row.document for entry_row in entries],
-            max_size=self._max_size,
+            order_id,
+            row.version,
+            self._max_size,
         )
         for version, (entry, entry_row) in enumerate(zip(order.history, entries, strict=True), 1):
             _check_columns(
