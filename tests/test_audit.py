@@ -4,19 +4,24 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 
 from orderflow import (
+    Actor,
     ApproveReview,
     AuditReport,
+    ChangeAddress,
+    Command,
     Divergence,
     InvalidInput,
+    InvariantViolation,
     Lifecycle,
     Order,
+    Outcome,
     Settings,
     audit,
     audit_store,
@@ -24,7 +29,7 @@ from orderflow import (
 from orderflow.adapters.memory import InMemoryStore
 from orderflow.serialization import dump, load
 from tests.fixtures.version1 import rich_order
-from tests.support import LIFECYCLE, STAFF, paid, place, walk
+from tests.support import ADDRESS, CUSTOMER, LIFECYCLE, STAFF, apply, paid, place, walk
 from tests.test_serialization import worked_orders
 
 
@@ -186,3 +191,57 @@ def test_a_divergence_reads_as_a_sentence() -> None:
     assert str(Divergence(None, "order.hold", "y")) == "order: order.hold: y"
     order = LIFECYCLE.handle(paid(), ApproveReview(), STAFF, paid().updated_at).order
     assert audit(order).version == 3
+
+
+def test_a_placing_entry_the_lifecycle_refuses_is_reported() -> None:
+    """CL-6: an order the system placed (edited in) fails its replay at entry 0."""
+
+    def placed_by_the_system(document: dict[str, Any]) -> None:
+        document["history"][0]["actor"] = {"kind": "system", "id": "cron", "permissions": []}
+
+    report = audit(edited(paid(), placed_by_the_system))
+    assert [(d.entry, d.what) for d in report.divergences] == [(0, "refused")]
+    assert "place.not_allowed" in report.divergences[0].detail
+
+
+def test_a_state_the_command_does_not_reach_is_reported() -> None:
+    """LC-1: an entry that says its command reached another state is reported with its
+    states, and the order's state after it."""
+
+    def paid_by_changing_the_address(document: dict[str, Any]) -> None:
+        document["history"][1]["to_state"] = "paid"
+        document["state"] = "paid"
+
+    order = apply(place(), ChangeAddress(ADDRESS), CUSTOMER).order
+    report = audit(edited(order, paid_by_changing_the_address))
+    assert [(d.entry, d.what) for d in report.divergences] == [
+        (1, "to_state"),
+        (None, "order.state"),
+    ]
+    assert report.divergences[0].detail == "the replay gives pending_payment, stored is paid"
+
+
+class _Broken(Lifecycle):
+    """A lifecycle whose handling fails as a defective extension would."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def handle(self, order: Order, command: Command, actor: Actor, at: datetime) -> Outcome:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "detail"),
+    [
+        (InvariantViolation("o-1", "paid <= due", "x"), "pay breaks paid <= due"),
+        (InvalidInput("at", "then", "is too early"), "pay: at: is too early"),
+    ],
+)
+def test_a_replay_the_lifecycle_cannot_run_is_reported(error: Exception, detail: str) -> None:
+    """LC-8: an entry whose command the lifecycle cannot apply at all stops the replay,
+    reported as invalid."""
+    report = audit(paid(), _Broken(error))
+    assert [(d.entry, d.what) for d in report.divergences] == [(1, "invalid")]
+    assert report.divergences[0].detail.startswith(detail)

@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import orderflow
@@ -28,13 +29,17 @@ from orderflow import (
     Command,
     DocumentError,
     Effect,
+    Hold,
+    InvalidInput,
+    Money,
     Order,
     check_invariants,
 )
+from orderflow.adapters.history import check_extends
 from orderflow.serialization import SCHEMA_VERSION, dump, load, load_order_parts
 from orderflow.upgrades import STEPS, upgrade
 from tests.fixtures.version1 import rich_order
-from tests.support import CUSTOMER, OTHER_CUSTOMER, apply, closed, paid, place
+from tests.support import CUSTOMER, OTHER_CUSTOMER, STAFF, apply, closed, paid, place
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCE = Path(orderflow.__file__).resolve().parent.parent
@@ -194,6 +199,23 @@ def test_a_version_1_close_reason_needs_its_code_known() -> None:
         load_order_parts(json.loads(rows["order"]["document"]), entries)
 
 
+def test_a_malformed_version_1_document_is_refused_by_the_loader() -> None:
+    """PT-1: an upgrade leaves what it cannot read to the loader, which names where."""
+    document = json.loads((FIXTURES / "order_v1.json").read_text(encoding="utf-8"))
+    cases: list[tuple[Any, str]] = [
+        ({**document, "closure": {**document["closure"], "reason": 7}}, r"closure\.reason"),
+        ({**document, "history": "none"}, r"\$\.history .*must be a list"),
+        ({**document, "history": [*document["history"][:9], 7, *document["history"][10:]]},
+         r"\$\.history\[9\] .*must be a mapping"),
+    ]  # fmt: skip
+    changed = copy.deepcopy(document)
+    changed["history"][9]["command"] = "close"
+    cases.append((changed, r"\$\.history\[9\]\.command .*a command, a mapping"))
+    for broken, problem in cases:
+        with pytest.raises(DocumentError, match=problem):
+            load(broken, Order)
+
+
 def test_every_earlier_version_has_an_upgrade_step() -> None:
     """PT-1: one explicit step per version up to the current one, none changing its input."""
     assert sorted(STEPS) == list(range(1, SCHEMA_VERSION))
@@ -221,6 +243,10 @@ def test_order_parts_are_refused_with_the_entry_named() -> None:
         load_order_parts(body, [entries[0], "entry", entries[2]])
     with pytest.raises(DocumentError, match="without history"):
         load_order_parts(document, entries)
+    with pytest.raises(DocumentError, match=r"\$\.version: the order's document has 2 entries"):
+        load_order_parts({**body, "version": 3}, entries[:2])
+    with pytest.raises(DocumentError, match=r"\$\.version: must be a whole number"):
+        load_order_parts({**body, "version": "3"}, entries)
     with pytest.raises(DocumentError, match=r"\$: must be a document"):
         load_order_parts([], entries)
 
@@ -310,3 +336,68 @@ def test_staff_and_system_actors_may_be_anyone() -> None:
     assert order.history[1].actor == Actor.system("another-payment-service")
     assert order.version == 2
     assert order.updated_at - order.created_at == timedelta(minutes=1)
+
+
+def _rebuilt(order: Order, **changes: Any) -> Order:
+    """``Order(...)`` with the fields of ``order`` and ``changes``: the loading constructor."""
+    fields = {field: getattr(order, field) for field in (
+        "id", "customer_id", "lines", "address", "state", "ledger", "history", "shipment",
+        "closure", "hold", "deadlines")}  # fmt: skip
+    return Order(**{**fields, **changes})
+
+
+def test_the_loading_constructor_refuses_entries_of_the_wrong_types() -> None:
+    """LC-8: Order(...) refuses a history made of anything but entries of commands, actors,
+    states and effects, and refunds with a wrong currency or attempt count."""
+    order = closed(paid())
+    entry = order.history[1]
+    refund = order.ledger.refunds[0]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"history": (order.history[0], "entry", *order.history[2:])}, "must be a HistoryEntry"),
+        ({"history": (order.history[0], _replaced(entry, command="pay"), *order.history[2:])},
+         "must be a Command"),
+        ({"history": (order.history[0], _replaced(entry, actor="system"), *order.history[2:])},
+         "must be an Actor"),
+        ({"history": (order.history[0], _replaced(entry, to_state="paid"), *order.history[2:])},
+         "must be an OrderState"),
+        ({"history": (order.history[0], _replaced(entry, effects=[]), *order.history[2:])},
+         "must be a tuple of effects"),
+        ({"history": (order.history[0], _replaced(entry, effects=("e",)), *order.history[2:])},
+         "must be an Effect"),
+    ]  # fmt: skip
+    for refunds, problem in (
+        ((refund.__class__(**{**_fields(refund), "amount": Money("1", "JPY")}),), "not CNY"),
+        ((refund.__class__(**{**_fields(refund), "attempts": True}),), "at least 1"),
+    ):
+        ledger = order.ledger.__class__(**{**_fields(order.ledger), "refunds": refunds})
+        cases.append(({"ledger": ledger}, problem))
+    for changes, problem in cases:
+        with pytest.raises(InvalidInput, match=problem):
+            _rebuilt(order, **changes)
+
+
+def _replaced(entry: Any, **changes: Any) -> Any:
+    """A history entry with fields of the wrong types (what a hand-built order might hold)."""
+    return entry._replace(**changes)
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    return {field.name: getattr(value, field.name) for field in attrs.fields(type(value))}
+
+
+def test_a_save_must_extend_the_stored_history_entry_for_entry() -> None:
+    """LC-8: check_extends accepts the stored entries or equal ones, and names the first
+    entry that differs, or a history shorter than the stored one."""
+    stored = paid()
+    later = apply(stored, Hold("check"), STAFF).order
+    check_extends(later, stored.history)
+    copied = load(_document(later), Order)
+    assert copied.history[0] is not stored.history[0]
+    check_extends(copied, stored.history)
+    rewritten = _rebuilt(
+        later, history=(later.history[0], later.history[1]._replace(actor=STAFF), later.history[2])
+    )
+    with pytest.raises(InvalidInput, match=r"order\.history\[1\]: differs from the stored"):
+        check_extends(rewritten, stored.history)
+    with pytest.raises(InvalidInput, match="shorter than the stored history"):
+        check_extends(place(), stored.history)

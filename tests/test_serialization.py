@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -29,6 +30,7 @@ from orderflow import (
     Ship,
     register_currency,
 )
+from orderflow.converter import _registry
 from orderflow.serialization import SCHEMA_VERSION, converter, dump, load, loads
 from orderflow.testing import strategies as ofs
 from tests.support import ADDRESS, CUSTOMER, LIFECYCLE, apply, closed, cny, paid, shipped
@@ -173,6 +175,7 @@ def _break(document: dict[str, Any], path: tuple[str | int, ...], value: Any) ->
         (("ledger", "amount_paid", "amount"), "1.234", "decimal places"),
         (("ledger", "amount_paid"), "119.90", "money is"),
         (("ledger", "amount_paid", "currency"), "XXQ", "not a known ISO 4217"),
+        (("ledger", "amount_paid", "currency"), 156, r"currency .*must be a currency code"),
         (("history", 0, "at"), "2026-03-02T10:00:00", "offset"),
         (("history", 0, "at"), "yesterday", "ISO 8601"),
         (("history", 0, "at"), 1700000000, "ISO 8601"),
@@ -180,6 +183,10 @@ def _break(document: dict[str, Any], path: tuple[str | int, ...], value: Any) ->
         (("history", 1, "effects"), [{"kind": "explode"}], "known effect"),
         (("history", 1, "actor", "kind"), "robot", "customer, staff or system"),
         (("history", 1, "actor"), "system", "an actor is"),
+        (("history", 1, "actor", "kind"), 2, r"actor\.kind .*must be a string"),
+        (("history", 1, "actor", "id"), None, r"actor\.id .*must be a string"),
+        (("history", 1), ["paid"], r"\$\.history\[1\] .*must be a mapping"),
+        (("history", 0, "effects", 1, "details"), [], r"effects\[1\]\.details .*a mapping"),
         (("history", 1, "actor", "permissions"), "all", r"history\[1\]\.actor\.permissions"),
         (("history", 1, "actor", "permissions"), [7], r"permissions\[0\] .*must be a string"),
         (("history", 1, "to_state"), "shipped", "history ends"),
@@ -344,3 +351,29 @@ def test_a_placing_command_in_a_loaded_history_is_checked_like_any_other() -> No
         load(_break(document, ("lines", 0, "quantity"), 1.0), Command)
     with pytest.raises(DocumentError, match=r"\$\.lines: must be a list"):
         load(_break(document, ("lines",), "S"), Command)
+
+
+def test_every_problem_of_a_document_is_counted_and_the_first_named() -> None:
+    """PT-1: a document with several problems names the first and where the others are."""
+    document = through_json(dump(paid()))
+    for index in range(6):
+        document["lines"][0][f"extra_{index}"] = index
+    document["address"]["phone"] = 1
+    document["state"] = 1
+    with pytest.raises(DocumentError, match=r"also at \$\..*and \d more"):
+        load(document, Order)
+
+
+def test_the_converter_is_strict_for_a_hosts_own_values() -> None:
+    """The public converter refuses coercions in a host's classes too, naming the type."""
+    assert converter.structure("1.50", Decimal) == Decimal("1.50")
+    with pytest.raises(DocumentError, match="not a decimal number"):
+        converter.structure("one", Decimal)
+    with pytest.raises(DocumentError, match="a decimal number written as a string"):
+        converter.structure(1.5, Decimal)
+    with pytest.raises(DocumentError, match=r"must be a string .got a set"):
+        converter.structure({"x"}, str)
+    with pytest.raises(DocumentError, match=r"must be true or false .got a whole number"):
+        converter.structure(1, bool)
+    with pytest.raises(AssertionError, match="two classes are registered as type 'pay'"):
+        _registry([Pay, Pay], "type")

@@ -1048,3 +1048,14 @@ def test_a_save_on_an_order_replaced_behind_the_stores_back_conflicts(db: Databa
         reader.save(change.order, 1, change.effects)
     assert snapshot(keeper) == before
     assert reader.get("o-1") == replacement
+
+
+def test_an_outbox_document_that_cannot_be_read_is_a_store_error(db: Database) -> None:
+    """D-14: an outbox entry whose document was damaged is refused, naming the entry."""
+    store = db.open()
+    outcome = placed("o-1")
+    store.add(outcome.order, outcome.effects)
+    outbox = store.tables.outbox
+    _change(store, outbox.update().where(outbox.c.seq == 0).values(document='{"kind": 7'))
+    with pytest.raises(StoreError, match=r"outbox entry 'o-1/1/0'.*not JSON"):
+        store.pending()

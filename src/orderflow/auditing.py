@@ -22,7 +22,7 @@ were written with; other timeouts give other deadlines, which are reported too.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
@@ -142,10 +142,8 @@ def audit_store(
 def _replay(order: Order, lifecycle: Lifecycle, found: list[Divergence]) -> Order | None:
     """The order the lifecycle makes of ``order``'s history, or ``None`` when it cannot."""
     first = order.history[0]
-    try:
-        if not isinstance(first.command, c.PlaceOrder):
-            raise InvalidInput("command", first.command.event, "the first entry places the order")
-        outcome = lifecycle.place(first.command, first.actor, first.at)
+    try:  # a loaded order's first command is a PlaceOrder; place() refuses any other
+        outcome = lifecycle.place(cast(c.PlaceOrder, first.command), first.actor, first.at)
     except (CommandRefused, InvalidInput, InvariantViolation) as error:
         found.append(_stopped(0, first, error))
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Final, NamedTuple, TypeVar
 
 from orderflow import serialization
@@ -146,12 +147,13 @@ def _disagreement(
     for name, want, got in zip(names, written, stored, strict=True):
         if want == got:
             continue
-        if not exact_amounts and name.startswith("amount_") and got is not None:
-            try:
-                if float(want) == float(got):
-                    continue
-            except (TypeError, ValueError):
-                pass
+        if (
+            not exact_amounts
+            and name.startswith("amount_")
+            and isinstance(got, Decimal | float)
+            and float(want) == float(got)
+        ):
+            continue
         return name
     return None
 
