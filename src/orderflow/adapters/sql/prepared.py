@@ -23,15 +23,7 @@ class _Prepared:
     events and the transaction are SQLAlchemy's, as with ``Connection.execute``.
     """
 
-    __slots__ = (
-        "_dialect",
-        "_names",
-        "_positions",
-        "_processors",
-        "_readers",
-        "_result_types",
-        "sql",
-    )
+    __slots__ = ("_names", "_positions", "_processors", "sql")
 
     def __init__(
         self,
@@ -40,7 +32,6 @@ class _Prepared:
         names: Sequence[str],
         types: Sequence[sa.types.TypeEngine[Any]],
         column_keys: Sequence[str] | None = None,
-        result_types: Sequence[sa.types.TypeEngine[Any]] = (),
     ) -> None:
         compiled = statement.compile(
             dialect=dialect, column_keys=None if column_keys is None else list(column_keys)
@@ -59,9 +50,6 @@ class _Prepared:
         if compiled.positional:
             positions = tuple(self._names.index(name) for name in compiled.positiontup or ())
         self._positions = positions
-        self._dialect = dialect
-        self._result_types = tuple(result_types)
-        self._readers: tuple[tuple[int, Any], ...] | None = None
 
     def parameters(self, values: Sequence[Any]) -> Sequence[Any] | dict[str, Any]:
         """The driver's parameters for one row of values (in the order of ``names``)."""
@@ -77,33 +65,6 @@ class _Prepared:
     def run(self, connection: sa.Connection, values: Sequence[Any]) -> sa.CursorResult[Any]:
         """Execute for one row of values."""
         return connection.exec_driver_sql(self.sql, self.parameters(values))
-
-    def fetch(self, connection: sa.Connection, values: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """Execute a query for one row of values and return its rows, each value converted
-        as SQLAlchemy would for its column's type (``result_types``, in select order): SQLite
-        gives datetimes as text and numerics as floats."""
-        result = connection.exec_driver_sql(self.sql, self.parameters(values))
-        readers = self._readers
-        if readers is None:
-            description = result.cursor.description if result.cursor else None
-            codes = [column[1] for column in description or ()]
-            dialect = self._dialect
-            readers = self._readers = tuple(
-                (index, processor)
-                for index, (type_, code) in enumerate(zip(self._result_types, codes, strict=False))
-                if (processor := type_.dialect_impl(dialect).result_processor(dialect, code))
-                is not None
-            )
-        rows = result.fetchall()
-        if not readers:
-            return [tuple(row) for row in rows]
-        converted: list[tuple[Any, ...]] = []
-        for row in rows:
-            values_ = list(row)
-            for index, processor in readers:
-                values_[index] = processor(values_[index])
-            converted.append(tuple(values_))
-        return converted
 
     def run_many(self, connection: sa.Connection, rows: Sequence[Sequence[Any]]) -> None:
         """Execute for each row of values (one ``execute`` for one row, else ``executemany``)."""

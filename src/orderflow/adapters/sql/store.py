@@ -262,12 +262,10 @@ class SqlStore(SqlOutbox):
         """Compile the statements of the hot path once; each call only binds its values."""
         tables = self._tables
         orders, history, outbox = tables.orders, tables.history, tables.outbox
-        self._select_order = _Prepared(
-            sa.select(*self._order_columns()).where(orders.c.id == sa.bindparam("order_id")),
-            dialect,
-            ["order_id"],
-            [orders.c.id.type],
-            result_types=[column.type for column in self._order_columns()],
+        # Not a _Prepared statement: SQLAlchemy's compiled cache keeps its result metadata,
+        # where a driver-level query would build it again for each of the row's columns.
+        self._select_order = sa.select(*self._order_columns()).where(
+            orders.c.id == sa.bindparam("order_id")
         )
         self._select_version = sa.select(orders.c.version).where(
             orders.c.id == sa.bindparam("order_id")
@@ -432,7 +430,7 @@ class SqlStore(SqlOutbox):
         """
         if not isinstance(order_id, str):
             raise OrderNotFound(order_id)
-        found = self._load(f"load order {order_id!r}", self._select_order, (order_id,))
+        found = self._load(f"load order {order_id!r}", self._select_order, {"order_id": order_id})
         if not found:
             raise OrderNotFound(order_id)
         return found[0]
@@ -634,19 +632,16 @@ class SqlStore(SqlOutbox):
         return found
 
     def _load(
-        self, action: str, query: sa.Select[Any] | _Prepared, values: Sequence[Any] = ()
+        self, action: str, query: sa.Select[Any], values: Mapping[str, Any] | None = None
     ) -> list[Order]:
-        """Run a query for order rows (a prepared one with its ``values``) and load those
-        orders, reading the history of every order the cache lacks with one query.
+        """Run a query for order rows (with its bound ``values``) and load those orders,
+        reading the history of every order the cache lacks with one query.
 
         Every row is checked against its order: its projections (state, version, deadline,
         amounts, ...) must be what the document implies, on a cache hit too.
         """
         with self._reading(action) as connection:
-            if isinstance(query, _Prepared):
-                rows = [_OrderRow(*row) for row in query.fetch(connection, values)]
-            else:
-                rows = [_OrderRow(*row) for row in connection.execute(query)]
+            rows = [_OrderRow(*row) for row in connection.execute(query, values)]
             found: dict[str, Order | None] = {}
             for row in rows:
                 found[row.id] = self._cached(row)
