@@ -186,7 +186,8 @@ def test_a_version_1_close_reason_needs_its_code_known() -> None:
     refused, naming where and what to do."""
     document = json.loads((FIXTURES / "order_v1.json").read_text(encoding="utf-8"))
     document["closure"]["reason"] = "never_registered"
-    with pytest.raises(DocumentError, match=r"\$\.closure\.reason: .*register it"):
+    problem = r"\$\.closure\.reason \(order 'o-v1'\): .*register it.*'never_registered'"
+    with pytest.raises(DocumentError, match=problem):
         load(document, Order)
     document = json.loads((FIXTURES / "order_v1.json").read_text(encoding="utf-8"))
     document["history"][9]["command"]["reason"] = "never_registered"

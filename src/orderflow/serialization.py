@@ -131,6 +131,13 @@ def dump_order_parts(
     ``schema_version``: the entries of one order may be written by different versions of
     orderflow. :func:`load_order_parts` reads them back. Only the entries asked for are
     converted, so saving a change costs the same whatever the length of the order's history.
+
+    Args:
+        order: the order.
+        from_version: the version of the first entry wanted (1 for the whole history).
+
+    Returns:
+        The order's document without ``history``, and one document per entry wanted.
     """
     body: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
@@ -186,7 +193,7 @@ def load(document: object, kind: type[T]) -> T:
     if document.get("document") != expected:
         raise _fail("$.document", document.get("document"), f"expected a {expected}")
     body = {k: v for k, v in document.items() if k not in ("schema_version", "document")}
-    body = upgrade(expected, body, version, SCHEMA_VERSION)
+    body = _upgraded(expected, body, version)
     if kind is CommandRefused:
         return cast(T, _load_refused(body))
     target: type[Any] = kind
@@ -227,7 +234,7 @@ def load_order_parts(document: object, entries: Sequence[object]) -> Order:
             raise _fail("$.version", said, f"the order's document has {len(entries)} entries")
     skip = ("schema_version", "document", "version")
     body = {k: v for k, v in document.items() if k not in skip}
-    body = upgrade("order", body, version, SCHEMA_VERSION)
+    body = _upgraded("order", body, version)
     history: list[object] = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, Mapping):
@@ -238,7 +245,9 @@ def load_order_parts(document: object, entries: Sequence[object]) -> Order:
             history.append(upgrade("entry", entry_body, entry_version, SCHEMA_VERSION))
         except DocumentError as error:
             path = error.field.replace("$", f"$.history[{index}]", 1)
-            raise DocumentError(path, _shown(error.value), error.problem) from None
+            raise DocumentError(
+                _naming(path, "order", body), _shown(error.value), error.problem
+            ) from None
     body["history"] = history
     return cast(Order, _structure(body, Order, "order"))
 
@@ -246,6 +255,14 @@ def load_order_parts(document: object, entries: Sequence[object]) -> Order:
 def loads(text: str | bytes, kind: type[T], *, max_size: int = MAX_DOCUMENT_SIZE) -> T:
     """Parse a JSON document and :func:`load` it, refusing one larger than ``max_size``
     characters or nested too deeply before any of it is read.
+
+    Args:
+        text: the JSON text.
+        kind: what it holds, as for :func:`load`.
+        max_size: the most characters accepted.
+
+    Returns:
+        The loaded value.
 
     Raises:
         DocumentError: the text is too large, not JSON, nested too deeply, or the document
@@ -268,6 +285,23 @@ def _parse(text: str | bytes, max_size: int) -> object:
         raise DocumentError("$", _Shown("deeper nesting"), "nested too deeply") from None
     except ValueError as error:
         raise DocumentError("$", _Shown("text"), f"not JSON: {str(error)[:80]}") from None
+
+
+def _upgraded(kind: str, body: dict[str, Any], version: int) -> dict[str, Any]:
+    """The body in this version's layout; an upgrade's refusal names the order."""
+    try:
+        return upgrade(kind, body, version, SCHEMA_VERSION)
+    except DocumentError as error:
+        raise DocumentError(
+            _naming(error.field, kind, body), _shown(error.value), error.problem
+        ) from None
+
+
+def _naming(path: str, kind: str, body: object) -> str:
+    """``path``, followed by the order it is in when the body is an order's."""
+    if kind == "order" and isinstance(body, Mapping) and isinstance(body.get("id"), str):
+        return f"{path} (order {_shown(body['id'])})"
+    return path
 
 
 def _expected_kind(kind: type[Any]) -> str:
@@ -304,9 +338,7 @@ def _structure(body: object, target: Any, kind: str, path: str = "$") -> Any:
         others = ", ".join(where for where, _, _ in problems[1:4])
         more = "" if len(problems) <= 4 else f" and {len(problems) - 4} more"
         problem = f"{problem}; also at {others}{more}"
-    if kind == "order" and isinstance(body, Mapping) and isinstance(body.get("id"), str):
-        where = f"{where} (order {_shown(body['id'])})"
-    raise DocumentError(where, shown, problem) from None
+    raise DocumentError(_naming(where, kind, body), shown, problem) from None
 
 
 def _join(path: str, field: str) -> str:

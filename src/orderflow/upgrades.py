@@ -41,10 +41,9 @@ def _whole_reason(reason: object, path: str) -> object:
     try:
         known = CloseReason.of(reason)
     except InvalidInput:
-        shown = repr(reason[:40] + ("…" if len(reason) > 40 else ""))
         raise DocumentError(
             path,
-            shown,
+            reason[:32],
             "a version-1 document names its close reason by code only, and this process "
             "knows no close reason with this code: register it before loading",
         ) from None
