@@ -55,10 +55,10 @@ Limits the SQL store adds to the reference semantics: order ids and customer ids
 :meth:`SqlStore.mark_delivered` and :meth:`SqlStore.mark_failed` must be timezone-aware; the
 ``actor`` and ``event`` projections are cut to their column's length; a stored document (the
 order without its history, a history entry, an outbox entry) has at most
-``max_document_size`` characters (4 MiB by default), refused on write and on read. Every load
-checks the row's columns against the order's document and the history rows against their
-entries (versions 1 to n, states, times), and refuses a disagreement naming the order and the
-column (:class:`~orderflow.errors.StoreError`).
+``max_document_size`` characters (4 MiB by default), refused on write, and for an order's
+documents on read too. Every load checks the row's columns against the order's document and
+the history rows against their entries (versions 1 to n, states, times), and refuses a
+disagreement naming the order and the column (:class:`~orderflow.errors.StoreError`).
 """
 
 from orderflow.adapters.sql.schema import SCHEMA_VERSION, SqlTables

@@ -33,17 +33,15 @@ def _json(document: object) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
-def _read(
-    text: str, kind: type[T], what: str, *, max_size: int = serialization.MAX_DOCUMENT_SIZE
-) -> T:
-    """Load a stored document of ``kind`` within ``max_size`` characters.
+def _read(text: str, kind: type[T], what: str, *, max_size: int | None = None) -> T:
+    """Load a stored document of ``kind``, within ``max_size`` characters if one is given.
 
     Raises:
         StoreError: the stored document cannot be read back (too large, not JSON, nested
             too deeply, or refused by the loader), naming ``what``.
     """
     try:
-        return serialization.loads(text, kind, max_size=max_size)
+        return serialization.loads(text, kind, max_size=len(text) if max_size is None else max_size)
     except DocumentError as error:
         raise StoreError(f"orderflow cannot read the stored {what}: {error}") from error
 

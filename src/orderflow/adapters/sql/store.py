@@ -80,13 +80,14 @@ class SqlStore(SqlOutbox):
         cache_size: how many loaded orders to keep (0 turns the cache off).
         max_document_size: the most characters one stored document may have (an order
             without its history, one history entry, one outbox entry); a larger one is
-            refused on write (:class:`~orderflow.errors.InvalidInput`) and on read
-            (:class:`~orderflow.errors.StoreError` naming the order), before it is parsed.
+            refused on write (:class:`~orderflow.errors.InvalidInput`), and an order's are
+            refused on read too (:class:`~orderflow.errors.StoreError` naming the order),
+            before they are parsed.
 
     Raises:
         InvalidConfiguration: a malformed prefix, cache size or document size limit, an
-            engine of another database,
-            or an in-memory SQLite engine whose threads would not share one database.
+            engine of another database, or an in-memory SQLite engine whose threads would
+            not share one database.
         StoreError: the database cannot be reached, the tables are missing (with
             ``create=False``) or are of another schema version.
     """
