@@ -56,9 +56,10 @@ Limits the SQL store adds to the reference semantics: order ids and customer ids
 ``actor`` and ``event`` projections are cut to their column's length; a stored document (the
 order without its history, a history entry, an outbox entry) has at most
 ``max_document_size`` characters (4 MiB by default), refused on write, and for an order's
-documents on read too. Every load checks the row's columns against the order's document and
-the history rows against their entries (versions 1 to n, states, times), and refuses a
-disagreement naming the order and the column (:class:`~orderflow.errors.StoreError`).
+documents on read too. Every load checks the order row's columns against its document (a
+cached order too), every read of an order's history rows checks them against their entries
+(versions 1 to n, states, times), and a disagreement is refused naming the order and the
+column (:class:`~orderflow.errors.StoreError`).
 """
 
 from orderflow.adapters.sql.schema import SCHEMA_VERSION, SqlTables
