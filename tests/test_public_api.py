@@ -10,18 +10,20 @@ from types import ModuleType
 import orderflow
 
 EXPECTED = {
-    "LIFECYCLE", "Actor", "ActorKind", "Address", "ApproveReview", "AutoCloseUnpaid",
-    "AutoConfirmReceipt", "Availability", "BeginPayment", "ChangeAddress", "ChangeLines",
+    "LIFECYCLE", "Actor", "ActorKind", "Address", "ApproveReview", "AuditReport",
+    "AutoCloseUnpaid", "AutoConfirmReceipt", "Availability", "BeginPayment", "ChangeAddress",
+    "ChangeLines",
     "ChangePrice", "Close", "CloseReason", "Closure", "Command", "CommandRefused",
     "ConfirmDelivery", "ConfirmReceipt", "ConfirmRefund", "CurrencyMismatch", "Deadline",
-    "DeadlineKind", "DefinitionError", "DocumentError", "Effect", "FailPayment", "FailRefund",
+    "DeadlineKind", "DefinitionError", "Divergence", "DocumentError", "Effect", "FailPayment",
+    "FailRefund",
     "HistoryEntry", "Hold", "HoldRecord", "InvalidConfiguration", "InvalidInput",
     "InvariantViolation", "Ledger", "Lifecycle", "Money", "NotificationTopic", "NotifyCustomer",
     "OpenCase", "Order", "OrderLine", "OrderState", "OrderflowError", "Outcome", "Pay", "Payment",
     "Permission", "PlaceOrder", "Refund", "RefundReason", "RefundStatus", "Refusal", "Release",
     "ReleaseStock", "RequestRefund", "ReserveStock", "RetryRefund", "Settings", "Ship",
     "Shipment", "StartFulfilment", "WithdrawFromFulfilment", "__version__", "check_invariants",
-    "register_currency",
+    "register_currency", "audit", "audit_store",
 }  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -35,11 +36,14 @@ from orderflow import (
     ChangeAddress,
     Close,
     CloseReason,
+    ConfirmRefund,
+    FailRefund,
     HistoryEntry,
     Hold,
     InvalidConfiguration,
     InvalidInput,
     Money,
+    Order,
     OrderLine,
     OrderState,
     Outcome,
@@ -51,14 +55,17 @@ from orderflow.effects import EFFECT_TYPES, Effect
 from orderflow.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound, StoreError
 from orderflow.ports import ManualClock, OutboxStatus, clean_error
 from orderflow.relay import OutboxRelay
-from orderflow.serialization import converter, dump
+from orderflow.serialization import MAX_DOCUMENT_SIZE, converter, dump
+from orderflow.serialization import SCHEMA_VERSION as DOCUMENT_VERSION
 from orderflow.testing import strategies as ofs
 from orderflow.testing.fakes import RecordingHandler
+from tests.fixtures.version1 import rich_order
 from tests.support import (
     ADDRESS,
     CUSTOMER,
     LIFECYCLE,
     STAFF,
+    SYSTEM,
     T0,
     apply,
     awaiting_shipment,
@@ -108,6 +115,7 @@ class Database:
         cache_size: int = 1024,
         engine_options: Mapping[str, Any] | None = None,
         busy_timeout: float = 5.0,
+        max_document_size: int = MAX_DOCUMENT_SIZE,
     ) -> SqlStore:
         """A store on this database (on the test's tables, unless ``suffix`` is given)."""
         prefix = self.prefix + suffix
@@ -115,6 +123,7 @@ class Database:
             "table_prefix": prefix,
             "create": create,
             "cache_size": cache_size,
+            "max_document_size": max_document_size,
         }
         if self.backend == "sqlite-memory" and self.stores:
             store = SqlStore(self.stores[0].engine, **options)
@@ -279,9 +288,13 @@ def test_each_history_entry_is_its_own_document(store: SqlStore) -> None:
         assert stored.actor == str(entry.actor)
         assert stored.to_state == entry.to_state.value
         document = json.loads(stored.document)
+        assert document.pop("schema_version") == DOCUMENT_VERSION
         assert document == converter.unstructure(entry)
         assert converter.structure(document, HistoryEntry) == entry
-    assert [json.loads(e.document) for e in entries] == dump(order)["history"]
+    documents = [json.loads(e.document) for e in entries]
+    assert [{k: v for k, v in d.items() if k != "schema_version"} for d in documents] == dump(
+        order
+    )["history"]
 
 
 @pytest.mark.parametrize(
@@ -1060,3 +1073,245 @@ def test_sqlite_projections_are_written_as_sqlalchemy_writes_them(db: Database) 
     assert [e.at for e in entries] == [
         e.at.astimezone(UTC).replace(tzinfo=None) for e in saved.history
     ]
+
+
+# -- loading what is stored ----------------------------------------------------------------
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _insert_version_1_rows(store: SqlStore) -> None:
+    """The committed rows a version-1 store wrote for the rich fixture order, inserted as
+    they were."""
+    rows = json.loads((FIXTURES / "sql_v1_rows.json").read_text(encoding="utf-8"))
+    tables = store.tables
+
+    def typed(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, text in row.items():
+            if name == "position":
+                continue  # the database numbers them
+            kind = table.c[name].type
+            value: Any = text
+            if text is not None and isinstance(kind, sa.DateTime):
+                value = datetime.fromisoformat(text)
+            elif text is not None and isinstance(kind, sa.Numeric):
+                value = Decimal(text)
+            values[name] = value
+        return values
+
+    with store.engine.begin() as connection:
+        connection.execute(tables.orders.insert(), typed(tables.orders, rows["order"]))
+        connection.execute(
+            tables.history.insert(), [typed(tables.history, row) for row in rows["history"]]
+        )
+        outbox = [typed(tables.outbox, row) for row in rows["outbox"]]
+        for row in outbox:  # as the version-2 upgrade fills it in
+            row.setdefault("next_attempt_at", row["created_at"])
+        connection.execute(tables.outbox.insert(), outbox)
+
+
+def test_rows_written_by_version_1_load_and_take_new_entries(db: Database) -> None:
+    """PT-1: an order whose rows a version-1 store wrote loads as it was, takes a new change
+    (checked against its version-1 history), and loads with its rows of both versions."""
+    store = db.open(cache_size=0)
+    _insert_version_1_rows(store)
+    expected = rich_order()[-1]
+    assert store.get("o-v1") == expected
+    assert [entry.effect for entry in store.entries("o-v1")] == [
+        effect for entry in expected.history for effect in entry.effects
+    ]
+    change = LIFECYCLE.handle(
+        expected, ConfirmRefund("o-v1/refund/2"), SYSTEM, expected.updated_at + LATER
+    )
+    store.save(change.order, expected.version, change.effects)
+    assert db.open(cache_size=0).get("o-v1") == change.order
+    with store.engine.connect() as connection:
+        documents = connection.execute(
+            sa.select(store.tables.history.c.document).order_by(store.tables.history.c.version)
+        ).scalars()
+        versions = [json.loads(document).get("schema_version", 1) for document in documents]
+    assert versions == [1] * expected.version + [DOCUMENT_VERSION]
+    forged = Order(
+        id=change.order.id,
+        customer_id=change.order.customer_id,
+        lines=change.order.lines,
+        address=change.order.address,
+        state=change.order.state,
+        ledger=change.order.ledger,
+        history=(change.order.history[0]._replace(actor=STAFF), *change.order.history[1:]),
+        closure=change.order.closure,
+        deadlines=change.order.deadlines,
+    )
+    again = LIFECYCLE.handle(forged, FailRefund("o-v1/refund/3"), SYSTEM, forged.updated_at)
+    before = snapshot(store)
+    with pytest.raises(InvalidInput, match=r"history\[0\]"):
+        store.save(again.order, change.order.version, again.effects)
+    assert snapshot(store) == before
+
+
+def _change(store: SqlStore, statement: sa.Executable) -> None:
+    with store.engine.begin() as connection:
+        connection.execute(statement)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("state", "paid"),
+        ("version", 2),
+        ("customer_id", "c-someone-else"),
+        ("currency", "USD"),
+        ("amount_paid", Decimal("1.00")),
+        ("created_at", datetime(2026, 1, 1)),
+        ("next_deadline", datetime(2026, 1, 1)),
+    ],
+)
+def test_a_column_that_disagrees_with_the_document_is_refused(
+    db: Database, column: str, value: Any
+) -> None:
+    """PT-1: get, find_by_state and find_due never return an order whose row says something
+    its document does not; the error names the order and the column, cached or not."""
+    store = db.open()
+    order = closed(paid())
+    store.add(order)
+    assert store.get(order.id) == order  # now cached
+    orders = store.tables.orders
+    _change(store, orders.update().values({column: value}))
+    fresh = db.open(cache_size=0)
+    for reader in (store, fresh):
+        with pytest.raises(StoreError, match=rf"order 'o-1'.* the {column} column") as error:
+            reader.get(order.id)
+        assert "c-someone-else" not in str(error.value)
+    if column == "state":
+        with pytest.raises(StoreError, match="the state column of its row disagrees"):
+            store.find_by_state(OrderState.PAID)
+    if column == "next_deadline":
+        with pytest.raises(StoreError, match="next_deadline"):
+            store.find_due(T0)
+
+
+def test_history_rows_must_be_whole_and_agree_with_their_documents(db: Database) -> None:
+    """LC-8: a missing history row, a history column that disagrees with its entry, or an
+    entry a customer other than the order's made, is refused naming the order."""
+    store = db.open()
+    order = held(paid())
+    store.add(order)
+    history = store.tables.history
+    reader = db.open(cache_size=0)
+    _change(store, history.update().where(history.c.version == 2).values(to_state="closed"))
+    with pytest.raises(StoreError, match=r"'o-1'.*to_state column of its history row 2"):
+        reader.get("o-1")
+    _change(store, history.update().where(history.c.version == 2).values(to_state="paid"))
+    assert reader.get("o-1") == order
+    with store.engine.connect() as connection:
+        first = connection.execute(
+            sa.select(history.c.document).where(history.c.version == 1)
+        ).scalar_one()
+    forged = json.loads(first)
+    forged["actor"]["id"] = "c-2"
+    _change(
+        store, history.update().where(history.c.version == 1).values(document=json.dumps(forged))
+    )
+    with pytest.raises(StoreError, match=r"'o-1'.*history\[0\]\.actor.*a customer other"):
+        reader.get("o-1")
+    _change(store, history.delete().where(history.c.version == 2))
+    with pytest.raises(StoreError, match="'o-1' is at version 3 but its history rows are not"):
+        reader.get("o-1")
+
+
+def test_documents_above_the_size_limit_are_refused_on_write_and_on_read(db: Database) -> None:
+    """PT-1: a document larger than max_document_size is refused on write (nothing written)
+    and on read (naming the order), before it is parsed."""
+    small = db.open(max_document_size=4096)
+    small.add(place("o-small"))
+    many = tuple(OrderLine(f"SKU-{n}", 1, Money("1.00", "CNY")) for n in range(60))
+    big = placed("o-big", many)
+    before = snapshot(small)
+    with pytest.raises(InvalidInput, match="larger than the store's max_document_size of 4096"):
+        small.add(big.order, big.effects)
+    assert snapshot(small) == before
+    db.open().add(big.order, big.effects)
+    with pytest.raises(StoreError, match=r"'o-big'.*above the store's max_document_size"):
+        small.get("o-big")
+    with pytest.raises(StoreError, match="'o-big'"):
+        small.find_by_state(OrderState.PENDING_PAYMENT)
+    for wrong in (10, True, "4096"):
+        with pytest.raises(InvalidConfiguration, match="max_document_size"):
+            db.open(max_document_size=wrong)  # type: ignore[arg-type]
+
+
+def test_a_document_nested_too_deeply_is_a_store_error(db: Database) -> None:
+    """PT-1: a 50,000-deep stored history entry is a StoreError naming the order, never a
+    RecursionError."""
+    store = db.open(cache_size=0)
+    store.add(place())
+    history = store.tables.history
+    deep = "[" * 50_000 + "]" * 50_000
+    _change(store, history.update().values(document=deep))
+    with pytest.raises(StoreError, match=r"'o-1'.*nested too deeply"):
+        store.get("o-1")
+
+
+def test_a_refused_rewrite_leaves_every_process_seeing_one_history(db: Database) -> None:
+    """LC-8: a save rewriting the stored history is refused whether the store has the order
+    cached or not, and the store never caches the forgery: two stores report one history."""
+    cached = db.open()
+    uncached = db.open(cache_size=0)
+    order = paid()
+    cached.add(place())
+    cached.save(order, 1)
+    assert cached.get("o-1") == order
+    forged_payment = order.history[1]._replace(actor=STAFF)
+    forged = Order(
+        id=order.id,
+        customer_id=order.customer_id,
+        lines=order.lines,
+        address=order.address,
+        state=order.state,
+        ledger=order.ledger,
+        history=(order.history[0], forged_payment),
+        deadlines=order.deadlines,
+    )
+    change = apply(forged, Hold("check"))
+    before = snapshot(cached)
+    for store in (cached, uncached):
+        with pytest.raises(InvalidInput, match=r"order\.history\[1\]"):
+            store.save(change.order, 2, change.effects)
+    assert snapshot(cached) == before
+    assert cached.get("o-1") == uncached.get("o-1") == order
+    assert cached.get("o-1").history[1].actor == SYSTEM
+
+
+def test_a_save_on_an_order_replaced_behind_the_stores_back_conflicts(db: Database) -> None:
+    """D-9: a store whose cached version was replaced (tables dropped and filled again)
+    cannot write on top of the replacement: the save conflicts and writes nothing."""
+    reader = db.open()
+    writer = db.open()
+    original = place("o-1")
+    reader.add(original)
+    assert reader.get("o-1") == original
+    writer.drop_tables()
+    replacement = place("o-1", address=Address("Han Meimei", "139", "2 Road", "Hz"))
+    keeper = db.open()
+    keeper.add(replacement)
+    change = apply(original, Hold("check"))
+    before = snapshot(keeper)
+    with pytest.raises(ConcurrencyConflict):
+        reader.save(change.order, 1, change.effects)
+    assert snapshot(keeper) == before
+    assert reader.get("o-1") == replacement
+
+
+def test_an_outbox_document_that_cannot_be_read_is_shown_with_the_reason(db: Database) -> None:
+    """D-14: an outbox entry whose document was damaged is listed with why it cannot be read,
+    naming the entry, and never stops the listing."""
+    store = db.open()
+    outcome = placed("o-1")
+    store.add(outcome.order, outcome.effects)
+    outbox = store.tables.outbox
+    _change(store, outbox.update().where(outbox.c.seq == 0).values(document='{"kind": 7'))
+    damaged, intact = store.pending()
+    assert damaged.id == "o-1/1/0"
+    assert re.search(r"unreadable: .*outbox entry 'o-1/1/0'.*not JSON", damaged.last_error)
+    assert intact.effect == outcome.effects[1]

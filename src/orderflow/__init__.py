@@ -8,6 +8,7 @@ The names below are the public API; everything else is internal.
 """
 
 from orderflow._version import __version__
+from orderflow.auditing import AuditReport, Divergence, audit, audit_store
 from orderflow.commands import (
     ApproveReview,
     AutoCloseUnpaid,
@@ -84,6 +85,7 @@ __all__ = [
     "ActorKind",
     "Address",
     "ApproveReview",
+    "AuditReport",
     "AutoCloseUnpaid",
     "AutoConfirmReceipt",
     "Availability",
@@ -103,6 +105,7 @@ __all__ = [
     "Deadline",
     "DeadlineKind",
     "DefinitionError",
+    "Divergence",
     "DocumentError",
     "Effect",
     "FailPayment",
@@ -143,6 +146,8 @@ __all__ = [
     "StartFulfilment",
     "WithdrawFromFulfilment",
     "__version__",
+    "audit",
+    "audit_store",
     "check_invariants",
     "register_currency",
 ]

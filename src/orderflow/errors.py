@@ -110,6 +110,15 @@ def _quote(text: str) -> str:
 _SHOWN_AS_IS: Final = (datetime, date, time, timedelta)
 
 
+class Shown(str):
+    """A value already described for an error message: :func:`describe` shows it as it is."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
 def describe(value: object, *, personal: bool = False) -> str:
     """A short, safe rendering of a value for an error message.
 
@@ -127,6 +136,8 @@ def describe(value: object, *, personal: bool = False) -> str:
     """
     from orderflow.money import Money
 
+    if isinstance(value, Shown):
+        return str.__str__(value)
     if personal:
         return _shape(value)
     if value is None or isinstance(value, bool):

@@ -65,6 +65,8 @@ _EXPONENTS: dict[str, int] = {
     **dict.fromkeys(_EXPONENT_3.split(), 3),
     **dict.fromkeys(_EXPONENT_4.split(), 4),
 }
+_BUILT_IN: Final = frozenset(_EXPONENTS)
+"""The codes of the table above; documents carry the minor units of any other currency."""
 _MAX_EXPONENT: Final = 8
 _MAX_DIGITS: Final = 18
 MAX_AMOUNT: Final = Decimal(10) ** _MAX_DIGITS

@@ -18,10 +18,18 @@ from typing import NamedTuple
 
 import attrs
 
-from orderflow.commands import Command
+from orderflow.commands import Command, PlaceOrder
 from orderflow.effects import Effect, RefundReason
 from orderflow.errors import InvalidInput
-from orderflow.model import Actor, Address, CloseReason, OrderLine, OrderState, validate_lines
+from orderflow.model import (
+    Actor,
+    ActorKind,
+    Address,
+    CloseReason,
+    OrderLine,
+    OrderState,
+    validate_lines,
+)
 from orderflow.money import Money
 
 __all__ = [
@@ -314,7 +322,7 @@ class Order:
             raise InvalidInput("state", state, "must be an OrderState")
         _check_ledger(ledger, checked_lines)
         history = tuple(history)
-        _check_history(history, state)
+        _check_history(history, state, id, customer_id)
         _check_records(state, shipment, closure, hold)
         deadlines = tuple(deadlines)
         for index, deadline in enumerate(deadlines):
@@ -433,6 +441,12 @@ def _check_ledger(ledger: object, lines: tuple[OrderLine, ...]) -> None:
         raise InvalidInput(
             "ledger.amount_paid", ledger.amount_paid, f"payments add up to {applied}"
         )
+    for index, refund in enumerate(ledger.refunds):
+        if not isinstance(refund.amount, Money) or refund.amount.currency != currency:
+            raise InvalidInput(f"ledger.refunds[{index}].amount", refund.amount, f"not {currency}")
+        attempts = refund.attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise InvalidInput(f"ledger.refunds[{index}].attempts", attempts, "must be at least 1")
     counting = [refund for refund in ledger.refunds if refund.counts_against_paid]
     refunded = Money.sum(
         (r.amount for r in counting if r.status is RefundStatus.REFUNDED), currency
@@ -452,20 +466,73 @@ def _check_ledger(ledger: object, lines: tuple[OrderLine, ...]) -> None:
         raise InvalidInput("ledger.amount_paid", ledger.amount_paid, "more than due")
 
 
-def _check_history(history: tuple[HistoryEntry, ...], state: OrderState) -> None:
+def _check_history(
+    history: tuple[HistoryEntry, ...], state: OrderState, order_id: str, customer_id: str
+) -> None:
+    """The checks a loaded history must pass, each O(1) per entry (LC-8).
+
+    It is a chain of states from the entry that placed this order (of this customer) to the
+    order's state, in time order; every effect belongs to this order, at its entry's version
+    and position; a customer acting on the order is its customer.
+    """
     if not history:
         raise InvalidInput("history", history, "an order has at least the entry that placed it")
+    previous: HistoryEntry | None = None
     for index, entry in enumerate(history):
         if not isinstance(entry, HistoryEntry):
             raise InvalidInput(f"history[{index}]", entry, "must be a HistoryEntry")
-        _aware(f"history[{index}].at", entry.at)
-        expected_from = history[index - 1].to_state if index else None
-        if entry.from_state != expected_from:
-            raise InvalidInput(
-                f"history[{index}].from_state", entry.from_state, f"expected {expected_from}"
-            )
+        _check_entry(index, entry, order_id, customer_id)
+        if previous is not None:
+            if entry.at < previous.at:
+                raise InvalidInput(
+                    f"history[{index}].at", entry.at, "is earlier than the entry before it"
+                )
+            if entry.from_state != previous.to_state:
+                raise InvalidInput(
+                    f"history[{index}].from_state",
+                    entry.from_state,
+                    f"expected {previous.to_state}, where the entry before it ended",
+                )
+        previous = entry
     if history[-1].to_state != state:
         raise InvalidInput("state", state, f"history ends in {history[-1].to_state}")
+
+
+def _check_entry(index: int, entry: HistoryEntry, order_id: str, customer_id: str) -> None:
+    where = f"history[{index}]"
+    command, actor = entry.command, entry.actor
+    if not isinstance(command, Command):
+        raise InvalidInput(f"{where}.command", command, "must be a Command")
+    if not isinstance(actor, Actor):
+        raise InvalidInput(f"{where}.actor", actor, "must be an Actor")
+    _aware(f"{where}.at", entry.at)
+    if not isinstance(entry.to_state, OrderState):
+        raise InvalidInput(f"{where}.to_state", entry.to_state, "must be an OrderState")
+    if index == 0:
+        if entry.from_state is not None:
+            raise InvalidInput(f"{where}.from_state", entry.from_state, "the first entry has none")
+        if not isinstance(command, PlaceOrder):
+            raise InvalidInput(f"{where}.command", command.event, "the first entry places it")
+        if command.order_id != order_id or command.customer_id != customer_id:
+            raise InvalidInput(
+                f"{where}.command", command.event, "places another order or customer's order"
+            )
+    elif isinstance(command, PlaceOrder):
+        raise InvalidInput(f"{where}.command", command.event, "only the first entry places it")
+    if actor.kind is ActorKind.CUSTOMER and actor.id != customer_id:
+        raise InvalidInput(f"{where}.actor", actor.kind, "a customer other than the order's")
+    effects = entry.effects
+    if not isinstance(effects, tuple):
+        raise InvalidInput(f"{where}.effects", effects, "must be a tuple of effects")
+    for seq, effect in enumerate(effects):
+        if not isinstance(effect, Effect):
+            raise InvalidInput(f"{where}.effects[{seq}]", effect, "must be an Effect")
+        if (effect.order_id, effect.version, effect.seq) != (order_id, index + 1, seq):
+            raise InvalidInput(
+                f"{where}.effects[{seq}]",
+                effect.id,
+                f"an effect of this entry has the id {order_id}/{index + 1}/{seq}",
+            )
 
 
 _SHIPPED_STATES = frozenset({OrderState.SHIPPED, OrderState.DELIVERED, OrderState.COMPLETED})

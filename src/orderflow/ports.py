@@ -293,6 +293,9 @@ class OrderStore(Outbox, Protocol):
       in one transaction, or none of them is.
     * Round trip: :meth:`get` returns an order equal (``==``) to the one saved, with every
       field, every history entry and every amount exact (Decimal, never float).
+    * History is append-only (LC-8): :meth:`save` refuses with
+      :class:`~orderflow.errors.InvalidInput`, writing nothing, an order whose history does
+      not begin with the stored one (see :func:`orderflow.adapters.history.check_extends`).
     * Queries: :meth:`find_by_state` and :meth:`find_due` read from indexes, not by loading
       every order; ``find_due(before)`` returns orders whose earliest deadline is at or
       before ``before`` (D-15: a deadline is due at its own instant), earliest first.
@@ -327,6 +330,8 @@ class OrderStore(Outbox, Protocol):
             ConcurrencyConflict: the stored version is not ``expected_version``; nothing is
                 written.
             OrderNotFound: no order has this id.
+            InvalidInput: the order's history does not begin with the stored history;
+                nothing is written.
         """
         ...
 

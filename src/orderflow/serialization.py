@@ -3,13 +3,26 @@
 ``dump(value)`` gives a ``dict`` of JSON-safe values (strings, numbers, booleans, lists,
 dicts, ``None``): decimals as strings, datetimes as ISO 8601 with their offset, enums by
 value, commands tagged by ``"type"`` (their event name) and effects by ``"kind"``. Every
-top-level document carries ``"schema_version"``.
+top-level document carries ``"schema_version"``. A document carries what it needs to load in
+any process: a close reason is written whole (code, description, whether it needs a note),
+and money in a currency the built-in ISO 4217 table lacks carries its ``minor_units``
+(loading registers that currency, and refuses one known with other minor units).
 
-``load(document, kind)`` reads one back. Loading is strict and whole: an unknown schema
-version, a missing or extra key, a float where an amount belongs, a datetime without an
-offset, or any value the library's own validation refuses raises :class:`DocumentError`,
-naming where in the document the problem is; nothing is ever half-loaded. A loaded order is
-validated like any order built by hand (see :class:`orderflow.Order`).
+``load(document, kind)`` reads one back; ``loads(text, kind)`` parses JSON text first, within
+a size limit. Documents of an earlier schema version are upgraded on the way in
+(:mod:`orderflow.upgrades`). Loading is strict and whole:
+
+* wrong types are refused, never coerced: a number where a string belongs, a string or a
+  float where a whole number belongs, ``true`` where a number belongs, a float amount, a
+  datetime without an offset; so are missing and extra keys, unknown command and effect
+  types and enum values, and negative counts (versions, refund attempts);
+* the loaded order is checked whole (see :class:`orderflow.Order`): its history starts with
+  the entry that placed it, is a chain of states ending in the order's state, runs forward
+  in time, every effect in it is the order's own at its entry's version, and a customer in
+  it is the order's customer; the money adds up;
+* any problem raises :class:`DocumentError` naming where in the document it is (``$.history
+  [3].command.carrier``) and the order; nothing is half-loaded. Errors never repeat a
+  document's text whole: they show a short excerpt of a refused value, or only its type.
 
 Example::
 
@@ -19,180 +32,56 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any, Final, TypeVar, cast
 
-import attrs
-import cattrs
-from cattrs.cols import (
-    is_namedtuple,
-    namedtuple_dict_structure_factory,
-    namedtuple_dict_unstructure_factory,
+from cattrs.errors import (
+    BaseValidationError,
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
 )
-from cattrs.errors import BaseValidationError
-from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from cattrs.v import format_exception
 
 from orderflow import commands as c
 from orderflow import effects as e
+from orderflow.converter import (
+    _ORDER_FIELDS,
+    _fail,
+    _Shown,
+    _shown,
+    _type_name,
+    _unstructure_entry,
+    _wrong_type,
+    converter,
+)
 from orderflow.errors import CommandRefused, DocumentError, InvalidInput, Refusal
-from orderflow.model import Actor, ActorKind, CloseReason
-from orderflow.money import Money
-from orderflow.order import HistoryEntry, Order
+from orderflow.order import Order
+from orderflow.upgrades import upgrade
 
-__all__ = ["SCHEMA_VERSION", "converter", "dump", "dump_order_parts", "load"]
+__all__ = [
+    "MAX_DOCUMENT_SIZE",
+    "SCHEMA_VERSION",
+    "converter",
+    "dump",
+    "dump_order_parts",
+    "load",
+    "load_order_parts",
+    "loads",
+]
 
-SCHEMA_VERSION: Final = 1
-"""The version of the document layout written by :func:`dump`."""
+SCHEMA_VERSION: Final = 2
+"""The version of the document layout written by :func:`dump` (see :mod:`orderflow.upgrades`
+for what each version changed; every earlier one still loads)."""
+
+MAX_DOCUMENT_SIZE: Final = 4 * 1024 * 1024
+"""The default limit of :func:`loads`, in characters of JSON text (4 MiB)."""
 
 T = TypeVar("T")
 
-converter = cattrs.Converter(forbid_extra_keys=True)
-"""The cattrs converter behind :func:`dump` and :func:`load`, for hosts embedding orderflow
-values in their own attrs classes."""
-
-
-def _subclasses(base: type[T]) -> list[type[T]]:
-    found: list[type[T]] = []
-    pending = list(base.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        found.append(cls)
-        pending.extend(cls.__subclasses__())
-    return found
-
-
-_COMMANDS: dict[str, type[c.Command]] = {cls.event: cls for cls in _subclasses(c.Command)}
-_EFFECTS: dict[str, type[e.Effect]] = {cls.kind: cls for cls in _subclasses(e.Effect)}
-
-
-def _fail(path: str, value: object, problem: str) -> DocumentError:
-    return DocumentError(path, value, problem)
-
-
-def _structure_decimal(value: object, _: type) -> Decimal:
-    if not isinstance(value, str):
-        raise _fail("amount", value, "amounts are written as strings")
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise _fail("amount", value, "not a decimal number") from None
-
-
-def _structure_datetime(value: object, _: type) -> datetime:
-    if not isinstance(value, str):
-        raise _fail("datetime", value, "datetimes are ISO 8601 strings")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _fail("datetime", value, "not an ISO 8601 datetime") from None
-    if parsed.tzinfo is None:
-        raise _fail("datetime", value, "a datetime needs its UTC offset")
-    return parsed
-
-
-def _structure_money(value: object, _: type) -> Money:
-    if not isinstance(value, Mapping) or set(value) != {"amount", "currency"}:
-        raise _fail("money", value, "money is {'amount': str, 'currency': str}")
-    if not isinstance(value["amount"], str):
-        raise _fail("money.amount", value["amount"], "amounts are written as strings")
-    return Money(value["amount"], value["currency"])
-
-
-def _structure_actor(value: object, _: type) -> Actor:
-    if not isinstance(value, Mapping) or set(value) != {"kind", "id", "permissions"}:
-        raise _fail("actor", value, "an actor is {'kind', 'id', 'permissions'}")
-    permissions = value["permissions"]
-    if not isinstance(permissions, list):
-        raise _fail("actor.permissions", permissions, "must be a list")
-    return Actor(value["kind"], value["id"], permissions)
-
-
-def _structure_close_reason(value: object, _: type) -> CloseReason:
-    if not isinstance(value, str):
-        raise _fail("close_reason", value, "a close reason is written as its code")
-    return CloseReason.of(value)
-
-
-def _structure_tagged(
-    registry: Mapping[str, type[T]], tag: str, what: str
-) -> Callable[[object, type], T]:
-    def structure(value: object, _: type) -> T:
-        if not isinstance(value, Mapping):
-            raise _fail(what, value, f"a {what} is a mapping")
-        name = value.get(tag)
-        cls = registry.get(name) if isinstance(name, str) else None
-        if cls is None:
-            raise _fail(f"{what}.{tag}", name, f"not a known {what} {tag}")
-        fields = {key: item for key, item in value.items() if key != tag}
-        return _structure_exact(cls)(fields, cls)
-
-    return structure
-
-
-def _unstructure_tagged(tag: str) -> Callable[[Any], dict[str, Any]]:
-    def unstructure(value: Any) -> dict[str, Any]:
-        return {tag: getattr(value, "event" if tag == "type" else "kind"),
-                **_unstructure_exact(type(value))(value)}  # fmt: skip
-
-    return unstructure
-
-
-_STRUCTURE_FNS: dict[type[Any], Callable[[Any, type], Any]] = {}
-_UNSTRUCTURE_FNS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {}
-
-
-def _structure_exact(cls: type[T]) -> Callable[[Any, type], T]:
-    """The structure function of exactly ``cls`` (not its base's tagged hook)."""
-    if cls not in _STRUCTURE_FNS:
-        attrs.resolve_types(cast(type[Any], cls))
-        _STRUCTURE_FNS[cls] = make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True)
-    return _STRUCTURE_FNS[cls]
-
-
-def _unstructure_exact(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
-    """The unstructure function of exactly ``cls``."""
-    if cls not in _UNSTRUCTURE_FNS:
-        attrs.resolve_types(cls)
-        _UNSTRUCTURE_FNS[cls] = make_dict_unstructure_fn(cls, converter)
-    return _UNSTRUCTURE_FNS[cls]
-
-
-converter.register_unstructure_hook_factory(is_namedtuple, namedtuple_dict_unstructure_factory)
-
-
-def _namedtuple_structure(cl: Any, conv: cattrs.BaseConverter) -> Callable[[Any, type], Any]:
-    """Named tuples (history entries) are read from dicts, extra keys refused."""
-    return namedtuple_dict_structure_factory(cl, conv, "from_converter", True)
-
-
-converter.register_structure_hook_factory(is_namedtuple, _namedtuple_structure)
-converter.register_unstructure_hook(Decimal, str)
-converter.register_structure_hook(Decimal, _structure_decimal)
-converter.register_unstructure_hook(datetime, datetime.isoformat)
-converter.register_structure_hook(datetime, _structure_datetime)
-converter.register_unstructure_hook(
-    Money, lambda money: {"amount": str(money.amount), "currency": money.currency}
-)
-converter.register_structure_hook(Money, _structure_money)
-converter.register_unstructure_hook(
-    Actor,
-    lambda actor: {
-        "kind": actor.kind.value,
-        "id": actor.id,
-        "permissions": sorted(actor.permissions),
-    },
-)
-converter.register_structure_hook(Actor, _structure_actor)
-converter.register_unstructure_hook(CloseReason, lambda reason: reason.code)
-converter.register_structure_hook(CloseReason, _structure_close_reason)
-converter.register_unstructure_hook(c.Command, _unstructure_tagged("type"))
-converter.register_structure_hook(c.Command, _structure_tagged(_COMMANDS, "type", "command"))
-converter.register_unstructure_hook(e.Effect, _unstructure_tagged("kind"))
-converter.register_structure_hook(e.Effect, _structure_tagged(_EFFECTS, "kind", "effect"))
-
+# -- dumping -------------------------------------------------------------------------------
 
 _DOCUMENT_KINDS: dict[str, type[Any]] = {
     "order": Order,
@@ -204,17 +93,10 @@ _DOCUMENT_KINDS: dict[str, type[Any]] = {
 
 
 def _kind_of(value: object) -> str:
-    if isinstance(value, Order):
-        return "order"
-    if isinstance(value, c.Command):
-        return "command"
-    if isinstance(value, e.Effect):
-        return "effect"
-    if isinstance(value, Refusal):
-        return "refusal"
-    if isinstance(value, CommandRefused):
-        return "command_refused"
-    raise InvalidInput("value", value, "dump takes an Order, Command, Effect or Refusal")
+    for name, base in _DOCUMENT_KINDS.items():
+        if isinstance(value, base):
+            return name
+    raise InvalidInput("value", _shown(value), "dump takes an Order, Command, Effect or Refusal")
 
 
 def dump(value: Order | c.Command | e.Effect | Refusal | CommandRefused) -> dict[str, Any]:
@@ -244,19 +126,54 @@ def dump_order_parts(
     """An order's document without its history, and the documents of its history entries
     from ``from_version`` on: what a store writes when it keeps history in rows of its own.
 
-    ``load`` reads them back once the entries are put under ``"history"`` again. Only the
-    entries asked for are converted, so saving a change costs the same whatever the length of
-    the order's history.
+    The order's document says its ``version`` (how many entries it has), so that a reader
+    never takes a shorter history for the whole one. Each entry carries its own
+    ``schema_version``: the entries of one order may be written by different versions of
+    orderflow. :func:`load_order_parts` reads them back. Only the entries asked for are
+    converted, so saving a change costs the same whatever the length of the order's history.
+
+    Args:
+        order: the order.
+        from_version: the version of the first entry wanted (1 for the whole history).
+
+    Returns:
+        The order's document without ``history``, and one document per entry wanted.
     """
-    body: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "document": "order"}
+    body: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "document": "order",
+        "version": order.version,
+    }
     for name, unstructure in _ORDER_FIELDS:
         body[name] = unstructure(getattr(order, name))
-    entries = [_unstructure_entry(entry) for entry in order.history[from_version - 1 :]]
+    entries = [
+        {"schema_version": SCHEMA_VERSION, **_unstructure_entry(entry)}
+        for entry in order.history[from_version - 1 :]
+    ]
     return body, entries
 
 
+# -- loading -------------------------------------------------------------------------------
+
+
+def _version_of(document: Mapping[str, Any], default: int | None = None) -> int:
+    version = document.get("schema_version", default)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise DocumentError(
+            "$.schema_version", _type_name(version), "must be a whole number (a schema version)"
+        )
+    if not 1 <= version <= SCHEMA_VERSION:
+        raise _fail(
+            "$.schema_version",
+            version,
+            f"this orderflow reads schema versions 1 to {SCHEMA_VERSION}",
+        )
+    return version
+
+
 def load(document: object, kind: type[T]) -> T:
-    """Read a document written by :func:`dump` back into a value of ``kind``.
+    """Read a document written by :func:`dump` (of this or an earlier schema version) back
+    into a value of ``kind``.
 
     Args:
         document: the document (a mapping, as ``json.loads`` gives it).
@@ -265,87 +182,199 @@ def load(document: object, kind: type[T]) -> T:
             :class:`~orderflow.CommandRefused`.
 
     Raises:
-        DocumentError: the document is malformed, of another kind, or of an unknown schema
-            version. Nothing is half-loaded.
+        DocumentError: the document is malformed, of another kind, of an unknown schema
+            version, or holds an order that fails the checks of :class:`~orderflow.Order`;
+            it names where, and the order. Nothing is half-loaded.
     """
     if not isinstance(document, Mapping):
-        raise DocumentError("document", document, "a document is a mapping")
-    version = document.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise DocumentError(
-            "schema_version", version, f"this orderflow reads schema version {SCHEMA_VERSION}"
-        )
+        raise _wrong_type(document, "a document, a mapping", "$")
     expected = _expected_kind(kind)
+    version = _version_of(document)
     if document.get("document") != expected:
-        raise DocumentError("document", document.get("document"), f"expected a {expected}")
+        raise _fail("$.document", document.get("document"), f"expected a {expected}")
     body = {k: v for k, v in document.items() if k not in ("schema_version", "document")}
-    try:
-        if kind is CommandRefused:
-            return cast(T, _load_refused(body))
-        target: type[Any] = kind
-        if expected in ("command", "effect"):
-            target = c.Command if expected == "command" else e.Effect
-        value = converter.structure(body, target)
-    except DocumentError:
-        raise
-    except (BaseValidationError, InvalidInput, KeyError, TypeError, ValueError) as error:
-        raise _document_error(error) from error
+    body = _upgraded(expected, body, version)
+    if kind is CommandRefused:
+        return cast(T, _load_refused(body))
+    target: type[Any] = kind
+    if expected in ("command", "effect"):
+        target = c.Command if expected == "command" else e.Effect
+    value = _structure(body, target, expected)
     if not isinstance(value, kind):
-        raise DocumentError(
-            "document", body, f"holds a {type(value).__name__}, not {kind.__name__}"
+        raise _fail(
+            "$",
+            _Shown(type(value).__name__),
+            f"holds a {type(value).__name__}, not {kind.__name__}",
         )
     return value
+
+
+def load_order_parts(document: object, entries: Sequence[object]) -> Order:
+    """Read an order back from the parts :func:`dump_order_parts` wrote, whatever version of
+    orderflow wrote each of them (an entry without a ``schema_version`` is of version 1).
+
+    Args:
+        document: the order's document without its history.
+        entries: the documents of its history entries, oldest first.
+
+    Raises:
+        DocumentError: as :func:`load`; an entry's problem is named by its index in the
+            history; the document's ``version`` is not the number of entries given.
+    """
+    if not isinstance(document, Mapping):
+        raise _wrong_type(document, "a document, a mapping", "$")
+    version = _version_of(document)
+    if document.get("document") != "order" or "history" in document:
+        raise _fail("$.document", document.get("document"), "expected an order without history")
+    if "version" in document:  # written since schema version 2
+        said = document["version"]
+        if isinstance(said, bool) or not isinstance(said, int):
+            raise _wrong_type(said, "a whole number", "$.version")
+        if said != len(entries):
+            raise _fail("$.version", said, f"the order's document has {len(entries)} entries")
+    skip = ("schema_version", "document", "version")
+    body = {k: v for k, v in document.items() if k not in skip}
+    body = _upgraded("order", body, version)
+    history: list[object] = []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            raise _wrong_type(entry, "a history entry, a mapping", f"$.history[{index}]")
+        try:
+            entry_version = _version_of(entry, default=1)
+            entry_body = {k: v for k, v in entry.items() if k != "schema_version"}
+            history.append(upgrade("entry", entry_body, entry_version, SCHEMA_VERSION))
+        except DocumentError as error:
+            path = error.field.replace("$", f"$.history[{index}]", 1)
+            raise DocumentError(
+                _naming(path, "order", body), _shown(error.value), error.problem
+            ) from None
+    body["history"] = history
+    return cast(Order, _structure(body, Order, "order"))
+
+
+def loads(text: str | bytes, kind: type[T], *, max_size: int = MAX_DOCUMENT_SIZE) -> T:
+    """Parse a JSON document and :func:`load` it, refusing one larger than ``max_size``
+    characters or nested too deeply before any of it is read.
+
+    Args:
+        text: the JSON text.
+        kind: what it holds, as for :func:`load`.
+        max_size: the most characters accepted.
+
+    Returns:
+        The loaded value.
+
+    Raises:
+        DocumentError: the text is too large, not JSON, nested too deeply, or the document
+            is refused by :func:`load`.
+    """
+    return load(_parse(text, max_size), kind)
+
+
+def _parse(text: str | bytes, max_size: int) -> object:
+    """JSON text as Python values, within a size limit and never by a RecursionError."""
+    if not isinstance(text, str | bytes):
+        raise _wrong_type(text, "JSON text", "$")
+    if len(text) > max_size:
+        raise DocumentError(
+            "$", _Shown(f"{len(text)} characters"), f"larger than the limit of {max_size}"
+        )
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise DocumentError("$", _Shown("deeper nesting"), "nested too deeply") from None
+    except ValueError as error:
+        raise DocumentError("$", _Shown("text"), f"not JSON: {str(error)[:80]}") from None
+
+
+def _upgraded(kind: str, body: dict[str, Any], version: int) -> dict[str, Any]:
+    """The body in this version's layout; an upgrade's refusal names the order."""
+    try:
+        return upgrade(kind, body, version, SCHEMA_VERSION)
+    except DocumentError as error:
+        raise DocumentError(
+            _naming(error.field, kind, body), _shown(error.value), error.problem
+        ) from None
+
+
+def _naming(path: str, kind: str, body: object) -> str:
+    """``path``, followed by the order it is in when the body is an order's."""
+    if kind == "order" and isinstance(body, Mapping) and isinstance(body.get("id"), str):
+        return f"{path} (order {_shown(body['id'])})"
+    return path
 
 
 def _expected_kind(kind: type[Any]) -> str:
     for name, base in _DOCUMENT_KINDS.items():
         if isinstance(kind, type) and issubclass(kind, base):
             return name
-    raise InvalidInput("kind", kind, "load reads an Order, Command, Effect or Refusal")
+    raise InvalidInput("kind", _shown(kind), "load reads an Order, Command, Effect or Refusal")
 
 
 def _load_refused(body: Mapping[str, Any]) -> CommandRefused:
     if set(body) != {"order_id", "state", "command", "reasons"}:
-        raise DocumentError("command_refused", dict(body), "unexpected or missing keys")
-    reasons = converter.structure(body["reasons"], tuple[Refusal, ...])
+        raise _fail(
+            "$",
+            body,
+            "a refusal has order_id, state, command and reasons: unexpected or missing keys",
+        )
     for name in ("order_id", "state", "command"):
         if not isinstance(body[name], str):
-            raise DocumentError(name, body[name], "must be a string")
+            raise _wrong_type(body[name], "a string", f"$.{name}")
+    reasons = _structure(body["reasons"], tuple[Refusal, ...], "command_refused", "$.reasons")
     if not reasons:
-        raise DocumentError("reasons", body["reasons"], "a refusal has at least one reason")
+        raise _fail("$.reasons", body["reasons"], "a refusal has at least one reason")
     return CommandRefused(body["order_id"], body["state"], body["command"], reasons)
 
 
-def _format_exception(error: BaseException, type_: type | None) -> str:
-    if isinstance(error, InvalidInput):
-        return f"{error.field}: {error.problem} (got {error.value!r})"
-    return format_exception(error, type_)
+def _structure(body: object, target: Any, kind: str, path: str = "$") -> Any:
+    """Structure a body, turning every failure into one DocumentError naming where."""
+    try:
+        return converter.structure(body, target)
+    except (BaseValidationError, InvalidInput, KeyError, TypeError, ValueError) as error:
+        problems = _problems(error, path)
+    where, shown, problem = problems[0]
+    if len(problems) > 1:
+        others = ", ".join(where for where, _, _ in problems[1:4])
+        more = "" if len(problems) <= 4 else f" and {len(problems) - 4} more"
+        problem = f"{problem}; also at {others}{more}"
+    raise DocumentError(_naming(where, kind, body), shown, problem) from None
 
 
-def _document_error(error: Exception) -> DocumentError:
-    if isinstance(error, BaseValidationError):
-        messages = cattrs.transform_error(error, format_exception=_format_exception)
-        return DocumentError("document", None, "; ".join(messages))
-    if isinstance(error, InvalidInput):
-        return DocumentError(error.field, error.value, error.problem)
-    return DocumentError("document", None, f"{type(error).__name__}: {error}")
+def _join(path: str, field: str) -> str:
+    if not field:
+        return path
+    if field.startswith(("$", "[")):
+        return path + field.removeprefix("$")
+    last = path.rsplit(".", 1)[-1]
+    if "[" not in last and (field == last or field.startswith(f"{last}.")):
+        field = field[len(last) :].removeprefix(".")  # "address.phone" at "$.address"
+        if not field:
+            return path
+    return f"{path}.{field}"
 
 
-# Enums are written by value; make sure every enum the model uses round-trips that way.
-for _enum in (ActorKind, e.NotificationTopic, e.RefundReason):
-    converter.register_unstructure_hook(_enum, lambda member: member.value)
-
-
-def _order_field_hooks() -> list[tuple[str, Callable[[Any], Any]]]:
-    """The unstructure function of every order field but the history, resolved once."""
-    attrs.resolve_types(Order)
-    return [
-        (field.name, converter.get_unstructure_hook(field.type))
-        for field in attrs.fields(Order)
-        if field.name != "history"
-    ]
-
-
-# Resolved after every hook above is registered; dump_order_parts reads them at call time.
-_ORDER_FIELDS = _order_field_hooks()
-_unstructure_entry = converter.get_unstructure_hook(HistoryEntry)
+def _problems(error: BaseException, path: str) -> list[tuple[str, _Shown, str]]:
+    """Every leaf problem under a cattrs validation error, with its path."""
+    if isinstance(error, ClassValidationError | IterableValidationError):
+        found: list[tuple[str, _Shown, str]] = []
+        with_notes, without = error.group_exceptions()
+        for inner, note in with_notes:
+            if isinstance(note, IterableValidationNote):
+                where = f"{path}[{note.index!r}]"
+            else:
+                where = f"{path}.{note.name}"
+            found.extend(_problems(inner, where))
+        for inner in without:
+            found.extend(_problems(inner, path))
+        return found
+    if isinstance(error, InvalidInput):  # DocumentError too: its field is relative
+        return [(_join(path, error.field), _shown(error.value), error.problem)]
+    if isinstance(error, ForbiddenExtraKeysError):
+        names = sorted(str(name)[:32] for name in error.extra_fields)
+        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        return [(path, _Shown(listed), "unexpected keys")]
+    if isinstance(error, KeyError):
+        return [(_join(path, str(error.args[0])[:32]) if error.args else path,
+                 _Shown("nothing"), "a required key is missing")]  # fmt: skip
+    return [(path, _Shown("a value of another kind"), format_exception(error, None)[:160])]

@@ -25,6 +25,7 @@ from orderflow.adapters.arguments import (
     check_order_write,
     check_state,
 )
+from orderflow.adapters.history import check_extends
 from orderflow.effects import Effect
 from orderflow.errors import ConcurrencyConflict, InvalidInput, OrderAlreadyExists, OrderNotFound
 from orderflow.model import OrderState
@@ -106,6 +107,8 @@ class InMemoryStore:
                 ``expected_version``.
             ConcurrencyConflict: the stored version differs; nothing is written.
             OrderNotFound: no order has this id.
+            InvalidInput: not an order, its version is not above ``expected_version``, or its
+                history does not begin with the stored one (a rewrite); nothing is written.
         """
         check_order_write(order, effects)
         check_expected_version(expected_version)
@@ -119,6 +122,7 @@ class InMemoryStore:
                 raise InvalidInput(
                     "order.version", order.version, f"must be above {expected_version} to save"
                 )
+            check_extends(order, stored.history)
             self._index(stored, order)
             self._orders[order.id] = order
             self._append_outbox(order, effects)

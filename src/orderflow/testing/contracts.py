@@ -41,6 +41,7 @@ from orderflow.adapters.memory import InMemoryStore
 from orderflow.errors import (
     CommandRefused,
     ConcurrencyConflict,
+    InvalidInput,
     OrderAlreadyExists,
     OrderNotFound,
 )
@@ -189,6 +190,36 @@ class OrderStoreContract(OutboxContract):
         assert info.value.expected_version == placed.version
         assert store.get("stale") == first.order
         assert store.entries("stale") == entries
+
+    def test_a_save_that_rewrites_history_is_refused_and_nothing_changes(
+        self, store: OrderStore
+    ) -> None:
+        """LC-8: a save whose order does not begin with the stored history (an entry
+        rewritten, here the payment's time and actor) is refused, and nothing is written."""
+        world = _World(store)
+        stored = world.to_state("rewrite", OrderState.PAID)
+        entries = store.entries("rewrite")
+        paying = stored.history[-1]
+        forged_entry = paying._replace(at=paying.at - timedelta(minutes=1), actor=STAFF)
+        forged = Order(
+            id=stored.id,
+            customer_id=stored.customer_id,
+            lines=stored.lines,
+            address=stored.address,
+            state=stored.state,
+            ledger=stored.ledger,
+            history=(*stored.history[:-1], forged_entry),
+            deadlines=stored.deadlines,
+        )
+        after = world.lifecycle.handle(forged, c.ApproveReview(), STAFF, world.clock.now())
+        with pytest.raises(InvalidInput, match=rf"history\[{stored.version - 1}\]"):
+            store.save(after.order, stored.version, after.effects)
+        assert store.get("rewrite") == stored
+        assert store.get("rewrite").history[-1] == paying
+        assert store.entries("rewrite") == entries
+        honest = world.run("rewrite", (c.ApproveReview(), STAFF))
+        assert store.get("rewrite") == honest
+        assert honest.history[: stored.version] == stored.history
 
     def test_order_and_outbox_are_written_together(self, store: OrderStore) -> None:
         """D-14: every effect of a saved change is in the outbox, under the effect's id."""

@@ -80,7 +80,13 @@ Limits the SQL store adds to the reference semantics: order ids and customer ids
 :meth:`SqlStore.requeue` and :meth:`SqlStore.purge_delivered` must be timezone-aware; the
 ``actor`` and ``event`` projections are cut to their column's length; relay names are at most
 100 characters and delivery errors are kept cleaned and cut to 500 characters
-(:func:`orderflow.ports.clean_error`).
+(:func:`orderflow.ports.clean_error`); a stored document (the order without its history, a
+history entry, an outbox entry) has at most ``max_document_size`` characters (4 MiB by
+default), refused on write, and for an order's documents on read too. Every load checks the
+order row's columns against its document (a cached order too), every read of an order's
+history rows checks them against their entries (versions 1 to n, states, times), and a
+disagreement is refused naming the order and the column
+(:class:`~orderflow.errors.StoreError`).
 """
 
 from orderflow.adapters.sql.schema import SCHEMA_VERSION, SqlTables

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, TypeVar
+from decimal import Decimal
+from typing import Any, Final, NamedTuple, TypeVar
 
 from orderflow import serialization
 from orderflow.adapters.sql.schema import (
@@ -16,10 +17,11 @@ from orderflow.adapters.sql.schema import (
 )
 from orderflow.effects import Effect
 from orderflow.errors import (
+    DocumentError,
     InvalidInput,
     StoreError,
 )
-from orderflow.order import Order
+from orderflow.order import HistoryEntry, Order
 from orderflow.ports import OutboxStatus, outbox_entries
 
 T = TypeVar("T")
@@ -31,19 +33,156 @@ def _json(document: object) -> str:
     return json.dumps(document, separators=(",", ":"))
 
 
-def _read(text: str, kind: type[T], what: str, history: Sequence[str] | None = None) -> T:
-    """Load a stored document (with its history entries, for an order).
+def _read(text: str, kind: type[T], what: str, *, max_size: int | None = None) -> T:
+    """Load a stored document of ``kind``, within ``max_size`` characters if one is given.
 
     Raises:
-        StoreError: the stored document cannot be read back.
+        StoreError: the stored document cannot be read back (too large, not JSON, nested
+            too deeply, or refused by the loader), naming ``what``.
     """
     try:
-        document = json.loads(text)
-        if history is not None:
-            document["history"] = [json.loads(entry) for entry in history]
-        return serialization.load(document, kind)
-    except (ValueError, TypeError) as error:  # DocumentError is a ValueError
+        return serialization.loads(text, kind, max_size=len(text) if max_size is None else max_size)
+    except DocumentError as error:
         raise StoreError(f"orderflow cannot read the stored {what}: {error}") from error
+
+
+def _read_order(text: str, entries: Sequence[str], order_id: str, version: int,
+                max_size: int) -> Order:  # fmt: skip
+    """Load an order from its row's document and its history rows' documents.
+
+    Raises:
+        StoreError: a document cannot be read back, or says another version than the row.
+    """
+    try:
+        body = serialization._parse(text, max_size)
+        if isinstance(body, Mapping) and body.get("version", version) != version:
+            raise StoreError(
+                f"stored order {order_id!r} cannot be read: the version column of its row "
+                f"disagrees with its document ({version}, the document says "
+                f"{_shown(body.get('version'))}); the row was changed outside orderflow"
+            )
+        parts = [serialization._parse(entry, max_size) for entry in entries]
+        return serialization.load_order_parts(body, parts)
+    except DocumentError as error:
+        raise StoreError(f"orderflow cannot read the stored order {order_id!r}: {error}") from error
+
+
+PROJECTED: Final = (
+    "customer_id",
+    "state",
+    "version",
+    "next_deadline",
+    "currency",
+    "amount_due",
+    "amount_paid",
+    "amount_refunded",
+    "created_at",
+    "updated_at",
+)
+"""The columns of an order's row that repeat what its document says, in table order."""
+
+
+class _OrderRow(NamedTuple):
+    """An order's row as a load reads it: its id, the :data:`PROJECTED` columns, its
+    document."""
+
+    id: str
+    customer_id: Any
+    state: Any
+    version: int
+    next_deadline: Any
+    currency: Any
+    amount_due: Any
+    amount_paid: Any
+    amount_refunded: Any
+    created_at: Any
+    updated_at: Any
+    document: str
+
+
+assert _OrderRow._fields == ("id", *PROJECTED, "document")
+
+ENTRY_PROJECTED: Final = ("version", "from_state", "to_state", "event", "actor", "at")
+"""The columns of a history row that repeat what its entry says."""
+
+
+def _projections(order: Order) -> tuple[Any, ...]:
+    """The values of :data:`PROJECTED` for an order, as they are written."""
+    deadline = order.next_deadline
+    return (
+        order.customer_id,
+        order.state.value,
+        order.version,
+        None if deadline is None else _naive_utc(deadline.due_at),
+        order.currency,
+        order.amount_due.amount,
+        order.amount_paid.amount,
+        order.amount_refunded.amount,
+        _naive_utc(order.created_at),
+        _naive_utc(order.updated_at),
+    )
+
+
+def _entry_projections(version: int, entry: HistoryEntry) -> tuple[Any, ...]:
+    """The values of :data:`ENTRY_PROJECTED` for a history entry, as they are written."""
+    return (
+        version,
+        None if entry.from_state is None else entry.from_state.value,
+        entry.to_state.value,
+        entry.event[:_EVENT_LENGTH],
+        str(entry.actor)[:_ACTOR_LENGTH],
+        _naive_utc(entry.at),
+    )
+
+
+def _disagreement(
+    names: Sequence[str], written: Sequence[Any], stored: Sequence[Any], exact_amounts: bool
+) -> str | None:
+    """The first column whose stored value is not the one the document implies, if any.
+
+    Where amounts are kept as floating point (SQLite), they agree when their floats do.
+    """
+    for name, want, got in zip(names, written, stored, strict=True):
+        if want == got:
+            continue
+        if (
+            not exact_amounts
+            and name.startswith("amount_")
+            and isinstance(got, Decimal | float)
+            and float(want) == float(got)
+        ):
+            continue
+        return name
+    return None
+
+
+def _shown(value: object) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
+def _check_columns(
+    order_id: str, what: str, names: Sequence[str], written: Sequence[Any],
+    stored: Sequence[Any], exact_amounts: bool,
+) -> None:  # fmt: skip
+    """Refuse a row whose projections disagree with its document, naming the column.
+
+    Raises:
+        StoreError: naming the order, the row and the column.
+    """
+    column = _disagreement(names, written, stored, exact_amounts)
+    if column is None:
+        return
+    index = list(names).index(column)
+    says = (
+        ""
+        if column == "customer_id"
+        else (f" ({_shown(stored[index])}, the document says {_shown(written[index])})")
+    )
+    raise StoreError(
+        f"stored order {order_id!r} cannot be read: the {column} column of its {what} "
+        f"disagrees with its document{says}; the row was changed outside orderflow"
+    )
 
 
 def _naive_utc(value: datetime, field: str = "at") -> datetime:
@@ -84,39 +223,30 @@ class _Rows:
 
     Each row is a tuple of its table's column values in the table's column order (the outbox
     without its ``position``), as :class:`_Prepared` statements take them.
+
+    Raises:
+        InvalidInput: a document is larger than ``max_size`` characters.
     """
 
-    __slots__ = ("document", "history", "order", "outbox")
+    __slots__ = ("document", "history", "order", "outbox", "projections")
 
-    def __init__(self, order: Order, effects: Sequence[Effect], first_new_version: int) -> None:
+    def __init__(
+        self,
+        order: Order,
+        effects: Sequence[Effect],
+        first_new_version: int,
+        max_size: int = serialization.MAX_DOCUMENT_SIZE,
+    ) -> None:
         body, entries = serialization.dump_order_parts(order, first_new_version)
-        self.document = _json(body)
-        deadline = order.next_deadline
+        self.document = _sized(_json(body), max_size, "order")
         order_id = order.id
-        self.order: tuple[Any, ...] = (
-            order_id,
-            order.customer_id,
-            order.state.value,
-            order.version,
-            None if deadline is None else _naive_utc(deadline.due_at),
-            order.currency,
-            order.amount_due.amount,
-            order.amount_paid.amount,
-            order.amount_refunded.amount,
-            _naive_utc(order.created_at),
-            _naive_utc(order.updated_at),
-            self.document,
-        )
+        self.projections = _projections(order)
+        self.order: tuple[Any, ...] = (order_id, *self.projections, self.document)
         self.history: list[tuple[Any, ...]] = [
             (
                 order_id,
-                version,
-                None if entry.from_state is None else entry.from_state.value,
-                entry.to_state.value,
-                entry.event[:_EVENT_LENGTH],
-                str(entry.actor)[:_ACTOR_LENGTH],
-                _naive_utc(entry.at),
-                _json(document),
+                *_entry_projections(version, entry),
+                _sized(_json(document), max_size, f"order.history[{version - 1}]"),
             )
             for version, (entry, document) in enumerate(
                 zip(order.history[first_new_version - 1 :], entries, strict=True),
@@ -136,14 +266,24 @@ class _Rows:
                 "",
                 created,
                 None,
-                _json(serialization.dump(entry.effect)),
+                _sized(_json(serialization.dump(entry.effect)), max_size, f"effects[{index}]"),
                 created,  # next_attempt_at: due at once
                 None,
                 None,
             )
-            for entry in outbox_entries(order, effects)
+            for index, entry in enumerate(outbox_entries(order, effects))
             for created in (_naive_utc(entry.created_at),)
         ]
+
+
+def _sized(text: str, max_size: int, field: str) -> str:
+    if len(text) > max_size:
+        raise InvalidInput(
+            field,
+            f"{len(text)} characters",
+            f"its document is larger than the store's max_document_size of {max_size}",
+        )
+    return text
 
 
 _OUTBOX_COLUMNS: Final = (

@@ -78,18 +78,28 @@ class _Prepared:
 
 
 class _OrderCache:
-    """Loaded orders by (id, version), least recently used dropped first; thread-safe.
+    """Orders this store wrote or read, by (id, version), least recently used dropped first;
+    thread-safe.
 
-    An entry is used only if the stored document is still the one it was loaded from, so an
-    order replaced behind the store's back (tables dropped and filled again) is never served.
+    Each entry keeps the order's stored document text and the projection columns of its row
+    as last checked. An entry is used only if the stored document is still the one it was
+    loaded from, so an order replaced behind the store's back is never served; a store puts
+    an order here only after writing it or after loading and checking it, never one it was
+    merely given.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, int], tuple[str, Order]] = OrderedDict()
+        self._items: OrderedDict[tuple[str, int], tuple[str, Order, tuple[Any, ...]]] = (
+            OrderedDict()
+        )
 
-    def get(self, order_id: str, version: int, document: str) -> Order | None:
+    def get(
+        self, order_id: str, version: int, document: str
+    ) -> tuple[Order, tuple[Any, ...]] | None:
+        """The order at this version with its checked projections, if its document is
+        ``document``."""
         if not self._size:
             return None
         key = (order_id, version)
@@ -98,19 +108,40 @@ class _OrderCache:
             if item is None or item[0] != document:
                 return None
             self._items.move_to_end(key)
-            return item[1]
+            return item[1], item[2]
 
-    def put(self, order: Order, document: str, replaces: int | None = None) -> None:
+    def peek(self, order_id: str, version: int) -> tuple[str, Order] | None:
+        """The document and order kept for this version, if any (not marked as used)."""
+        if not self._size:
+            return None
+        with self._lock:
+            item = self._items.get((order_id, version))
+            return None if item is None else (item[0], item[1])
+
+    def put(
+        self,
+        order: Order,
+        document: str,
+        projections: tuple[Any, ...],
+        replaces: int | None = None,
+    ) -> None:
+        """Keep an order the store wrote, or read and checked."""
         if not self._size:
             return
         with self._lock:
             if replaces is not None:
                 self._items.pop((order.id, replaces), None)
-            self._items[order.id, order.version] = (document, order)
+            self._items[order.id, order.version] = (document, order, projections)
             self._items.move_to_end((order.id, order.version))
             while len(self._items) > self._size:
                 self._items.popitem(last=False)
 
+    def drop(self, order_id: str, version: int) -> None:
+        """Forget one version of an order."""
+        with self._lock:
+            self._items.pop((order_id, version), None)
+
     def clear(self) -> None:
+        """Forget every order."""
         with self._lock:
             self._items.clear()

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.pool import StaticPool
 
+from orderflow import serialization
 from orderflow.adapters.arguments import (
     check_after_id,
     check_before,
@@ -21,13 +22,20 @@ from orderflow.adapters.arguments import (
     check_order_write,
     check_state,
 )
+from orderflow.adapters.history import check_extends
 from orderflow.adapters.sql.claims import SqlClaims
 from orderflow.adapters.sql.codec import (
     _OUTBOX_COLUMNS,
+    ENTRY_PROJECTED,
+    PROJECTED,
+    _check_columns,
     _check_limit,
     _check_order,
+    _entry_projections,
     _naive_utc,
-    _read,
+    _OrderRow,
+    _projections,
+    _read_order,
     _Rows,
 )
 from orderflow.adapters.sql.engines import (
@@ -61,6 +69,9 @@ from orderflow.errors import (
 )
 from orderflow.model import OrderState
 from orderflow.order import Order
+
+_LEAST_DOCUMENT_SIZE = 1024
+"""The smallest ``max_document_size`` a store accepts: below it, no order would fit."""
 
 # -- the store -----------------------------------------------------------------------------
 
@@ -106,10 +117,16 @@ class SqlStore(SqlClaims, SqlOutbox):
         create: create the tables if they do not exist, and upgrade tables of an earlier
             schema version in place; otherwise they must exist, at the current version.
         cache_size: how many loaded orders to keep (0 turns the cache off).
+        max_document_size: the most characters one stored document may have (an order
+            without its history, one history entry, one outbox entry); a larger one is
+            refused on write (:class:`~orderflow.errors.InvalidInput`), and an order's are
+            refused on read too (:class:`~orderflow.errors.StoreError` naming the order),
+            before they are parsed.
 
     Raises:
-        InvalidConfiguration: a malformed prefix or cache size, an engine of another database,
-            or an in-memory SQLite engine whose threads would not share one database.
+        InvalidConfiguration: a malformed prefix, cache size or document size limit, an
+            engine of another database, or an in-memory SQLite engine whose threads would
+            not share one database.
         StoreError: the database cannot be reached, the tables are missing (with
             ``create=False``) or are of another schema version.
     """
@@ -121,6 +138,7 @@ class SqlStore(SqlClaims, SqlOutbox):
         table_prefix: str = "orderflow_",
         create: bool = True,
         cache_size: int = 1024,
+        max_document_size: int = serialization.MAX_DOCUMENT_SIZE,
     ) -> None:
         self._engine = _check_engine(engine)
         if not isinstance(table_prefix, str) or not _PREFIX.fullmatch(table_prefix):
@@ -129,6 +147,19 @@ class SqlStore(SqlClaims, SqlOutbox):
             )
         if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
             raise InvalidConfiguration("cache_size", cache_size, "must be a whole number >= 0")
+        if (
+            isinstance(max_document_size, bool)
+            or not isinstance(max_document_size, int)
+            or max_document_size < _LEAST_DOCUMENT_SIZE
+        ):
+            raise InvalidConfiguration(
+                "max_document_size",
+                max_document_size,
+                f"must be a whole number of at least {_LEAST_DOCUMENT_SIZE} characters",
+            )
+        self._max_size = max_document_size
+        # SQLite keeps NUMERIC as floating point: its amount columns agree as floats.
+        self._exact_amounts = engine.dialect.name != "sqlite"
         self._prefix = table_prefix
         self._turns = _turns(engine)
         self._marks_commits = sa.event.contains(engine, "reset", _reset_uncommitted)
@@ -161,6 +192,7 @@ class SqlStore(SqlClaims, SqlOutbox):
         table_prefix: str = "orderflow_",
         create: bool = True,
         cache_size: int = 1024,
+        max_document_size: int = serialization.MAX_DOCUMENT_SIZE,
         engine_options: Mapping[str, Any] | None = None,
     ) -> SqlStore:
         """Open a store on a database URL.
@@ -178,6 +210,7 @@ class SqlStore(SqlClaims, SqlOutbox):
             table_prefix: see :class:`SqlStore`.
             create: see :class:`SqlStore`.
             cache_size: see :class:`SqlStore`.
+            max_document_size: see :class:`SqlStore`.
             engine_options: keyword arguments for ``sqlalchemy.create_engine`` (pool size,
                 ``pool_pre_ping``, ...).
 
@@ -199,6 +232,7 @@ class SqlStore(SqlClaims, SqlOutbox):
                 table_prefix=table_prefix,
                 create=create,
                 cache_size=cache_size,
+                max_document_size=max_document_size,
                 engine_options=engine_options,
             )
         options = _engine_options(engine_options)
@@ -210,7 +244,7 @@ class SqlStore(SqlClaims, SqlOutbox):
         engine = _create_engine(parsed, options)
         if skip_reset:
             sa.event.listen(engine, "reset", _reset_uncommitted)
-        return cls._owning(engine, table_prefix, create, cache_size)
+        return cls._owning(engine, table_prefix, create, cache_size, max_document_size)
 
     @classmethod
     def sqlite(
@@ -221,6 +255,7 @@ class SqlStore(SqlClaims, SqlOutbox):
         table_prefix: str = "orderflow_",
         create: bool = True,
         cache_size: int = 1024,
+        max_document_size: int = serialization.MAX_DOCUMENT_SIZE,
         engine_options: Mapping[str, Any] | None = None,
     ) -> SqlStore:
         """Open a store on an SQLite database file, or in memory.
@@ -236,6 +271,7 @@ class SqlStore(SqlClaims, SqlOutbox):
             table_prefix: see :class:`SqlStore`.
             create: see :class:`SqlStore`.
             cache_size: see :class:`SqlStore`.
+            max_document_size: see :class:`SqlStore`.
             engine_options: more keyword arguments for ``sqlalchemy.create_engine``.
 
         Returns:
@@ -258,14 +294,25 @@ class SqlStore(SqlClaims, SqlOutbox):
         url = sa.URL.create("sqlite", database=None if in_memory else location)
         engine = _create_engine(url, options)
         sa.event.listen(engine, "connect", _SqlitePragmas(busy_timeout, wal=not in_memory))
-        return cls._owning(engine, table_prefix, create, cache_size)
+        return cls._owning(engine, table_prefix, create, cache_size, max_document_size)
 
     @classmethod
     def _owning(
-        cls, engine: sa.Engine, table_prefix: str, create: bool, cache_size: int
+        cls,
+        engine: sa.Engine,
+        table_prefix: str,
+        create: bool,
+        cache_size: int,
+        max_document_size: int,
     ) -> SqlStore:
         try:
-            return cls(engine, table_prefix=table_prefix, create=create, cache_size=cache_size)
+            return cls(
+                engine,
+                table_prefix=table_prefix,
+                create=create,
+                cache_size=cache_size,
+                max_document_size=max_document_size,
+            )
         except BaseException:
             engine.dispose()
             raise
@@ -274,13 +321,10 @@ class SqlStore(SqlClaims, SqlOutbox):
         """Compile the statements of the hot path once; each call only binds its values."""
         tables = self._tables
         orders, history, outbox = tables.orders, tables.history, tables.outbox
-        self._select_order = _Prepared(
-            sa.select(orders.c.id, orders.c.version, orders.c.document).where(
-                orders.c.id == sa.bindparam("order_id")
-            ),
-            dialect,
-            ["order_id"],
-            [orders.c.id.type],
+        # Not a _Prepared statement: SQLAlchemy's compiled cache keeps its result metadata,
+        # where a driver-level query would build it again for each of the row's columns.
+        self._select_order = sa.select(*self._order_columns()).where(
+            orders.c.id == sa.bindparam("order_id")
         )
         self._select_version = sa.select(orders.c.version).where(
             orders.c.id == sa.bindparam("order_id")
@@ -292,11 +336,13 @@ class SqlStore(SqlClaims, SqlOutbox):
             .where(
                 orders.c.id == sa.bindparam("match_id"),
                 orders.c.version == sa.bindparam("match_version"),
+                orders.c.document == sa.bindparam("match_document"),
             )
             .values({column.name: sa.bindparam(column.name) for column in changed}),
             dialect,
-            [column.name for column in changed] + ["match_id", "match_version"],
-            [column.type for column in changed] + [orders.c.id.type, orders.c.version.type],
+            [column.name for column in changed] + ["match_id", "match_version", "match_document"],
+            [column.type for column in changed]
+            + [orders.c.id.type, orders.c.version.type, orders.c.document.type],
         )
         self._insert_order = _Prepared(
             orders.insert(),
@@ -448,7 +494,7 @@ class SqlStore(SqlClaims, SqlOutbox):
             StoreError: the database failed, or the stored order cannot be read.
         """
         check_order_id(order_id)
-        found = self._load(f"load order {order_id!r}", self._select_order, (order_id,))
+        found = self._load(f"load order {order_id!r}", self._select_order, {"order_id": order_id})
         if not found:
             raise OrderNotFound(order_id)
         return found[0]
@@ -463,25 +509,29 @@ class SqlStore(SqlClaims, SqlOutbox):
         Raises:
             OrderAlreadyExists: an order with this id is stored already; nothing is written.
             InvalidInput: not an :class:`~orderflow.Order`, an id or customer id that is not an
-                identifier, or effects that are not effects.
+                identifier, effects that are not effects, or a document larger than
+                ``max_document_size``.
             StoreError: the database failed; nothing is written.
         """
         check_order_write(order, effects)
         _check_order(order, effects)
-        rows = _Rows(order, effects, first_new_version=1)
+        rows = _Rows(order, effects, 1, self._max_size)
         action = f"add order {order.id!r}"
         with self._transaction(action, order_id=order.id) as connection:
             with _translate(action, order_id=order.id, inserting_order=True):
                 self._insert_order.run(connection, rows.order)
             self._write_history_and_outbox(connection, rows)
-        self._cache.put(order, rows.document)
+        self._cache.put(order, rows.document, rows.projections)
 
     def save(self, order: Order, expected_version: int, effects: Sequence[Effect] = ()) -> None:
         """Replace the stored order if it is still at ``expected_version``, appending its new
         history entries and the outbox entries, in one transaction.
 
-        History is append-only: the entries up to ``expected_version`` are kept as stored and
-        those after it are added.
+        History is append-only: the order must begin with the stored history, entry for
+        entry, and only the entries after ``expected_version`` are added. When the store has
+        the stored version in its cache (the order was loaded through it), that check costs
+        one comparison per entry; otherwise the stored history is read and loaded in the
+        transaction.
 
         Args:
             order: the order after the change.
@@ -489,14 +539,16 @@ class SqlStore(SqlClaims, SqlOutbox):
             effects: the effects of the change.
 
         Raises:
-            ConcurrencyConflict: the stored version is not ``expected_version``, or the
-                database gave up on the transaction because of a concurrent one; nothing is
-                written.
+            ConcurrencyConflict: the stored version is not ``expected_version`` (or the stored
+                order was replaced behind the store's back), or the database gave up on the
+                transaction because of a concurrent one; nothing is written.
             OrderNotFound: no order has this id.
             InvalidInput: malformed arguments (as for :meth:`add`, or a version that is not a
-                whole number from 0 to 2^31 - 1), or the order's version is not above
-                ``expected_version``.
-            StoreError: the database failed; nothing is written.
+                whole number from 0 to 2^31 - 1), the order's version is not above
+                ``expected_version``, or its history does not begin with the stored one;
+                nothing is written.
+            StoreError: the database failed, or the stored order cannot be read; nothing is
+                written.
         """
         check_order_write(order, effects)
         check_expected_version(expected_version)
@@ -508,21 +560,50 @@ class SqlStore(SqlClaims, SqlOutbox):
             raise InvalidInput(
                 "order.version", order.version, f"must be above {expected_version} to save"
             )
-        rows = _Rows(order, effects, first_new_version=expected_version + 1)
-        change = (*rows.order[1:], order.id, expected_version)
+        rows = _Rows(order, effects, expected_version + 1, self._max_size)
+        cached = self._cache.peek(order.id, expected_version)
+        if cached is not None:
+            check_extends(order, cached[1].history)
         action = f"save order {order.id!r}"
         with self._transaction(
             action, order_id=order.id, expected_version=expected_version
         ) as connection:
+            if cached is None:
+                document = self._check_stored_history(connection, order, expected_version)
+            else:
+                document = cached[0]
+            change = (*rows.order[1:], order.id, expected_version, document)
             if self._update_order.run(connection, change).rowcount != 1:
                 actual = connection.execute(
                     self._select_version, {"order_id": order.id}
                 ).scalar_one_or_none()
                 if actual is None:
                     raise OrderNotFound(order.id)
+                # At the expected version with another document: replaced behind our back.
+                self._cache.drop(order.id, expected_version)
                 raise ConcurrencyConflict(order.id, expected_version, actual)
             self._write_history_and_outbox(connection, rows)
-        self._cache.put(order, rows.document, replaces=expected_version)
+        self._cache.put(order, rows.document, rows.projections, replaces=expected_version)
+
+    def _check_stored_history(
+        self, connection: sa.Connection, order: Order, expected_version: int
+    ) -> str:
+        """Load the stored order (in the saving transaction) and refuse ``order`` unless it
+        extends its history; return the stored document, for the update to match."""
+        orders = self._tables.orders
+        found = connection.execute(
+            sa.select(*self._order_columns()).where(orders.c.id == order.id)
+        ).one_or_none()
+        if found is None:
+            raise OrderNotFound(order.id)
+        row = _OrderRow(*found)
+        if row.version != expected_version:
+            raise ConcurrencyConflict(order.id, expected_version, row.version)
+        history = self._history_rows(connection, {row.id: row.version})[row.id]
+        stored = self._read_order(row, history)
+        check_extends(order, stored.history)
+        document: str = row.document
+        return document
 
     def find_by_state(
         self, state: OrderState, *, limit: int = 100, after_id: str | None = None
@@ -540,15 +621,14 @@ class SqlStore(SqlClaims, SqlOutbox):
         Raises:
             InvalidInput: not a state, a limit that is not from 0 to 1,000,000, or a malformed
                 ``after_id``.
-            StoreError: the database failed.
+            StoreError: the database failed, or a stored order cannot be read or its row
+                disagrees with its document (its state column, say).
         """
         wanted = check_state(state)
         check_limit(limit)
         check_after_id(after_id)
         orders = self._tables.orders
-        query = sa.select(orders.c.id, orders.c.version, orders.c.document).where(
-            orders.c.state == wanted.value
-        )
+        query = sa.select(*self._order_columns()).where(orders.c.state == wanted.value)
         if after_id is not None:
             query = query.where(orders.c.id > after_id)
         query = query.order_by(orders.c.id).limit(_check_limit(limit))
@@ -568,18 +648,24 @@ class SqlStore(SqlClaims, SqlOutbox):
         Raises:
             InvalidInput: ``before`` is not an aware datetime from 1970 up to 9000, or a
                 limit that is not from 0 to 1,000,000.
-            StoreError: the database failed.
+            StoreError: the database failed, or a stored order cannot be read or its row
+                disagrees with its document (its deadline column, say).
         """
         check_limit(limit)
         cutoff = _naive_utc(check_before(before), "before")
         orders = self._tables.orders
         query = (
-            sa.select(orders.c.id, orders.c.version, orders.c.document)
+            sa.select(*self._order_columns())
             .where(orders.c.next_deadline.is_not(None), orders.c.next_deadline <= cutoff)
             .order_by(orders.c.next_deadline, orders.c.id)
             .limit(_check_limit(limit))
         )
         return self._load("find due orders", query)
+
+    def _order_columns(self) -> list[sa.Column[Any]]:
+        """The columns a load reads: id, the projections, the document."""
+        orders = self._tables.orders
+        return [orders.c.id, *(orders.c[name] for name in PROJECTED), orders.c.document]
 
     def _write_history_and_outbox(self, connection: sa.Connection, rows: _Rows) -> None:
         self._insert_history.run_many(connection, rows.history)
@@ -595,40 +681,109 @@ class SqlStore(SqlClaims, SqlOutbox):
             raise OrderNotFound(order_id)
         return stored
 
-    def _load(
-        self, action: str, query: sa.Select[Any] | _Prepared, values: Sequence[Any] = ()
-    ) -> list[Order]:
-        """Run a query for (id, version, document) rows (a prepared one with its ``values``)
-        and load those orders, reading the history of every order the cache lacks with one
-        query."""
+    def _history_rows(
+        self, connection: sa.Connection, versions: Mapping[str, int]
+    ) -> dict[str, list[sa.Row[Any]]]:
+        """The history rows of these orders, up to the version each order row has.
+
+        Entries are append-only: those up to the row's version are the order's, and any
+        later ones belong to a save that committed after the order row was read.
+        """
         history = self._tables.history
+        found: dict[str, list[sa.Row[Any]]] = {order_id: [] for order_id in versions}
+        query = (
+            sa.select(history.c.order_id, *(history.c[n] for n in ENTRY_PROJECTED))
+            .add_columns(history.c.document)
+            .where(history.c.order_id.in_(versions))
+            .order_by(history.c.order_id, history.c.version)
+        )
+        for entry in connection.execute(query):
+            if entry.version <= versions[entry.order_id]:
+                found[entry.order_id].append(entry)
+        return found
+
+    def _load(
+        self, action: str, query: sa.Select[Any], values: Mapping[str, Any] | None = None
+    ) -> list[Order]:
+        """Run a query for order rows (with its bound ``values``) and load those orders,
+        reading the history of every order the cache lacks with one query.
+
+        Every row is checked against its order: its projections (state, version, deadline,
+        amounts, ...) must be what the document implies, on a cache hit too.
+        """
         with self._reading(action) as connection:
-            if isinstance(query, _Prepared):
-                rows = query.run(connection, values).all()
-            else:
-                rows = connection.execute(query).all()
-            found = {row.id: self._cache.get(row.id, row.version, row.document) for row in rows}
+            rows = [_OrderRow(*row) for row in connection.execute(query, values)]
+            found: dict[str, Order | None] = {}
+            for row in rows:
+                found[row.id] = self._cached(row)
             missing = {row.id: row.version for row in rows if found[row.id] is None}
-            entries: dict[str, list[str]] = {order_id: [] for order_id in missing}
-            if missing:
-                # Entries are append-only: those up to the row's version are the order's.
-                for entry in connection.execute(
-                    sa.select(history.c.order_id, history.c.version, history.c.document)
-                    .where(history.c.order_id.in_(missing))
-                    .order_by(history.c.order_id, history.c.version)
-                ):
-                    if entry.version <= missing[entry.order_id]:
-                        entries[entry.order_id].append(entry.document)
+            entries = self._history_rows(connection, missing) if missing else {}
         loaded: list[Order] = []
         for row in rows:
             order = found[row.id]
             if order is None:
-                if len(entries[row.id]) != row.version:
-                    raise StoreError(
-                        f"stored order {row.id!r} is at version {row.version} but has "
-                        f"{len(entries[row.id])} history entries"
-                    )
-                order = _read(row.document, Order, f"order {row.id!r}", entries[row.id])
-                self._cache.put(order, row.document)
+                order = self._read_order(row, entries[row.id])
             loaded.append(order)
         return loaded
+
+    def _cached(self, row: _OrderRow) -> Order | None:
+        """The cached order of this row, if its document is the cached one; its
+        projections are checked again when they changed since."""
+        self._check_size(row.id, row.document, "row")
+        hit = self._cache.get(row.id, row.version, row.document)
+        if hit is None:
+            return None
+        order, checked = hit
+        stored: tuple[Any, ...] = tuple(row[1:-1])
+        if stored != checked:
+            _check_columns(
+                row.id, "row", PROJECTED, _projections(order), stored, self._exact_amounts
+            )
+            self._cache.put(order, row.document, stored)
+        return order
+
+    def _read_order(self, row: _OrderRow, entries: Sequence[sa.Row[Any]]) -> Order:
+        """Load an order from its row and history rows, checking every projection.
+
+        Raises:
+            StoreError: naming the order, and what is wrong.
+        """
+        order_id: str = row.id
+        versions = [entry.version for entry in entries]
+        if versions != list(range(1, row.version + 1)):
+            raise StoreError(
+                f"stored order {order_id!r} is at version {row.version} but its history rows "
+                f"are not versions 1 to {row.version} ({len(versions)} rows)"
+            )
+        for entry_row in entries:
+            self._check_size(order_id, entry_row.document, f"history row {entry_row.version}")
+        order = _read_order(
+            row.document,
+            [entry_row.document for entry_row in entries],
+            order_id,
+            row.version,
+            self._max_size,
+        )
+        for version, (entry, entry_row) in enumerate(zip(order.history, entries, strict=True), 1):
+            _check_columns(
+                order_id,
+                f"history row {version}",
+                ENTRY_PROJECTED,
+                _entry_projections(version, entry),
+                tuple(entry_row[1:-1]),
+                self._exact_amounts,
+            )
+        projections: tuple[Any, ...] = tuple(row[1:-1])
+        _check_columns(
+            order_id, "row", PROJECTED, _projections(order), projections, self._exact_amounts
+        )
+        self._cache.put(order, row.document, projections)
+        return order
+
+    def _check_size(self, order_id: str, document: str, what: str) -> None:
+        if len(document) > self._max_size:
+            raise StoreError(
+                f"stored order {order_id!r} cannot be read: the document of its {what} has "
+                f"{len(document)} characters, above the store's max_document_size of "
+                f"{self._max_size}"
+            )
