@@ -36,6 +36,7 @@ __all__ = [
     "ConcurrencyConflict",
     "DefinitionError",
     "DocumentError",
+    "EntryNotFound",
     "InvalidConfiguration",
     "InvalidInput",
     "InvariantViolation",
@@ -48,7 +49,24 @@ __all__ = [
 
 
 class OrderflowError(Exception):
-    """The root of every error raised by orderflow."""
+    """The root of every error raised by orderflow.
+
+    Errors pickle with their attributes (for process pools and task queues), whatever their
+    constructor takes.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Rebuild the error from its message and attributes, not from its constructor."""
+        return (_rebuild, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild(
+    kind: type[OrderflowError], args: tuple[Any, ...], state: dict[str, Any]
+) -> OrderflowError:
+    error = kind.__new__(kind)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 EXCERPT_LENGTH: Final = 40
@@ -341,6 +359,18 @@ class OrderNotFound(OrderflowError, LookupError):
     def __init__(self, order_id: str) -> None:
         self.order_id = order_id
         super().__init__(f"no order {describe(order_id)}")
+
+
+class EntryNotFound(OrderflowError, LookupError):
+    """No outbox entry has this id.
+
+    Attributes:
+        entry_id: the id looked for.
+    """
+
+    def __init__(self, entry_id: str) -> None:
+        self.entry_id = entry_id
+        super().__init__(f"no outbox entry {describe(entry_id)}")
 
 
 class OrderAlreadyExists(OrderflowError):

@@ -133,6 +133,8 @@ class Lifecycle:
     ) -> None:
         if settings is not None and not isinstance(settings, Settings):
             raise InvalidInput("settings", settings, "must be orderflow.Settings")
+        if not isinstance(definition, Definition):
+            raise InvalidInput("definition", definition, "must be a lifecycle Definition")
         self.settings = settings or Settings()
         self.definition = definition
         self._machine = self._build_machine(definition)

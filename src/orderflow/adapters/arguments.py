@@ -29,10 +29,12 @@ from orderflow.model import OrderState
 from orderflow.order import Order
 
 __all__ = [
+    "MAX_ENTRY_ID_LENGTH",
     "MAX_PAGE",
     "MAX_VERSION",
     "check_after_id",
     "check_before",
+    "check_entry_id",
     "check_expected_version",
     "check_limit",
     "check_order_id",
@@ -53,6 +55,20 @@ def check_order_id(order_id: object) -> str:
         InvalidInput: not an identifier.
     """
     return check_identifier("order_id", order_id)
+
+
+MAX_ENTRY_ID_LENGTH: Final = 200
+"""The longest outbox entry id (an effect id: an order id, a version and a position)."""
+
+
+def check_entry_id(entry_id: object) -> str:
+    """Check an outbox entry id given to a store.
+
+    Raises:
+        InvalidInput: not text of 1 to 200 characters without NUL characters or lone
+            surrogates.
+    """
+    return check_text("entry_id", entry_id, MAX_ENTRY_ID_LENGTH, required=True)
 
 
 def check_order_write(order: object, effects: object) -> Order:

@@ -19,6 +19,7 @@ import attrs
 from orderflow.adapters.arguments import (
     check_after_id,
     check_before,
+    check_entry_id,
     check_expected_version,
     check_limit,
     check_order_id,
@@ -27,7 +28,14 @@ from orderflow.adapters.arguments import (
 )
 from orderflow.adapters.history import check_extends
 from orderflow.effects import Effect
-from orderflow.errors import ConcurrencyConflict, InvalidInput, OrderAlreadyExists, OrderNotFound
+from orderflow.errors import (
+    ConcurrencyConflict,
+    EntryNotFound,
+    InvalidInput,
+    OrderAlreadyExists,
+    OrderNotFound,
+)
+from orderflow.inputs import MAX_LONG_TEXT_LENGTH, check_text
 from orderflow.model import OrderState
 from orderflow.order import Order
 from orderflow.ports import (
@@ -241,10 +249,12 @@ class InMemoryStore:
         """Record a delivery and end the claim (idempotent).
 
         Raises:
-            LookupError: no entry has this id.
-            InvalidInput: ``at`` is naive.
+            EntryNotFound: no entry has this id.
+            InvalidInput: a malformed id or note, or ``at`` is naive.
         """
+        check_entry_id(entry_id)
         check_time("at", at)
+        check_text("note", note, MAX_LONG_TEXT_LENGTH)
         with self._lock:
             entry = self._entry(entry_id)
             if entry.status is not OutboxStatus.DELIVERED:
@@ -263,9 +273,13 @@ class InMemoryStore:
         """Record a failed attempt: due again at ``retry_at``, or dead without one.
 
         Raises:
-            LookupError: no entry has this id.
-            InvalidInput: ``at`` or ``retry_at`` is naive.
+            EntryNotFound: no entry has this id.
+            InvalidInput: a malformed id, an error that is not text, or ``at`` or
+                ``retry_at`` is naive.
         """
+        check_entry_id(entry_id)
+        if not isinstance(error, str):
+            raise InvalidInput("error", error, "must be text")
         check_time("at", at)
         if retry_at is not None:
             check_time("retry_at", retry_at)
@@ -283,14 +297,26 @@ class InMemoryStore:
                 )
 
     def pending(self, limit: int = 100) -> list[OutboxEntry]:
-        """Up to ``limit`` pending entries, by next attempt, then age, then written order."""
+        """Up to ``limit`` pending entries, by next attempt, then age, then written order.
+
+        Raises:
+            InvalidInput: a limit that is not a whole number from 0 to 1,000,000.
+        """
+        check_limit(limit)
         with self._lock:
             waiting = [e for e in self._outbox.values() if e.status is OutboxStatus.PENDING]
             waiting.sort(key=self._due_order)
             return waiting[:limit]
 
     def dead(self, limit: int = 100, after_id: str | None = None) -> list[OutboxEntry]:
-        """Up to ``limit`` dead entries, by id, starting after ``after_id``."""
+        """Up to ``limit`` dead entries, by id, starting after ``after_id``.
+
+        Raises:
+            InvalidInput: a malformed limit or ``after_id``.
+        """
+        check_limit(limit)
+        if after_id is not None:
+            check_entry_id(after_id)
         with self._lock:
             parked = sorted(
                 (
@@ -306,9 +332,10 @@ class InMemoryStore:
         """Put a dead entry back, due at ``at`` (idempotent).
 
         Raises:
-            LookupError: no entry has this id.
-            InvalidInput: ``at`` is naive.
+            EntryNotFound: no entry has this id.
+            InvalidInput: a malformed id, or ``at`` is naive.
         """
+        check_entry_id(entry_id)
         check_time("at", at)
         with self._lock:
             entry = self._entry(entry_id)
@@ -326,8 +353,7 @@ class InMemoryStore:
             InvalidInput: ``before`` is naive, or a negative limit.
         """
         check_time("before", before)
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise InvalidInput("limit", limit, "must be a whole number, 0 or more")
+        check_limit(limit)
         with self._lock:
             old = [
                 e.id
@@ -342,7 +368,12 @@ class InMemoryStore:
             return len(old)
 
     def entries(self, order_id: str) -> list[OutboxEntry]:
-        """Every entry of one order, in the order they were written."""
+        """Every entry of one order, in the order they were written.
+
+        Raises:
+            InvalidInput: the id is not an identifier.
+        """
+        check_order_id(order_id)
         with self._lock:
             found = [e for e in self._outbox.values() if e.order_id == order_id]
             return sorted(found, key=lambda e: self._sequence[e.id])
@@ -350,5 +381,5 @@ class InMemoryStore:
     def _entry(self, entry_id: str) -> OutboxEntry:
         try:
             return self._outbox[entry_id]
-        except (KeyError, TypeError):
-            raise LookupError(f"no outbox entry {entry_id!r}") from None
+        except KeyError:
+            raise EntryNotFound(entry_id) from None

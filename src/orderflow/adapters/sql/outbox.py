@@ -19,11 +19,13 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from orderflow.adapters.sql.codec import _aware, _check_limit, _naive_utc, _read
+from orderflow.adapters.arguments import check_entry_id, check_limit, check_order_id
+from orderflow.adapters.sql.codec import _aware, _naive_utc, _read
 from orderflow.adapters.sql.schema import _MYSQL_LIKE, SqlTables
 from orderflow.adapters.sql.translate import _is_collision
 from orderflow.effects import Effect
-from orderflow.errors import StoreError
+from orderflow.errors import EntryNotFound, InvalidInput, StoreError
+from orderflow.inputs import MAX_LONG_TEXT_LENGTH, check_text
 from orderflow.ports import (
     OutboxEntry,
     OutboxStatus,
@@ -46,6 +48,7 @@ class SqlOutbox:
     """
 
     _tables: SqlTables
+    _max_size: int
 
     def _transaction(
         self, action: str, *, order_id: str | None = None, expected_version: int = 0
@@ -126,7 +129,7 @@ class SqlOutbox:
             claimed: list[tuple[int, OutboxEntry]] = []
             unreadable: list[dict[str, Any]] = []
             for row in rows:
-                entry = _entry(row, claimed_by=worker, claimed_until=until)
+                entry = _entry(row, self._max_size, claimed_by=worker, claimed_until=until)
                 if type(entry.effect) is Effect:
                     unreadable.append({"row": row.position, "reason": entry.last_error})
                 else:
@@ -162,10 +165,11 @@ class SqlOutbox:
             note: why it counts as delivered without a handler, if so.
 
         Raises:
-            LookupError: no entry has this id.
-            InvalidInput: ``at`` is naive.
+            EntryNotFound: no entry has this id.
+            InvalidInput: a malformed id or note, or ``at`` is naive.
             StoreError: the database failed.
         """
+        check_text("note", note, MAX_LONG_TEXT_LENGTH)
         self._mark(
             entry_id,
             (_PENDING, _DEAD),
@@ -190,10 +194,13 @@ class SqlOutbox:
             retry_at: when to try again (timezone-aware), or ``None`` to park it dead.
 
         Raises:
-            LookupError: no entry has this id.
-            InvalidInput: ``at`` or ``retry_at`` is naive.
+            EntryNotFound: no entry has this id.
+            InvalidInput: a malformed id, an error that is not text, or ``at`` or
+                ``retry_at`` is naive.
             StoreError: the database failed.
         """
+        if not isinstance(error, str):
+            raise InvalidInput("error", error, "must be text")
         failed_at = _naive_utc(at)
         self._mark(
             entry_id,
@@ -221,7 +228,7 @@ class SqlOutbox:
             The pending entries.
 
         Raises:
-            InvalidInput: a negative limit.
+            InvalidInput: a limit that is not a whole number from 0 to 1,000,000.
             StoreError: the database failed.
         """
         outbox = self._tables.outbox
@@ -229,7 +236,7 @@ class SqlOutbox:
             sa.select(outbox)
             .where(outbox.c.status == _PENDING)
             .order_by(outbox.c.next_attempt_at, outbox.c.created_at, outbox.c.position)
-            .limit(_check_limit(limit))
+            .limit(check_limit(limit))
         )
         return self._entries("read pending outbox entries", query)
 
@@ -244,14 +251,15 @@ class SqlOutbox:
             The dead entries.
 
         Raises:
-            InvalidInput: a negative limit.
+            InvalidInput: a malformed limit or ``after_id``.
             StoreError: the database failed.
         """
         outbox = self._tables.outbox
         query = sa.select(outbox).where(outbox.c.status == _DEAD)
         if after_id is not None:
+            check_entry_id(after_id)
             query = query.where(outbox.c.id > after_id)
-        query = query.order_by(outbox.c.id).limit(_check_limit(limit))
+        query = query.order_by(outbox.c.id).limit(check_limit(limit))
         return self._entries("read dead outbox entries", query)
 
     def requeue(self, entry_id: str, at: datetime) -> bool:
@@ -266,8 +274,8 @@ class SqlOutbox:
             Whether a dead entry was put back.
 
         Raises:
-            LookupError: no entry has this id.
-            InvalidInput: ``at`` is naive.
+            EntryNotFound: no entry has this id.
+            InvalidInput: a malformed id, or ``at`` is naive.
             StoreError: the database failed.
         """
         return self._mark(
@@ -295,7 +303,7 @@ class SqlOutbox:
         chosen = (
             sa.select(outbox.c.position)
             .where(outbox.c.status == _DELIVERED, outbox.c.delivered_at < cutoff)
-            .limit(_check_limit(limit))
+            .limit(check_limit(limit))
         )
         with self._transaction("purge delivered outbox entries") as connection:
             positions = list(connection.execute(chosen).scalars())
@@ -313,8 +321,10 @@ class SqlOutbox:
             The entries (none for an unknown order).
 
         Raises:
+            InvalidInput: the id is not an identifier.
             StoreError: the database failed.
         """
+        check_order_id(order_id)
         outbox = self._tables.outbox
         query = sa.select(outbox).where(outbox.c.order_id == order_id).order_by(outbox.c.position)
         return self._entries(f"read the outbox of order {order_id!r}", query)
@@ -326,10 +336,10 @@ class SqlOutbox:
         it was updated.
 
         Raises:
-            LookupError: no entry has this id.
+            EntryNotFound: no entry has this id.
+            InvalidInput: a malformed id.
         """
-        if not isinstance(entry_id, str):
-            raise LookupError(f"no outbox entry {entry_id!r}")
+        check_entry_id(entry_id)
         outbox = self._tables.outbox
         update = (
             sa.update(outbox)
@@ -344,7 +354,7 @@ class SqlOutbox:
                 sa.select(outbox.c.position).where(outbox.c.id == entry_id)
             ).first()
             if exists is None:
-                raise LookupError(f"no outbox entry {entry_id!r}")
+                raise EntryNotFound(entry_id)
             return False
 
         return self._retrying(f"update outbox entry {entry_id!r}", mark)
@@ -367,18 +377,21 @@ class SqlOutbox:
     def _entries(self, action: str, query: sa.Select[Any]) -> list[OutboxEntry]:
         with self._transaction(action) as connection:
             rows = connection.execute(query).all()
-        return [_entry(row) for row in rows]
+        return [_entry(row, self._max_size) for row in rows]
 
 
 def _entry(
-    row: sa.Row[Any], claimed_by: str | None = None, claimed_until: datetime | None = None
+    row: sa.Row[Any],
+    max_size: int,
+    claimed_by: str | None = None,
+    claimed_until: datetime | None = None,
 ) -> OutboxEntry:
     """The entry of one outbox row; ``claimed_*`` override the row's claim (a claim read
     before its update). A document that cannot be read gives a bare :class:`Effect` and the
     reason in ``last_error``."""
     last_error = row.last_error
     try:
-        effect = _read(row.document, Effect, f"outbox entry {row.id!r}")
+        effect = _read(row.document, Effect, f"outbox entry {row.id!r}", max_size=max_size)
     except Exception as error:  # any decoding failure parks the entry, never blocks others
         effect = Effect(row.order_id, row.version, row.seq)
         last_error = clean_error(f"unreadable: {error}")
