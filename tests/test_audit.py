@@ -201,7 +201,7 @@ def test_a_placing_entry_the_lifecycle_refuses_is_reported() -> None:
 
     report = audit(edited(paid(), placed_by_the_system))
     assert [(d.entry, d.what) for d in report.divergences] == [(0, "refused")]
-    assert "place.not_allowed" in report.divergences[0].detail
+    assert "place_order.forbidden" in report.divergences[0].detail
 
 
 def test_a_state_the_command_does_not_reach_is_reported() -> None:

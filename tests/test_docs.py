@@ -20,6 +20,7 @@ UPDATE = os.environ.get("ORDERFLOW_UPDATE_DOCS") == "1"
 DIAGRAM = ROOT / "docs" / "lifecycle.mmd"
 README = ROOT / "README.md"
 REFERENCE = ROOT / "docs" / "lifecycle.md"
+REFUSALS = ROOT / "docs" / "refusals.md"
 
 
 def _sync(path: Path, start: str, end: str, generated: str) -> None:
@@ -64,16 +65,30 @@ def reference_tables() -> str:
             f"| `{t.command.__name__}` | {_states(t.sources)}{when} | {dest} | {who} "
             f"| {permission} | {t.rule} |"
         )
-    rows += ["", "| refusal code | command | state | rule |", "|---|---|---|---|"]
-    for (command, state), refusal in LIFECYCLE.refusals.items():
+    return "\n".join(rows) + "\n"
+
+
+def refusal_table() -> str:
+    """Every refusal the lifecycle can give, from its catalogue, as a Markdown table."""
+    rows = [
+        "| code | category | rule | sentence | hint |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in Lifecycle().catalogue():
         rows.append(
-            f"| `{refusal.code}` | `{command.__name__}` | `{state.value}` | {refusal.rule} |"
+            f"| `{entry.code}` | {entry.category.value} ({entry.category.http_status}) "
+            f"| {entry.rule} | {entry.message} | {entry.hint} |"
         )
     return "\n".join(rows) + "\n"
 
 
+def test_refusal_catalogue_page_matches_the_definition() -> None:
+    """docs/refusals.md lists exactly the refusals the catalogue gives."""
+    _sync(REFUSALS, "<!-- generated: refusals -->", "<!-- end generated -->", refusal_table())
+
+
 def test_reference_tables_match_the_definition() -> None:
-    """docs/lifecycle.md lists exactly the transitions and refusals of the definition."""
+    """docs/lifecycle.md lists exactly the transitions of the definition."""
     _sync(
         REFERENCE, "<!-- generated: transitions -->", "<!-- end generated -->", reference_tables()
     )

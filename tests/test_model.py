@@ -314,9 +314,11 @@ def test_text_is_checked_at_the_edge(build: Callable[[], object], field: str) ->
 
 
 def test_blank_texts_keep_their_meaning() -> None:
-    """LC-2, LC-3: blank address parts and a blank carrier are built, and caught later."""
+    """LC-2: blank address parts are built and caught at review; LC-3: a blank carrier is
+    refused when the shipment is built (its payload alone decides it)."""
     assert not Address("", "", "", "").is_complete()
-    assert Ship("", "").carrier == ""
+    with pytest.raises(InvalidInput):
+        Ship("", "SF1")
     assert Close(CloseReason.OTHER, "n" * 2_000).note == "n" * 2_000
     assert OrderLine("A", 1_000_000, cny("1")).total == cny("1000000")
 

@@ -23,7 +23,9 @@ EXPECTED = {
     "Permission", "PlaceOrder", "Refund", "RefundReason", "RefundStatus", "Refusal", "Release",
     "ReleaseStock", "RequestRefund", "ReserveStock", "RetryRefund", "Settings", "Ship",
     "Shipment", "StartFulfilment", "WithdrawFromFulfilment", "__version__", "check_invariants",
-    "register_currency", "audit", "audit_store",
+    "register_currency", "audit", "audit_store", "CatalogueEntry", "ConcurrencyConflict",
+    "EntryNotFound", "Limits", "OrderAlreadyExists", "OrderNotFound", "RefusalCategory",
+    "StoreError",
 }  # fmt: skip
 
 

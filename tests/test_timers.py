@@ -82,7 +82,7 @@ def test_d16_a_new_payment_restarts_the_confirmation_but_only_inside_the_unpaid_
     assert _deadline(second).due_at == again_at + timedelta(hours=1)
     with pytest.raises(CommandRefused) as info:
         LIFECYCLE.handle(second, BeginPayment("p-3"), CUSTOMER, T0 + timedelta(minutes=30))
-    assert info.value.code == "payment.window_closed"
+    assert info.value.code == "begin_payment.window_closed"
 
 
 def test_d16_payment_attempts_are_bounded() -> None:
@@ -96,7 +96,7 @@ def test_d16_payment_attempts_are_bounded() -> None:
         order = engine.handle(order, FailPayment(reference), CUSTOMER, at).order
     with pytest.raises(CommandRefused) as info:
         engine.handle(order, BeginPayment("p-3"), CUSTOMER, at)
-    assert info.value.code == "payment.too_many_attempts"
+    assert info.value.code == "begin_payment.too_many_attempts"
     assert engine.handle(order, Pay(order.amount_due, "p-9"), SYSTEM, at).order.state == "paid"
 
 
@@ -367,7 +367,7 @@ def test_a_refused_timer_is_reported_with_its_refusal() -> None:
     (result,) = sweep.run().results
     assert result.status is SweepStatus.REFUSED
     assert result.refusal is not None
-    assert result.refusal.code == "confirm_delivery.not_allowed"
+    assert result.refusal.code == "confirm_delivery.invalid_state"
     world.clock.advance(timedelta(minutes=10))
     empty = world.sweep(worker="w2", timers={}).run()
     assert empty.results[0].status is SweepStatus.SKIPPED

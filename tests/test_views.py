@@ -9,7 +9,16 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from orderflow import Close, CloseReason, CommandRefused, OrderState, Pay, Ship
+from orderflow import (
+    Actor,
+    ChangePrice,
+    Close,
+    CloseReason,
+    CommandRefused,
+    Money,
+    OrderState,
+    Pay,
+)
 from orderflow.testing import strategies as ofs
 from orderflow.views import (
     view_availability,
@@ -19,7 +28,7 @@ from orderflow.views import (
     view_outcome,
     view_refusal,
 )
-from tests.support import CUSTOMER, LIFECYCLE, STAFF, SYSTEM, apply, closed, in_fulfilment, paid
+from tests.support import CUSTOMER, LIFECYCLE, STAFF, SYSTEM, apply, closed, paid, place
 
 
 def _json_values(value: Any) -> None:
@@ -69,17 +78,21 @@ def test_a_history_entry_view_names_its_effects_by_kind() -> None:
 
 def test_a_refusal_view_keeps_every_reason() -> None:
     """A refusal views with its code, sentence, hint and every reason."""
-    order = in_fulfilment()
+    order = place()
+    clerk = Actor.staff("clerk")
     with pytest.raises(CommandRefused) as info:
-        apply(order, Ship("", ""), STAFF)
+        apply(order, ChangePrice("SKU-A", Money("1.00", "USD")), clerk)
     view = view_refusal(info.value)
     _json_values(view)
-    assert view["code"] == "ship.carrier_missing"
+    assert view["code"] == "change_price.missing_permission"
+    assert view["category"] == "forbidden"
+    assert view["status"] == 403
     assert [reason["code"] for reason in view["reasons"]] == [
-        "ship.carrier_missing",
-        "ship.tracking_missing",
+        "change_price.missing_permission",
+        "change_price.currency_mismatch",
     ]
-    assert view["state"] == "in_fulfilment"
+    assert [reason["category"] for reason in view["reasons"]] == ["forbidden", "invalid"]
+    assert view["state"] == "pending_payment"
 
 
 def test_an_availability_view_lists_events() -> None:
@@ -88,7 +101,8 @@ def test_an_availability_view_lists_events() -> None:
     view = view_availability(LIFECYCLE.available(order, CUSTOMER, order.updated_at))
     _json_values(view)
     assert "close" in view["allowed"]
-    assert view["refused"]["ship"][0]["code"]
+    assert "ship" not in view["refused"]  # a customer never ships: it is not listed
+    assert view["refused"]["confirm_receipt"][0]["code"] == "confirm_receipt.invalid_state"
 
 
 def test_an_outcome_view_and_a_replayed_one() -> None:

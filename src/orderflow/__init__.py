@@ -43,17 +43,25 @@ from orderflow.effects import (
     RequestRefund,
     ReserveStock,
 )
+from orderflow.engine import CatalogueEntry
 from orderflow.errors import (
     CommandRefused,
+    ConcurrencyConflict,
     DefinitionError,
     DocumentError,
+    EntryNotFound,
     InvalidConfiguration,
     InvalidInput,
     InvariantViolation,
+    OrderAlreadyExists,
     OrderflowError,
+    OrderNotFound,
     Refusal,
+    RefusalCategory,
+    StoreError,
 )
-from orderflow.lifecycle import LIFECYCLE, Settings
+from orderflow.lifecycle import LIFECYCLE
+from orderflow.limits import Limits
 from orderflow.machine import Availability, Lifecycle, Outcome, check_invariants
 from orderflow.model import (
     Actor,
@@ -78,6 +86,7 @@ from orderflow.order import (
     RefundStatus,
     Shipment,
 )
+from orderflow.settings import Settings
 
 __all__ = [
     "LIFECYCLE",
@@ -90,6 +99,7 @@ __all__ = [
     "AutoConfirmReceipt",
     "Availability",
     "BeginPayment",
+    "CatalogueEntry",
     "ChangeAddress",
     "ChangeLines",
     "ChangePrice",
@@ -98,6 +108,7 @@ __all__ = [
     "Closure",
     "Command",
     "CommandRefused",
+    "ConcurrencyConflict",
     "ConfirmDelivery",
     "ConfirmReceipt",
     "ConfirmRefund",
@@ -108,6 +119,7 @@ __all__ = [
     "Divergence",
     "DocumentError",
     "Effect",
+    "EntryNotFound",
     "FailPayment",
     "FailRefund",
     "HistoryEntry",
@@ -118,12 +130,15 @@ __all__ = [
     "InvariantViolation",
     "Ledger",
     "Lifecycle",
+    "Limits",
     "Money",
     "NotificationTopic",
     "NotifyCustomer",
     "OpenCase",
     "Order",
+    "OrderAlreadyExists",
     "OrderLine",
+    "OrderNotFound",
     "OrderState",
     "OrderflowError",
     "Outcome",
@@ -135,6 +150,7 @@ __all__ = [
     "RefundReason",
     "RefundStatus",
     "Refusal",
+    "RefusalCategory",
     "Release",
     "ReleaseStock",
     "RequestRefund",
@@ -144,6 +160,7 @@ __all__ = [
     "Ship",
     "Shipment",
     "StartFulfilment",
+    "StoreError",
     "WithdrawFromFulfilment",
     "__version__",
     "audit",

@@ -3,12 +3,17 @@
 A command names what the business wants (``Ship(carrier=..., tracking_number=...)``), carries
 its payload, and may carry a ``command_id``. Applying a command whose id the order has already
 seen returns the original outcome and changes nothing (D-3), which makes retried webhooks and
-double clicks harmless. Commands validate their payload when they are built: types, and the
-limits every text obeys (:func:`~orderflow.inputs.check_text`): ids, SKUs and references are
-identifiers of at most 100 characters, carrier and tracking number text of at most 100, notes
-and error texts at most 2,000; no text holds a NUL character or a lone surrogate. Business
-checks (a blank tracking number, a reason that needs a note) are refusals, so that a dry run
-can list them.
+double clicks harmless.
+
+Where the line is drawn: whatever a command's payload alone decides is checked when the
+command is built, and a bad payload raises :class:`~orderflow.errors.InvalidInput` there:
+types, the limits every text obeys (:func:`~orderflow.inputs.check_text`: ids, SKUs and
+references are identifiers of at most 100 characters, notes and error texts at most 2,000,
+no text holds a NUL character or a lone surrogate), a blank carrier or tracking number (LC-3),
+a close reason that needs a note without one (CL-2), a payment of zero or less, a negative
+price. Whatever depends on the order (its state, its currency, its lines, its refunds), on
+the actor or on the time is judged when the command meets the order, and is a refusal that
+a dry run lists.
 """
 
 from __future__ import annotations
@@ -77,8 +82,29 @@ def _required_note(instance: object, attribute: attrs.Attribute[str], value: obj
 
 
 def _shipping_text(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    # Blank is allowed here: the ship guards refuse it, so that a dry run lists it (LC-3).
-    check_text(attribute.name, value, MAX_IDENTIFIER_LENGTH)
+    # LC-3: a parcel ships with a carrier and a tracking number, never blank ones.
+    check_text(attribute.name, value, MAX_IDENTIFIER_LENGTH, required=True)
+
+
+def _positive_money(instance: object, attribute: attrs.Attribute[Money], value: object) -> None:
+    _money(instance, attribute, value)
+    assert isinstance(value, Money)
+    if not value.is_positive():
+        raise InvalidInput(attribute.name, value, "must be more than zero")
+
+
+def _price(instance: object, attribute: attrs.Attribute[Money], value: object) -> None:
+    _money(instance, attribute, value)
+    assert isinstance(value, Money)
+    if value.amount < 0:
+        raise InvalidInput(attribute.name, value, "must not be negative")
+
+
+def _close_note(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    # CL-2: a reason that needs free text (``other``) comes with a note saying why.
+    reason = getattr(instance, "reason", None)
+    required = isinstance(reason, CloseReason) and reason.needs_note
+    check_text(attribute.name, value, MAX_LONG_TEXT_LENGTH, required=required)
 
 
 def _money(instance: object, attribute: attrs.Attribute[Money], value: object) -> None:
@@ -107,7 +133,8 @@ class Command:
     """
 
     event: ClassVar[str] = "command"
-    """The command's event name in the lifecycle definition and in history."""
+    """The command's event name in the definitions, in history and in refusal codes: its
+    class name in snake case (``PlaceOrder`` is ``place_order``)."""
 
     command_id: str | None = attrs.field(default=None, kw_only=True, validator=_optional_id)
 
@@ -128,7 +155,7 @@ class PlaceOrder(Command):
         address: where to ship.
     """
 
-    event: ClassVar[str] = "place"
+    event: ClassVar[str] = "place_order"
     order_id: str = attrs.field(validator=_identifier)
     customer_id: str = attrs.field(validator=_identifier)
     lines: tuple[OrderLine, ...] = attrs.field(converter=validate_lines)
@@ -167,7 +194,7 @@ class Pay(Command):
     """
 
     event: ClassVar[str] = "pay"
-    amount: Money = attrs.field(validator=_money)
+    amount: Money = attrs.field(validator=_positive_money)
     payment_reference: str = attrs.field(validator=_identifier)
 
 
@@ -239,7 +266,7 @@ class Close(Command):
 
     event: ClassVar[str] = "close"
     reason: CloseReason = attrs.field(validator=_close_reason)
-    note: str = attrs.field(default="", validator=_note)
+    note: str = attrs.field(default="", validator=_close_note)
 
     @property
     def reason_text(self) -> str | None:
@@ -292,7 +319,7 @@ class ChangePrice(Command):
 
     event: ClassVar[str] = "change_price"
     sku: str = attrs.field(validator=_identifier)
-    unit_price: Money = attrs.field(validator=_money)
+    unit_price: Money = attrs.field(validator=_price)
 
 
 @attrs.frozen

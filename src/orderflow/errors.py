@@ -23,6 +23,7 @@ itself stays available as the error's ``value`` attribute, for code that needs i
 
 from __future__ import annotations
 
+import enum
 import re
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -44,6 +45,7 @@ __all__ = [
     "OrderNotFound",
     "OrderflowError",
     "Refusal",
+    "RefusalCategory",
     "StoreError",
 ]
 
@@ -257,21 +259,58 @@ class InvariantViolation(OrderflowError, AssertionError):
         )
 
 
+class RefusalCategory(enum.StrEnum):
+    """What kind of "no" a refusal is: the actor, the order's state, or the payload.
+
+    Reasons are listed in this order (a refusal's first reason is its most fundamental), and
+    :attr:`http_status` gives the status a web host usually answers with.
+    """
+
+    FORBIDDEN = "forbidden"
+    """This actor may not do this (another customer's order, a missing permission)."""
+    CONFLICT = "conflict"
+    """Not possible in the order's state, or conflicting with what was already applied."""
+    INVALID = "invalid"
+    """The command's payload does not fit this order (an unknown SKU, another currency)."""
+
+    @property
+    def http_status(self) -> int:
+        """403, 409 or 422."""
+        return _HTTP_STATUS[self]
+
+    @property
+    def rank(self) -> int:
+        """The position of the category in the order reasons are listed in."""
+        return _RANK[self]
+
+
+_HTTP_STATUS: Final = {
+    RefusalCategory.FORBIDDEN: 403,
+    RefusalCategory.CONFLICT: 409,
+    RefusalCategory.INVALID: 422,
+}
+_RANK: Final = {category: rank for rank, category in enumerate(RefusalCategory)}
+
+
 @attrs.frozen
 class Refusal:
     """One reason why a command is not allowed.
 
     Attributes:
-        code: a stable, machine-readable code such as ``"close.already_shipped"``.
+        code: a stable, machine-readable code, ``<command>.<reason>``: the refused command's
+            event name (its class name in snake case) and the reason, as in
+            ``"close.already_shipped"`` (see ``docs/refusals.md`` for every code).
         message: a sentence an agent can read to a customer.
         hint: what to do instead.
         rule: the business rule that decided (for example ``"CL-1"``), or ``""``.
+        category: what kind of "no" it is, which a host maps to a protocol status.
     """
 
     code: str
     message: str
     hint: str = ""
     rule: str = ""
+    category: RefusalCategory = attrs.field(default=RefusalCategory.CONFLICT)
 
     def __str__(self) -> str:
         text = f"[{self.code}] {self.message}"
@@ -289,6 +328,8 @@ class CommandRefused(OrderflowError):
         code: the first reason's code.
         message: the first reason's sentence.
         hint: the first reason's hint.
+        category: the first reason's category (map it to a protocol status with
+            :attr:`RefusalCategory.http_status`).
     """
 
     def __init__(
@@ -304,6 +345,7 @@ class CommandRefused(OrderflowError):
         self.code = first.code
         self.message = first.message
         self.hint = first.hint
+        self.category = first.category
         extra = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
         super().__init__(
             f"{command} refused for order {_plain_id(order_id)} in state {state}: {first}{extra}"
@@ -321,9 +363,13 @@ class CommandRefused(OrderflowError):
             "state": self.state,
             "command": self.command,
             "code": self.code,
+            "category": self.category.value,
             "message": self.message,
             "hint": self.hint,
-            "reasons": [attrs.asdict(reason) for reason in self.reasons],
+            "reasons": [
+                {**attrs.asdict(reason), "category": reason.category.value}
+                for reason in self.reasons
+            ],
         }
 
 

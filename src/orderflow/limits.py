@@ -4,23 +4,19 @@ The limits are part of the lifecycle's :class:`~orderflow.lifecycle.Settings`
 (``Settings(limits=Limits(lines_per_order=50))``). Placing an order beyond them raises
 :class:`~orderflow.errors.InvalidInput` (the lines alone are wrong, whatever the order);
 changing an existing order beyond them is a refusal (it depends on the order, and a dry run
-lists it). The guards here are named by the lifecycle definition.
+lists it; the guards are in :mod:`orderflow.lifecycle.guards`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 import attrs
 
 from orderflow import commands as c
-from orderflow.errors import InvalidConfiguration, InvalidInput, Refusal
+from orderflow.errors import InvalidConfiguration, InvalidInput
 from orderflow.model import MAX_LINES, MAX_QUANTITY, OrderLine
-from orderflow.money import Money
-
-if TYPE_CHECKING:
-    from orderflow.lifecycle import Step
 
 __all__ = ["CORRECTIONS", "Limits"]
 
@@ -47,13 +43,13 @@ class Limits:
     Attributes:
         lines_per_order: the most lines an order may have (default 100, 1 to 1,000).
             Placing more raises :class:`~orderflow.errors.InvalidInput`; changing the lines
-            to more is refused with ``lines.too_many``.
+            to more is refused with ``change_lines.too_many_lines``.
         quantity_per_line: the most units of one line (default 10,000, 1 to 1,000,000).
             Placing more raises :class:`~orderflow.errors.InvalidInput`; changing the lines
-            to more is refused with ``lines.quantity_too_large``.
+            to more is refused with ``change_lines.quantity_too_large``.
         corrections_per_order: the most corrections (``ChangeAddress``, ``ChangePrice`` and
             ``ChangeLines`` together) an order may take (default 20, 0 to 1,000); one more is
-            refused with ``order.too_many_corrections``. This bounds how far a customer can
+            refused with ``<command>.too_many_corrections``. This bounds how far a customer can
             make an order's history grow by correcting it.
 
     Raises:
@@ -80,38 +76,17 @@ class Limits:
         Raises:
             InvalidInput: too many lines, or a line with too many units.
         """
-        found = self.excess(lines)
-        if found is not None:
-            refusal, index = found
-            if index is None:
-                raise InvalidInput(field, len(lines), refusal.message)
-            raise InvalidInput(f"{field}[{index}].quantity", lines[index].quantity, refusal.message)
-
-    def excess(self, lines: tuple[OrderLine, ...]) -> tuple[Refusal, int | None] | None:
-        """The first limit the lines break, as a refusal with the index of the line at
-        fault (``None`` when it is the number of lines); ``None`` when they keep to them."""
         if len(lines) > self.lines_per_order:
-            return (
-                Refusal(
-                    "lines.too_many",
-                    f"An order may have at most {self.lines_per_order} lines.",
-                    "Split the goods over several orders.",
-                    "LC-5",
-                ),
-                None,
+            raise InvalidInput(
+                field, len(lines), f"an order may have at most {self.lines_per_order} lines"
             )
         for index, line in enumerate(lines):
             if line.quantity > self.quantity_per_line:
-                return (
-                    Refusal(
-                        "lines.quantity_too_large",
-                        f"A line may have at most {self.quantity_per_line} units.",
-                        "Split the quantity over several orders.",
-                        "LC-5",
-                    ),
-                    index,
+                raise InvalidInput(
+                    f"{field}[{index}].quantity",
+                    line.quantity,
+                    f"a line may have at most {self.quantity_per_line} units",
                 )
-        return None
 
 
 def limits_setting(instance: object, attribute: object, value: object) -> None:
@@ -122,56 +97,3 @@ def limits_setting(instance: object, attribute: object, value: object) -> None:
     """
     if not isinstance(value, Limits):
         raise InvalidConfiguration("limits", value, "must be orderflow.limits.Limits")
-
-
-def guard_lines_limits(step: Step) -> Refusal | None:
-    """``ChangeLines``: the new lines keep to the shop's limits (LC-5)."""
-    command = step.command
-    assert isinstance(command, c.ChangeLines)
-    found = step.settings.limits.excess(command.lines)
-    return None if found is None else found[0]
-
-
-def guard_price_total(step: Step) -> Refusal | None:
-    """``ChangePrice``: at the new price the line and order totals stay below 10^18 (AS-5).
-
-    A total that does not fit is refused, never rounded.
-    """
-    command = step.command
-    assert isinstance(command, c.ChangePrice)
-    currency = step.order.currency
-    if command.unit_price.currency != currency:
-        return None  # the price guard refuses it, naming the currency
-    try:
-        Money.sum(
-            (
-                command.unit_price * line.quantity if line.sku == command.sku else line.total
-                for line in step.order.lines
-            ),
-            currency,
-        )
-    except InvalidInput:
-        return Refusal(
-            "price.total_too_large",
-            "At that price the order's total would reach 10^18, more than can be kept.",
-            "Check the price.",
-            "AS-5",
-        )
-    return None
-
-
-def guard_corrections(step: Step) -> Refusal | None:
-    """Corrections: an order takes at most ``limits.corrections_per_order`` of them.
-
-    Counts the corrections in the order's history; only correction commands pay for it.
-    """
-    limit = step.settings.limits.corrections_per_order
-    done = sum(1 for entry in step.order.history if type(entry.command) in CORRECTIONS)
-    if done >= limit:
-        return Refusal(
-            "order.too_many_corrections",
-            f"This order has been corrected {done} times, the most this shop allows.",
-            "Close the order and place a new one with the right details.",
-            "LC-5, LC-7",
-        )
-    return None

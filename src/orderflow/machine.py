@@ -1,40 +1,48 @@
-"""The lifecycle engine: handle a command, dry-run it, list what is allowed, draw the diagram.
+"""The facade of the engine: place an order, handle a command, dry-run it, list what is
+allowed, draw the diagram, list every refusal.
 
-This is the only module that imports ``transitions``. The definition in
-:mod:`orderflow.lifecycle` is loaded into one shared ``transitions.Machine`` per
-:class:`Lifecycle`: ``transitions`` validates it, is the source of the Mermaid diagram, and
-serves as a reference interpreter (:meth:`Lifecycle.handle_reference`). Commands are handled
-through a table compiled from the same definition, ``(state, command class) -> transitions``,
-which costs a dictionary look-up instead of a ``transitions`` trigger. A property test checks
-that both interpreters agree on random command sequences.
+:class:`Lifecycle` runs the order lifecycle (:data:`orderflow.lifecycle.LIFECYCLE`) on the
+engine (:mod:`orderflow.engine`), which validated and compiled it. Handling is a pure
+function of (order, command, actor, time): no I/O, no clock, no threads.
 
-Handling is a pure function of (order, command, actor, time): no I/O, no clock, no threads.
+Refusals come in a fixed order: the actor first (another customer's order, an actor who may
+never send this command, a missing permission), then the order's state, then the payload
+against the order. Each carries a :class:`~orderflow.errors.RefusalCategory` a host maps to
+a protocol status (403, 409, 422).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, cast
+from typing import NamedTuple
 
 import attrs
-from transitions import Machine, MachineError
-from transitions.core import EventData
 
 from orderflow import commands as c
 from orderflow.effects import Effect, NotificationTopic, NotifyCustomer, ReserveStock
+from orderflow.engine import (
+    FORBIDDEN,
+    ID_CONFLICT,
+    CatalogueEntry,
+    Definition,
+    Machine,
+    RefusalText,
+    Transition,
+)
 from orderflow.errors import (
     CommandRefused,
-    DefinitionError,
     InvalidInput,
     InvariantViolation,
     Refusal,
+    RefusalCategory,
 )
 from orderflow.inputs import LATEST, check_time
-from orderflow.lifecycle import LIFECYCLE, Definition, Settings, Step, Transition
-from orderflow.model import Actor, ActorKind, OrderState
+from orderflow.lifecycle import LIFECYCLE
+from orderflow.model import Actor, ActorKind
 from orderflow.money import _EXACT
 from orderflow.order import HistoryEntry, Ledger, Order
+from orderflow.settings import Settings
+from orderflow.step import Step
 
 __all__ = ["Availability", "Lifecycle", "Outcome", "check_invariants"]
 
@@ -59,14 +67,18 @@ class Outcome(NamedTuple):
 
 @attrs.frozen
 class Availability:
-    """For an order and an actor: which commands are allowed now, and why the others are not.
+    """For an order and an actor: what the actor may do now, and why not the rest.
 
-    Commands that carry a payload are judged on state and actor only; their payload checks
-    (a blank tracking number, say) run when the command itself is checked or handled.
+    Only commands this actor could ever send to this order are listed: a customer is not
+    told about the system's timers, another customer is told nothing, a member of staff only
+    about what their permissions allow. Commands that carry a payload are judged on
+    everything but the payload (refund commands against the refunds that exist, a payment's
+    failure against the payment in progress); their payload is judged when the command
+    itself is checked or handled.
 
     Attributes:
         allowed: the command classes the actor may send now.
-        refused: for every other command class, the reasons it would be refused.
+        refused: for every other command class the actor could send, why not now.
     """
 
     allowed: tuple[type[c.Command], ...]
@@ -78,14 +90,8 @@ class Availability:
         return tuple(command.event for command in self.allowed)
 
     def why_not(self, command: type[c.Command]) -> tuple[Refusal, ...]:
-        """The reasons a command class is refused (empty when it is allowed)."""
+        """The reasons a command class is refused (empty when it is allowed or not listed)."""
         return self.refused.get(command, ())
-
-
-_GENERIC_FINAL = {
-    OrderState.CLOSED: "The order is closed; its lifecycle has ended.",
-    OrderState.COMPLETED: "The order is completed; its lifecycle has ended.",
-}
 
 
 _SYSTEM = ActorKind.SYSTEM
@@ -94,38 +100,43 @@ _PAY = c.Pay
 _COMMAND = c.Command
 _STAFF = ActorKind.STAFF
 _CUSTOMER = ActorKind.CUSTOMER
-
-
-_NOT_OWNER = Refusal(
-    "actor.not_owner",
-    "This order belongs to another customer.",
-    "Customers act only on their own orders.",
+_NOT_OWNER_PLACING = RefusalText(
+    "not_owner",
+    "A customer can only place orders for themselves.",
+    "Place the order as the customer it is for, or as staff on their behalf.",
     "CL-6",
+    RefusalCategory.FORBIDDEN,
+)
+_REFERENCE_CONFLICT = RefusalText(
+    "reference_conflict",
+    "Payment {reference} was already recorded for {recorded}, not {amount}.",
+    "Check the payment provider's callback.",
+    "D-3",
 )
 
 
-class _Probe:
-    """The model ``transitions`` moves when it interprets a command for reference."""
-
-    __slots__ = ("chosen", "order", "state")
-
-    def __init__(self, order: Order) -> None:
-        self.order = order
-        self.state = order.state.value
-        self.chosen: Transition | None = None
+def _entry(command: type[c.Command], text: RefusalText) -> CatalogueEntry:
+    return CatalogueEntry(
+        f"{command.event}.{text.reason}",
+        text.category,
+        text.rule,
+        text.message,
+        text.hint,
+        command.__name__,
+    )
 
 
 class Lifecycle:
-    """The order lifecycle engine, defined once per process and shared by all orders.
+    """The order lifecycle, defined once per process and shared by all orders.
 
     Args:
-        settings: timeouts and other defaults; :class:`~orderflow.lifecycle.Settings` by
-            default.
+        settings: timeouts, limits and other defaults (:class:`~orderflow.Settings`).
         definition: the lifecycle definition; :data:`~orderflow.lifecycle.LIFECYCLE` by
             default.
 
     Raises:
-        DefinitionError: the definition is inconsistent (see :meth:`validate`).
+        InvalidInput: settings or a definition of the wrong type.
+        DefinitionError: the definition is inconsistent (see :class:`~orderflow.engine.Machine`).
     """
 
     def __init__(
@@ -137,101 +148,9 @@ class Lifecycle:
             raise InvalidInput("definition", definition, "must be a lifecycle Definition")
         self.settings = settings or Settings()
         self.definition = definition
-        self._machine = self._build_machine(definition)
-        self.validate()
-        self._table = self._compile(definition)
+        self._machine = Machine(definition)
+        self._table = self._machine.table
         self._commands = definition.commands
-
-    # -- building ------------------------------------------------------------------------
-
-    @staticmethod
-    def _build_machine(definition: Definition) -> Machine:
-        machine = Machine(
-            model=None,
-            states=[state.value for state in definition.states],
-            initial=definition.initial.value,
-            auto_transitions=False,
-            send_event=True,
-            ignore_invalid_triggers=False,
-        )
-        known = set(definition.states)
-        for transition in definition.transitions:
-            for state in (*transition.sources, *([transition.dest] if transition.dest else [])):
-                if state not in known:
-                    raise DefinitionError(
-                        f"{transition.command.__name__}: state {state!r} is not in the definition"
-                    )
-            conditions: list[str | Callable[..., bool | None]] = []
-            if transition.when is not None:
-                condition = transition.when[1]
-
-                def check(event: EventData, condition: Any = condition) -> bool:
-                    probe = cast(_Probe, event.model)
-                    return bool(condition(probe.order))
-
-                conditions.append(check)
-
-            def choose(event: EventData, transition: Transition = transition) -> None:
-                probe = cast(_Probe, event.model)
-                probe.chosen = transition
-
-            for source in transition.sources:
-                machine.add_transition(
-                    trigger=transition.command.event,
-                    source=source.value,
-                    dest=transition.dest.value if transition.dest else None,
-                    conditions=conditions,
-                    before=[choose],
-                )
-        return machine
-
-    @staticmethod
-    def _compile(
-        definition: Definition,
-    ) -> dict[tuple[OrderState, type[c.Command]], tuple[Transition, ...]]:
-        table: dict[tuple[OrderState, type[c.Command]], list[Transition]] = {}
-        for transition in definition.transitions:
-            for source in transition.sources:
-                table.setdefault((source, transition.command), []).append(transition)
-        return {key: tuple(value) for key, value in table.items()}
-
-    def validate(self) -> None:
-        """Check the definition: branches, final states and reachability.
-
-        Raises:
-            DefinitionError: a command has two unconditional transitions from one state (or an
-                unconditional one before a conditional one, which would hide it), a final
-                state has a way out, or a state cannot be reached from the initial state.
-        """
-        definition = self.definition
-        for (source, event), candidates in self._compile(definition).items():
-            for transition in candidates[:-1]:
-                if transition.when is None:
-                    raise DefinitionError(
-                        f"{event.__name__} from {source}: an unconditional transition must be "
-                        "the last of its branches"
-                    )
-            if source in definition.final:
-                for transition in candidates:
-                    if transition.dest is not None and transition.dest is not source:
-                        raise DefinitionError(
-                            f"final state {source} has a way out: {event.__name__}"
-                        )
-        reachable = {definition.initial}
-        frontier = [definition.initial]
-        while frontier:
-            state = frontier.pop()
-            for transition in definition.transitions:
-                dests = [transition.dest] if transition.dest else []
-                if state in transition.sources:
-                    for dest in dests:
-                        if dest not in reachable:
-                            reachable.add(dest)
-                            frontier.append(dest)
-        unreachable = set(definition.states) - reachable
-        if unreachable:
-            names = ", ".join(sorted(state.value for state in unreachable))
-            raise DefinitionError(f"states not reachable from {definition.initial}: {names}")
 
     # -- placing -------------------------------------------------------------------------
 
@@ -247,22 +166,21 @@ class Lifecycle:
         Raises:
             InvalidInput: malformed arguments, or lines beyond the settings' limits (more
                 lines per order or units per line than ``settings.limits`` allow).
-            CommandRefused: ``place.not_owner`` when a customer places an order for another
-                customer; ``place.not_allowed`` for the system.
+            CommandRefused: ``place_order.not_owner`` when a customer places an order for
+                another customer; ``place_order.forbidden`` for the system.
         """
         if not isinstance(command, c.PlaceOrder):
             raise InvalidInput("command", command, "must be a PlaceOrder")
         _check_actor_and_time(actor, at)
         self.settings.limits.check_lines(command.lines)
         at = at.astimezone(UTC)  # times are kept as UTC instants (D-18)
+        event = command.event
         if actor.kind is ActorKind.SYSTEM:
-            refusal = Refusal("place.not_allowed", "Orders are placed by customers or staff.")
-            raise CommandRefused(command.order_id, "new", command.event, (refusal,))
+            refusal = FORBIDDEN.refusal(event, {"kind": "system", "action": "place order"})
+            raise CommandRefused(command.order_id, "new", event, (refusal,))
         if actor.kind is ActorKind.CUSTOMER and actor.id != command.customer_id:
-            refusal = Refusal(
-                "place.not_owner", "A customer can only place orders for themselves.", "", "CL-6"
-            )
-            raise CommandRefused(command.order_id, "new", command.event, (refusal,))
+            refusal = _NOT_OWNER_PLACING.refusal(event)
+            raise CommandRefused(command.order_id, "new", event, (refusal,))
         initial = self.definition.initial
         effects: tuple[Effect, ...] = (
             ReserveStock(command.order_id, 1, 0, command.lines),
@@ -345,12 +263,8 @@ class Lifecycle:
         else:
             if command_class is c.PlaceOrder:
                 _check_arguments(order, command, actor, at)
-            raise CommandRefused(
-                order.id,
-                state.value,
-                command.event,
-                (self._refusal_for(order, type(command), actor),),
-            )
+            refusal = self._machine.refusal_for(order, command_class, actor)
+            raise CommandRefused(order.id, state.value, command.event, (refusal,))
         return self._run(transition, order, command, actor, at)
 
     def handle_reference(
@@ -366,20 +280,11 @@ class Lifecycle:
         replay = _replayed(order, command)
         if replay is not None:
             return replay
-        probe = _Probe(order)
-        event = self._machine.events.get(command.event)
-        try:
-            fired = event is not None and bool(event.trigger(probe))
-        except MachineError:
-            fired = False
-        if not fired or probe.chosen is None:
-            raise CommandRefused(
-                order.id,
-                order.state.value,
-                command.event,
-                (self._refusal_for(order, type(command), actor),),
-            )
-        return self._run(probe.chosen, order, command, actor, at)
+        chosen = self._machine.select_reference(order, command)
+        if chosen is None:
+            refusal = self._machine.refusal_for(order, type(command), actor)
+            raise CommandRefused(order.id, order.state.value, command.event, (refusal,))
+        return self._run(chosen, order, command, actor, at)
 
     def _run(
         self,
@@ -400,16 +305,13 @@ class Lifecycle:
         ):
             reasons = None
         else:
-            refusal = _authorize(transition, order, actor, command)
+            refusal = self._machine.authorize(transition, order, actor)
             reasons = None if refusal is None else [refusal]
         step = Step(order, command, actor, at, transition.dest or order.state, self.settings)
-        for guard in transition.guards:
-            reason = guard(step)
-            if reason is not None:
-                if reasons is None:
-                    reasons = [reason]
-                else:
-                    reasons.append(reason)
+        if transition.guards:
+            found = self._machine.judge(transition, step)
+            if found:
+                reasons = found if reasons is None else [*reasons, *found]
         if reasons is not None:
             raise CommandRefused(order.id, order.state.value, command.event, tuple(reasons))
         new, entry = transition.apply(step)
@@ -442,143 +344,73 @@ class Lifecycle:
                 return ()
         except CommandRefused as refused:
             return refused.reasons
-        transition = self._select(order, type(command))
-        if transition is None:
-            return (self._refusal_for(order, type(command), actor),)
+        return self._judge(order, type(command), command, actor, at, asking=False)
+
+    def _judge(
+        self,
+        order: Order,
+        command_class: type[c.Command],
+        command: c.Command | None,
+        actor: Actor,
+        at: datetime,
+        *,
+        asking: bool,
+    ) -> tuple[Refusal, ...]:
+        """Every reason to refuse. ``asking`` which commands are available: a transition not
+        offered counts as none, and checks of a payload not given are skipped."""
+        machine = self._machine
+        transition = machine.select(order, command_class)
+        if transition is None or (asking and not transition.offered):
+            return (machine.refusal_for(order, command_class, actor),)
         reasons: list[Refusal] = []
-        refusal = _authorize(transition, order, actor, command)
+        refusal = machine.authorize(transition, order, actor)
         if refusal is not None:
             reasons.append(refusal)
         step = Step(order, command, actor, at, transition.dest or order.state, self.settings)
-        reasons.extend(r for guard in transition.guards if (r := guard(step)) is not None)
+        reasons.extend(machine.judge(transition, step, probing=command is None))
         return tuple(reasons)
 
     def available(self, order: Order, actor: Actor, at: datetime) -> Availability:
-        """Which commands ``actor`` may send to ``order`` now, and why not the others.
+        """What ``actor`` may send to ``order`` now, and why not the rest it could send.
 
         Raises:
             InvalidInput: malformed arguments.
         """
-        if not isinstance(order, Order):
+        if type(order) is not Order:
             raise InvalidInput("order", order, "must be an Order")
         _check_actor_and_time(actor, at)
+        at = at.astimezone(UTC)
         allowed: list[type[c.Command]] = []
         refused: dict[type[c.Command], tuple[Refusal, ...]] = {}
         for command_class in self._commands:
-            if _has_required_fields(command_class):
-                reasons = self._check_without_payload(order, command_class, actor)
-            else:
-                reasons = self.check(order, command_class(), actor, at)
+            if not self._machine.could_send(order, command_class, actor):
+                continue
+            # A command without a payload is judged whole; one with a payload on the rest.
+            command = None if _has_required_fields(command_class) else command_class()
+            reasons = self._judge(order, command_class, command, actor, at, asking=True)
             if reasons:
                 refused[command_class] = reasons
             else:
                 allowed.append(command_class)
         return Availability(tuple(allowed), refused)
 
-    def _check_without_payload(
-        self, order: Order, command_class: type[c.Command], actor: Actor
-    ) -> tuple[Refusal, ...]:
-        chosen = self._select(order, command_class)
-        if chosen is None:
-            return (self._refusal_for(order, command_class, actor),)
-        refusal = _authorize(chosen, order, actor, None)
-        return () if refusal is None else (refusal,)
-
-    def _select(self, order: Order, command_class: type[c.Command]) -> Transition | None:
-        """The transition a command of this class takes from the order's state, if any."""
-        for candidate in self._table.get((order.state, command_class), ()):
-            if candidate.when is None or candidate.when[1](order):
-                return candidate
-        return None
-
-    def _refusal_for(self, order: Order, command_class: type[c.Command], actor: Actor) -> Refusal:
-        """Why a command has no transition from the order's state, for this actor.
-
-        A customer acting on another customer's order is told so before anything is said
-        about the order's state (CL-6).
-        """
-        if actor.kind is _CUSTOMER and actor.id != order.customer_id:
-            return _NOT_OWNER
-        refusals = self.definition.refusals
-        state = order.state
-        by_actor = self.definition.actor_refusals
-        if by_actor:
-            judged = order.hold.from_state if order.hold is not None else state
-            special = by_actor.get((command_class, judged, actor.kind))
-            if special is not None:
-                return special
-        if state is OrderState.ON_HOLD and order.hold is not None:
-            # D-13: a held order is judged as if it were in the state it was held from.
-            held = refusals.get((command_class, order.hold.from_state))
-            if held is not None:
-                return held
-        specific = refusals.get((command_class, state))
-        if specific is not None:
-            return specific
-        event = command_class.event
-        if state in _GENERIC_FINAL:
-            return Refusal(
-                "order.final",
-                _GENERIC_FINAL[state],
-                "Completed orders take after-sales cases; closed orders take nothing more.",
-                "LC-9",
-            )
-        if state is OrderState.ON_HOLD:
-            return Refusal(
-                f"{event}.on_hold",
-                f"The order is on hold, so '{event.replace('_', ' ')}' is not possible now.",
-                "Resolve the exception case and release the hold first.",
-                "LC-6",
-            )
-        return Refusal(
-            f"{event}.not_allowed",
-            f"'{event.replace('_', ' ')}' is not possible while the order is "
-            f"{state.value.replace('_', ' ')}.",
-            "Check the order's state and the allowed actions.",
-        )
-
-    # -- drawing -------------------------------------------------------------------------
+    # -- describing ----------------------------------------------------------------------
 
     def mermaid(self) -> str:
         """A Mermaid state diagram drawn from the ``transitions`` machine (stays excluded)."""
-        edges: dict[tuple[str, str], list[str]] = {}
-        for name, event in self._machine.events.items():
-            for source, transitions in event.transitions.items():
-                for transition in transitions:
-                    if transition.dest is None:
-                        continue
-                    label = name
-                    conditions = [cond.func for cond in transition.conditions]
-                    if conditions:
-                        chosen = self._condition_name(name, source, transition.dest)
-                        label = f"{name} [{chosen}]" if chosen else name
-                    edges.setdefault((source, transition.dest), [])
-                    if label not in edges[(source, transition.dest)]:
-                        edges[(source, transition.dest)].append(label)
-        lines = ["stateDiagram-v2", f"    [*] --> {self.definition.initial.value}"]
-        order = [state.value for state in self.definition.states]
-        for (source, dest), labels in sorted(
-            edges.items(), key=lambda item: (order.index(item[0][0]), order.index(item[0][1]))
-        ):
-            lines.append(f"    {source} --> {dest}: {', '.join(labels)}")
-        lines.extend(
-            f"    {state.value} --> [*]"
-            for state in self.definition.states
-            if state in self.definition.final
-        )
-        return "\n".join(lines) + "\n"
+        return self._machine.mermaid()
 
-    def _condition_name(self, event: str, source: str, dest: str) -> str:
-        for transition in self.definition.transitions:
-            if (
-                transition.command.event == event
-                and transition.dest is not None
-                and transition.dest.value == dest
-                and any(state.value == source for state in transition.sources)
-                and transition.when is not None
-            ):
-                return transition.when[0]
-        return ""  # pragma: no cover - every conditional transition has a named condition
+    def catalogue(self) -> tuple[CatalogueEntry, ...]:
+        """Every refusal the lifecycle can give: code, category, rule, sentence and hint.
+
+        The sentences show the values they name in braces (``until {due}``).
+        """
+        return (
+            _entry(c.PlaceOrder, FORBIDDEN),
+            _entry(c.PlaceOrder, _NOT_OWNER_PLACING),
+            *self._machine.catalogue(),
+            _entry(c.Pay, _REFERENCE_CONFLICT),
+        )
 
 
 def _has_required_fields(command_class: type[c.Command]) -> bool:
@@ -621,38 +453,20 @@ def _replayed(order: Order, command: c.Command) -> Outcome | None:
         entry = order.entry_for(command_id)
         if entry is not None:
             if entry.command != command:
-                raise CommandRefused(
-                    order.id,
-                    order.state.value,
-                    command.event,
-                    (
-                        Refusal(
-                            "command.id_conflict",
-                            f"A different command was already applied under the id {command_id}.",
-                            "Use a new command id for a new command.",
-                            "D-3",
-                        ),
-                    ),
-                )
+                refusal = ID_CONFLICT.refusal(command.event, {"command_id": command_id})
+                raise CommandRefused(order.id, order.state.value, command.event, (refusal,))
             return Outcome(order, entry.effects, entry, replayed=True)
     if type(command) is c.Pay:
         payment = order.ledger.payment(command.payment_reference)
         if payment is not None:
             if payment.amount != command.amount:
-                raise CommandRefused(
-                    order.id,
-                    order.state.value,
-                    command.event,
-                    (
-                        Refusal(
-                            "pay.reference_conflict",
-                            f"Payment {command.payment_reference} was already recorded for "
-                            f"{payment.amount}, not {command.amount}.",
-                            "Check the payment provider's callback.",
-                            "D-3",
-                        ),
-                    ),
-                )
+                values = {
+                    "reference": command.payment_reference,
+                    "recorded": payment.amount,
+                    "amount": command.amount,
+                }
+                refusal = _REFERENCE_CONFLICT.refusal(command.event, values)
+                raise CommandRefused(order.id, order.state.value, command.event, (refusal,))
             for entry in order.history:
                 recorded = entry.command
                 if (
@@ -660,34 +474,6 @@ def _replayed(order: Order, command: c.Command) -> Outcome | None:
                     and recorded.payment_reference == command.payment_reference
                 ):
                     return Outcome(order, entry.effects, entry, replayed=True)
-    return None
-
-
-def _authorize(
-    transition: Transition, order: Order, actor: Actor, command: c.Command | None
-) -> Refusal | None:
-    kind = actor.kind
-    if kind not in transition.actors:
-        special = transition.actor_refusals.get(kind)
-        if special is not None:
-            return special
-        event = transition.command.event.replace("_", " ")
-        return Refusal(
-            "actor.not_allowed",
-            f"A {kind.value} cannot '{event}' this order now.",
-            "Ask someone who may, or use the command meant for you.",
-            "CL-6",
-        )
-    if kind is ActorKind.CUSTOMER and actor.id != order.customer_id:
-        return _NOT_OWNER
-    permission = transition.permission
-    if kind is ActorKind.STAFF and permission is not None and permission not in actor.permissions:
-        return Refusal(
-            "actor.missing_permission",
-            f"This needs the permission {permission}.",
-            f"Ask a colleague who holds {permission}.",
-            "CL-6",
-        )
     return None
 
 

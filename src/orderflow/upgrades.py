@@ -20,7 +20,8 @@ Versions:
    version 1 always did (:meth:`orderflow.CloseReason.register`). Refunds: version 1 gave
    every retry a new idempotency key (D-17 came with version 2), so a version-1 refund failure
    reads as a known decline (``declined: true``) and a refund's current key is its last
-   attempt's (``key_attempt`` = ``attempts``).
+   attempt's (``key_attempt`` = ``attempts``). The command placing an order is named
+   ``place_order`` (every event name is its command's class name in snake case).
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ from typing import Any, Final
 from orderflow.errors import DocumentError, InvalidInput
 from orderflow.model import CloseReason
 
-__all__ = ["STEPS", "upgrade"]
+__all__ = ["RENAMED_EVENTS", "STEPS", "upgrade"]
+
+RENAMED_EVENTS: Final[Mapping[str, str]] = {"place": "place_order"}
+"""Event names of earlier versions and what they are called now (a store's projections of
+earlier rows keep the old names)."""
 
 Body = dict[str, Any]
 Step = Callable[[str, Body], Body]
@@ -54,6 +59,9 @@ def _whole_reason(reason: object, path: str) -> object:
 
 
 def _command_1_to_2(body: Body, path: str) -> Body:
+    renamed = RENAMED_EVENTS.get(str(body.get("type")))
+    if renamed is not None:  # event names are class names in snake case
+        return {**body, "type": renamed}
     if body.get("type") == "fail_refund" and "declined" not in body:
         return {**body, "declined": True}  # version 1 retried every failure with a new key
     if body.get("type") != "close" or "reason" not in body:

@@ -202,21 +202,25 @@ class HistoryEntryView(TypedDict):
 
 
 class RefusalView(TypedDict):
-    """One reason a command is refused."""
+    """One reason a command is refused, with its category (forbidden, conflict, invalid)."""
 
     code: str
+    category: str
     message: str
     hint: str
     rule: str
 
 
 class CommandRefusedView(TypedDict):
-    """A refused command: every reason, the first one's fields at the top."""
+    """A refused command: every reason, the first one's fields at the top, and the protocol
+    status its category maps to (403, 409 or 422)."""
 
     order_id: str
     state: str
     command: str
     code: str
+    category: str
+    status: int
     message: str
     hint: str
     reasons: list[RefusalView]
@@ -385,6 +389,7 @@ def view_history(order: Order) -> list[HistoryEntryView]:
 def _reason(refusal: Refusal) -> RefusalView:
     return {
         "code": refusal.code,
+        "category": refusal.category.value,
         "message": refusal.message,
         "hint": refusal.hint,
         "rule": refusal.rule,
@@ -398,6 +403,8 @@ def view_refusal(refused: CommandRefused) -> CommandRefusedView:
         "state": refused.state,
         "command": refused.command,
         "code": refused.code,
+        "category": refused.category.value,
+        "status": refused.category.http_status,
         "message": refused.message,
         "hint": refused.hint,
         "reasons": [_reason(reason) for reason in refused.reasons],

@@ -362,7 +362,7 @@ class OrderStoreContract(OutboxContract):
         assert store.entries("idem") == entries
         with pytest.raises(CommandRefused) as info:
             world.service.handle("idem", c.ApproveReview(command_id="webhook-77"), STAFF)
-        assert info.value.code == "command.id_conflict"
+        assert info.value.code == "approve_review.id_conflict"
         assert store.get("idem") == stored
         with pytest.raises(OrderAlreadyExists):
             world.service.place(c.PlaceOrder("idem", CUSTOMER.id, _lines("KWD"), ADDRESS), CUSTOMER)

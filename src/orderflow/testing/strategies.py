@@ -231,16 +231,23 @@ def orders(
 def any_commands(order: Order) -> st.SearchStrategy[c.Command]:
     """Any command with plausible and implausible payloads for ``order``, including repeats.
 
-    Payment references, command ids and refund ids are drawn from small pools so that
-    repeats and conflicts happen often.
+    Every command is one that can be built (a payload its class refuses raises when it is
+    built, not when it meets the order); the payloads are implausible for the order: another
+    currency, an unknown SKU or refund, a payment reference of another payment. Payment
+    references, command ids and refund ids are drawn from small pools so that repeats and
+    conflicts happen often.
     """
     currency = order.currency
     skus = [line.sku for line in order.lines]
     command_ids = st.one_of(st.none(), st.sampled_from(["cmd-1", "cmd-2", "cmd-3"]))
     references = st.sampled_from(["pay-1", "pay-2", "pay-3"])
     refund_ids = st.sampled_from([f"{order.id}/refund/{n}" for n in (1, 2, 3)])
-    amount = st.one_of(st.just(order.amount_due), money(currency, max_value=2_000))
+    smallest = Decimal(1).scaleb(-currency_exponent(currency))
+    amount = st.one_of(
+        st.just(order.amount_due), money(currency, min_value=smallest, max_value=2_000)
+    )
     text = st.sampled_from(["", " ", "note", "customer asked"])
+    note = st.sampled_from(["note", "customer asked"])
     lines = order_lines(currency, max_lines=2)
     options: list[st.SearchStrategy[c.Command]] = [
         st.builds(c.Pay, amount=amount, payment_reference=references, command_id=command_ids),
@@ -251,14 +258,19 @@ def any_commands(order: Order) -> st.SearchStrategy[c.Command]:
         st.builds(c.WithdrawFromFulfilment, note=text, command_id=command_ids),
         st.builds(
             c.Ship,
-            carrier=st.sampled_from(["SF Express", "", " "]),
-            tracking_number=st.sampled_from(["SF1", "", "YT22"]),
+            carrier=st.sampled_from(["SF Express", "YTO"]),
+            tracking_number=st.sampled_from(["SF1", "YT22"]),
             command_id=command_ids,
         ),
         st.builds(c.ConfirmDelivery, command_id=command_ids),
         st.builds(c.ConfirmReceipt, command_id=command_ids),
         st.builds(c.AutoConfirmReceipt, command_id=command_ids),
-        st.builds(c.Close, reason=close_reasons(), note=text, command_id=command_ids),
+        st.builds(c.Close, reason=close_reasons(), note=note, command_id=command_ids),
+        st.builds(
+            c.Close,
+            reason=close_reasons().filter(lambda reason: not reason.needs_note),
+            command_id=command_ids,
+        ),
         st.builds(c.AutoCloseUnpaid, command_id=command_ids),
         st.builds(c.Hold, note=st.just("check"), command_id=command_ids),
         st.builds(c.Release, note=text, command_id=command_ids),

@@ -1,0 +1,416 @@
+"""The lifecycle's appliers: how each transition builds the new order and its effects.
+
+Every applier takes the :class:`~orderflow.step.Step` of a transition whose guards passed and
+returns the new order and its history entry, through :meth:`Step.commit`. Effects get stable
+ids from the order, the version the command produces and their position (NT-2, D-14).
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from orderflow import commands as c
+from orderflow.effects import (
+    Effect,
+    NotificationTopic,
+    NotifyCustomer,
+    OpenCase,
+    RefundReason,
+    ReleaseStock,
+    RequestRefund,
+    ReserveStock,
+)
+from orderflow.model import CloseReason, OrderState
+from orderflow.money import _EXACT, Money, _money
+from orderflow.order import (
+    Closure,
+    Deadline,
+    HistoryEntry,
+    HoldRecord,
+    Ledger,
+    Order,
+    Payment,
+    Refund,
+    RefundStatus,
+    Shipment,
+)
+from orderflow.step import Step
+
+__all__ = [
+    "apply_approve",
+    "apply_auto_close",
+    "apply_begin_payment",
+    "apply_change_address",
+    "apply_change_lines",
+    "apply_change_price",
+    "apply_close",
+    "apply_confirm_refund",
+    "apply_deliver",
+    "apply_fail_payment",
+    "apply_fail_refund",
+    "apply_hold",
+    "apply_pay",
+    "apply_pay_while_held",
+    "apply_release",
+    "apply_retry_refund",
+    "apply_ship",
+    "apply_unapplied_payment",
+    "commit",
+]
+
+
+def commit(step: Step) -> tuple[Order, HistoryEntry]:
+    """A transition that only moves the order to its new state."""
+    return step.commit()
+
+
+def _notify(
+    step: Step, seq: int, topic: NotificationTopic, message: str, **details: str
+) -> NotifyCustomer:
+    order = step.order
+    return NotifyCustomer(order.id, step.version, seq, order.customer_id, topic, message, details)
+
+
+def _request_refund(
+    step: Step,
+    seq: int,
+    amount: Money,
+    reason: RefundReason,
+    payment_reference: str,
+    *,
+    counts: bool,
+    ledger: Ledger,
+) -> tuple[RequestRefund, Ledger]:
+    """A refund request effect and the ledger that records it as pending."""
+    refund_id = f"{step.order.id}/refund/{len(ledger.refunds) + 1}"
+    effect = RequestRefund(
+        step.order.id, step.version, seq, refund_id, amount, reason, payment_reference
+    )
+    record = Refund(
+        refund_id,
+        amount,
+        reason,
+        payment_reference,
+        RefundStatus.PENDING,
+        step.at,
+        1,
+        counts,
+    )
+    pending = ledger.amount_refund_pending + amount if counts else ledger.amount_refund_pending
+    return effect, attrs.evolve(
+        ledger, refunds=(*ledger.refunds, record), amount_refund_pending=pending
+    )
+
+
+def _last_payment_reference(ledger: Ledger) -> str:
+    for payment in reversed(ledger.payments):
+        if payment.applied:
+            return payment.reference
+    return ""
+
+
+def _payment_deadlines(step: Step, ledger: Ledger) -> tuple[Deadline, ...]:
+    return step.settings.deadlines_for(
+        OrderState.PENDING_PAYMENT, step.order.created_at, ledger, None
+    )
+
+
+def apply_begin_payment(step: Step) -> tuple[Order, HistoryEntry]:
+    """D-16: the payment's confirmation deadline replaces the unpaid one while it runs."""
+    assert isinstance(step.command, c.BeginPayment)
+    ledger = attrs.evolve(
+        step.order.ledger,
+        payment_in_progress=step.command.payment_reference,
+        payment_started_at=step.at,
+    )
+    return step.commit(ledger=ledger, deadlines=_payment_deadlines(step, ledger))
+
+
+def apply_fail_payment(step: Step) -> tuple[Order, HistoryEntry]:
+    """D-16: the unpaid deadline returns at its original instant (due at once if past)."""
+    ledger = attrs.evolve(step.order.ledger, payment_in_progress=None, payment_started_at=None)
+    return step.commit(ledger=ledger, deadlines=_payment_deadlines(step, ledger))
+
+
+def _paid_ledger(step: Step, command: c.Pay) -> tuple[Ledger, tuple[Effect, ...]]:
+    ledger = step.order.ledger
+    amount = command.amount
+    payment = Payment(command.payment_reference, amount, step.at)
+    over = _EXACT.subtract(amount.amount, ledger.amount_due.amount)
+    overpayment = _money(over, amount.currency) if over > 0 else ledger.overpayment
+    ledger = Ledger(
+        ledger.amount_due,
+        ledger.amount_paid + amount,
+        ledger.amount_refunded,
+        ledger.amount_refund_pending,
+        overpayment,
+        (*ledger.payments, payment),
+        ledger.refunds,
+        None,
+    )
+    if over <= 0:
+        return ledger, ()
+    effect, ledger = _request_refund(
+        step,
+        0,
+        overpayment,
+        RefundReason.OVERPAYMENT,
+        command.payment_reference,
+        counts=True,
+        ledger=ledger,
+    )
+    return ledger, (effect,)
+
+
+def apply_pay(step: Step) -> tuple[Order, HistoryEntry]:
+    """LC-1: record the payment; an overpayment is refunded at once."""
+    command = step.command
+    assert isinstance(command, c.Pay)
+    ledger, effects = _paid_ledger(step, command)
+    return step.commit(effects, ledger=ledger)
+
+
+def apply_pay_while_held(step: Step) -> tuple[Order, HistoryEntry]:
+    """LC-6: a payment reaching an order held unpaid is recorded; it is released to paid."""
+    command = step.command
+    assert isinstance(command, c.Pay)
+    assert step.order.hold is not None
+    ledger, effects = _paid_ledger(step, command)
+    return step.commit(
+        effects, ledger=ledger, hold=attrs.evolve(step.order.hold, from_state=OrderState.PAID)
+    )
+
+
+def apply_unapplied_payment(step: Step) -> tuple[Order, HistoryEntry]:
+    """A payment that must not count: a duplicate (RK-3) or one for a closed order (D-10)."""
+    command = step.command
+    assert isinstance(command, c.Pay)
+    order = step.order
+    late = order.state is OrderState.CLOSED
+    reason = RefundReason.LATE_PAYMENT if late else RefundReason.DUPLICATE_PAYMENT
+    ledger = attrs.evolve(
+        order.ledger,
+        payments=(
+            *order.ledger.payments,
+            Payment(command.payment_reference, command.amount, step.at, False),
+        ),
+    )
+    refund, ledger = _request_refund(
+        step, 0, command.amount, reason, command.payment_reference, counts=False, ledger=ledger
+    )
+    case = OpenCase(
+        order.id,
+        step.version,
+        1,
+        "payment_after_close" if late else "duplicate_payment",
+        f"payment {command.payment_reference} of {command.amount} reached an order that is "
+        f"{order.state.value}; it was not applied and is being refunded",
+    )
+    return step.commit((refund, case), ledger=ledger)
+
+
+def apply_approve(step: Step) -> tuple[Order, HistoryEntry]:
+    """LC-2: the review passed; the customer is told the order is confirmed."""
+    notice = _notify(
+        step, 0, NotificationTopic.ORDER_CONFIRMED, "Your order is confirmed and being prepared."
+    )
+    return step.commit((notice,))
+
+
+def apply_ship(step: Step) -> tuple[Order, HistoryEntry]:
+    """LC-3: the parcel is with the carrier; the customer gets the tracking number."""
+    command = step.command
+    assert isinstance(command, c.Ship)
+    carrier = command.carrier.strip()
+    tracking = command.tracking_number.strip()
+    notice = _notify(
+        step,
+        0,
+        NotificationTopic.SHIPPED,
+        f"Your order has shipped with {carrier}, tracking number {tracking}.",
+        carrier=carrier,
+        tracking_number=tracking,
+    )
+    return step.commit((notice,), shipment=Shipment(carrier, tracking, step.at))
+
+
+def apply_deliver(step: Step) -> tuple[Order, HistoryEntry]:
+    """The carrier reports delivery; the customer is told."""
+    shipment = step.order.shipment
+    assert shipment is not None
+    notice = _notify(step, 0, NotificationTopic.DELIVERED, "Your order has been delivered.")
+    delivered = Shipment(shipment.carrier, shipment.tracking_number, shipment.shipped_at, step.at)
+    return step.commit((notice,), shipment=delivered)
+
+
+def _close(step: Step, reason: CloseReason, note: str) -> tuple[Order, HistoryEntry]:
+    """Close the order (CL-3, CL-4, CL-5, D-1): refund what is owed, release stock, tell."""
+    order = step.order
+    ledger = order.ledger
+    effects: list[Effect] = []
+    refundable = ledger.refundable
+    if refundable.is_positive():
+        refund, ledger = _request_refund(
+            step,
+            0,
+            refundable,
+            RefundReason.ORDER_CLOSED,
+            _last_payment_reference(ledger),
+            counts=True,
+            ledger=ledger,
+        )
+        effects.append(refund)
+    effects.append(ReleaseStock(order.id, step.version, len(effects), order.lines))
+    details = {"reason": reason.code}
+    message = f"Your order was closed: {reason.description}."
+    if note:
+        details["note"] = note
+    if refundable.is_positive():
+        details["refund"] = str(refundable)
+        message += f" A refund of {refundable} is on its way."
+    effects.append(_notify(step, len(effects), NotificationTopic.CLOSED, message, **details))
+    closure = Closure(reason, note, step.at, step.actor)
+    return step.commit(tuple(effects), ledger=ledger, closure=closure, hold=None)
+
+
+def apply_close(step: Step) -> tuple[Order, HistoryEntry]:
+    """CL-2..CL-5, D-1: close with the command's reason."""
+    command = step.command
+    assert isinstance(command, c.Close)
+    return _close(step, command.reason, command.note.strip())
+
+
+def apply_auto_close(step: Step) -> tuple[Order, HistoryEntry]:
+    """CL-7: close an unpaid order whose timeout has passed."""
+    return _close(step, CloseReason.PAYMENT_TIMEOUT, "")
+
+
+def apply_hold(step: Step) -> tuple[Order, HistoryEntry]:
+    """LC-6: hold the order, remembering the state to return to."""
+    command = step.command
+    assert isinstance(command, c.Hold)
+    record = HoldRecord(step.order.state, command.note.strip(), step.at, command.case_id)
+    return step.commit(hold=record)
+
+
+def apply_release(step: Step) -> tuple[Order, HistoryEntry]:
+    """LC-6: release a held order to the state it was held from."""
+    return step.commit(hold=None)
+
+
+def apply_change_price(step: Step) -> tuple[Order, HistoryEntry]:
+    """LC-5: change one line's unit price and what is due."""
+    command = step.command
+    assert isinstance(command, c.ChangePrice)
+    lines = tuple(
+        attrs.evolve(line, unit_price=command.unit_price) if line.sku == command.sku else line
+        for line in step.order.lines
+    )
+    ledger = attrs.evolve(
+        step.order.ledger,
+        amount_due=Money.sum((line.total for line in lines), step.order.currency),
+    )
+    return step.commit(lines=lines, ledger=ledger)
+
+
+def apply_change_lines(step: Step) -> tuple[Order, HistoryEntry]:
+    """LC-5: replace the lines; stock is released and reserved again."""
+    command = step.command
+    assert isinstance(command, c.ChangeLines)
+    order = step.order
+    ledger = attrs.evolve(
+        order.ledger, amount_due=Money.sum((line.total for line in command.lines), order.currency)
+    )
+    effects = (
+        ReleaseStock(order.id, step.version, 0, order.lines),
+        ReserveStock(order.id, step.version, 1, command.lines),
+    )
+    return step.commit(effects, lines=command.lines, ledger=ledger)
+
+
+def apply_change_address(step: Step) -> tuple[Order, HistoryEntry]:
+    """LC-7: correct the shipping address and contact."""
+    command = step.command
+    assert isinstance(command, c.ChangeAddress)
+    return step.commit(address=command.address)
+
+
+def _replace_refund(ledger: Ledger, refund: Refund, updated: Refund) -> tuple[Refund, ...]:
+    return tuple(updated if item is refund else item for item in ledger.refunds)
+
+
+def apply_confirm_refund(step: Step) -> tuple[Order, HistoryEntry]:
+    """AS-6: the payment side paid the refund back; the customer is told."""
+    command = step.command
+    assert isinstance(command, c.ConfirmRefund)
+    ledger = step.order.ledger
+    refund = ledger.refund(command.refund_id)
+    assert refund is not None
+    updated = attrs.evolve(refund, status=RefundStatus.REFUNDED, last_error="")
+    if refund.counts_against_paid:
+        ledger = attrs.evolve(
+            ledger,
+            amount_refunded=ledger.amount_refunded + refund.amount,
+            amount_refund_pending=ledger.amount_refund_pending - refund.amount,
+        )
+    ledger = attrs.evolve(ledger, refunds=_replace_refund(ledger, refund, updated))
+    notice = _notify(
+        step,
+        0,
+        NotificationTopic.REFUNDED,
+        f"A refund of {refund.amount} has been paid back to you.",
+        refund_id=refund.refund_id,
+        amount=str(refund.amount),
+    )
+    return step.commit((notice,), ledger=ledger)
+
+
+def apply_fail_refund(step: Step) -> tuple[Order, HistoryEntry]:
+    """AS-6, D-17: the refund failed; known decline or unknown outcome."""
+    command = step.command
+    assert isinstance(command, c.FailRefund)
+    ledger = step.order.ledger
+    refund = ledger.refund(command.refund_id)
+    assert refund is not None
+    updated = attrs.evolve(
+        refund,
+        status=RefundStatus.FAILED,
+        last_error=command.error or ("declined" if command.declined else "outcome unknown"),
+        declined=command.declined,
+    )
+    ledger = attrs.evolve(ledger, refunds=_replace_refund(ledger, refund, updated))
+    return step.commit(ledger=ledger)
+
+
+def apply_retry_refund(step: Step) -> tuple[Order, HistoryEntry]:
+    """AS-6, D-17: ask again, under the same key after an unknown outcome."""
+    command = step.command
+    assert isinstance(command, c.RetryRefund)
+    ledger = step.order.ledger
+    refund = ledger.refund(command.refund_id)
+    assert refund is not None
+    attempt = refund.attempts + 1
+    # D-17: a new key only after a known decline; after an unknown outcome the provider may
+    # still pay the earlier request, so the retry must carry the same key.
+    key_attempt = attempt if refund.declined else refund.key_attempt
+    updated = attrs.evolve(
+        refund,
+        status=RefundStatus.PENDING,
+        attempts=attempt,
+        last_error="",
+        key_attempt=key_attempt,
+        declined=False,
+    )
+    effect = RequestRefund(
+        step.order.id,
+        step.version,
+        0,
+        refund.refund_id,
+        refund.amount,
+        refund.reason,
+        refund.payment_reference,
+        attempt,
+        updated.idempotency_key,
+    )
+    ledger = attrs.evolve(ledger, refunds=_replace_refund(ledger, refund, updated))
+    return step.commit((effect,), ledger=ledger)

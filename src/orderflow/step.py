@@ -1,0 +1,126 @@
+"""A step: the working data of one command being applied, and the builder of the new order.
+
+The engine (:mod:`orderflow.engine`) makes a :class:`Step` for the transition a command takes;
+its guards read it, and its applier calls :meth:`Step.commit` to build the new order with one
+more history entry. The new order is built from values already validated, without going
+through ``Order.__init__``'s checks; the engine's invariants check the result.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from orderflow import commands as c
+from orderflow.effects import Effect
+from orderflow.model import Actor, Address, OrderLine, OrderState
+from orderflow.order import (
+    Closure,
+    Deadline,
+    HistoryEntry,
+    HoldRecord,
+    Ledger,
+    Order,
+    Shipment,
+)
+from orderflow.settings import Settings
+
+__all__ = ["Step"]
+
+_KEEP: object = object()
+
+
+class Step:
+    """The working data of one command being applied: what the guards and appliers read.
+
+    Attributes:
+        order: the order before the command.
+        command: the command; ``None`` while the engine asks which commands an actor may
+            send (guards that read the payload are not run then).
+        actor: who fires it.
+        at: when.
+        dest: the state the transition leads to.
+        version: the version the command will produce.
+        settings: the lifecycle settings.
+    """
+
+    __slots__ = ("actor", "at", "command", "dest", "order", "settings", "version")
+
+    def __init__(
+        self,
+        order: Order,
+        command: c.Command | None,
+        actor: Actor,
+        at: datetime,
+        dest: OrderState,
+        settings: Settings,
+    ) -> None:
+        self.order = order
+        self.command = command
+        self.actor = actor
+        self.at = at
+        self.dest = dest
+        self.settings = settings
+        self.version = len(order.history) + 1
+
+    def commit(
+        self,
+        effects: tuple[Effect, ...] = (),
+        *,
+        ledger: Ledger | None = None,
+        lines: tuple[OrderLine, ...] | None = None,
+        address: Address | None = None,
+        shipment: Shipment | object | None = _KEEP,
+        closure: Closure | object | None = _KEEP,
+        hold: HoldRecord | object | None = _KEEP,
+        deadlines: tuple[Deadline, ...] | None = None,
+    ) -> tuple[Order, HistoryEntry]:
+        """Build the new order: the changes given, the new state, one more history entry.
+
+        This is the hot path of every command: the new order is built from values already
+        validated, without going through ``Order.__init__``'s checks; the machine's
+        invariants check the result.
+        """
+        order = self.order
+        dest = self.dest
+        source = order.state
+        history = order.history
+        command = self.command
+        assert command is not None
+        entry = HistoryEntry(source, dest, command, self.actor, self.at, effects)
+        new_ledger = order.ledger if ledger is None else ledger
+        new_shipment = cast(Shipment | None, order.shipment if shipment is _KEEP else shipment)
+        if deadlines is not None:
+            pass
+        elif dest is source:
+            deadlines = order.deadlines
+        elif dest in _TIMED_STATES:
+            deadlines = self.settings.deadlines_for(
+                dest,
+                history[0].at,
+                new_ledger,
+                new_shipment,
+            )
+        else:
+            deadlines = ()
+        new = _new(Order)
+        _init_order(
+            new,
+            order.id,
+            order.customer_id,
+            order.lines if lines is None else lines,
+            order.address if address is None else address,
+            dest,
+            new_ledger,
+            (*history, entry),
+            new_shipment,
+            order.closure if closure is _KEEP else closure,  # type: ignore[arg-type]
+            order.hold if hold is _KEEP else hold,  # type: ignore[arg-type]
+            deadlines,
+        )
+        return new, entry
+
+
+_new = object.__new__
+_init_order = Order.__attrs_init__
+_TIMED_STATES = frozenset({OrderState.PENDING_PAYMENT, OrderState.DELIVERED})
