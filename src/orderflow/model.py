@@ -420,7 +420,7 @@ CloseReason.REFUNDED_IN_FULL = CloseReason.register(
 CloseReason.OTHER = CloseReason.register("other", "another reason", needs_note=True)
 
 
-def validate_lines(lines: object, field: str = "lines") -> tuple[OrderLine, ...]:
+def validate_lines(lines: Iterable[OrderLine], field: str = "lines") -> tuple[OrderLine, ...]:
     """Check the lines of an order and return them as a tuple.
 
     An order has one to 1,000 lines (:data:`MAX_LINES`), every line is an :class:`OrderLine`,
