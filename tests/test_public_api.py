@@ -87,4 +87,4 @@ def test_the_version_matches_the_package_metadata() -> None:
     """orderflow.__version__ is the installed distribution's version."""
     from importlib.metadata import version
 
-    assert orderflow.__version__ == version("orderflow")
+    assert orderflow.__version__ == version("orderflow-commerce")

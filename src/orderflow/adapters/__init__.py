@@ -2,7 +2,7 @@
 
 * :mod:`orderflow.adapters.memory`: in memory, thread-safe; the reference semantics.
 * :mod:`orderflow.adapters.sql`: SQLAlchemy Core on SQLite, PostgreSQL and MySQL/MariaDB
-  (install ``orderflow[sql]``).
+  (install ``orderflow-commerce[sql]``).
 """
 
 __all__: list[str] = []

@@ -1,4 +1,4 @@
-"""Tools for testing code built on orderflow (install ``orderflow[testing]``).
+"""Tools for testing code built on orderflow (install ``orderflow-commerce[testing]``).
 
 * :mod:`orderflow.testing.strategies`: Hypothesis strategies for money, lines, addresses,
   actors, orders in any state and scripts of random commands.

@@ -21,7 +21,7 @@ through the service. The differential test runs the store beside the in-memory r
 under random commands, waits, claims and delivery records, and requires them to agree after
 every step.
 
-Needs ``pytest`` and ``hypothesis`` (``pip install orderflow[testing]``).
+Needs ``pytest`` and ``hypothesis`` (``pip install "orderflow-commerce[testing]"``).
 """
 
 from __future__ import annotations

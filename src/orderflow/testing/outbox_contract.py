@@ -8,7 +8,7 @@ blocking the others; any error text is recorded, cleaned and bounded; dead entri
 by id and requeued; delivered entries are purged after a cut-off; and relays running in
 threads over one store hand over every entry exactly once.
 
-Needs ``pytest`` (``pip install orderflow[testing]``).
+Needs ``pytest`` (``pip install "orderflow-commerce[testing]"``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Hypothesis strategies for orderflow values, orders in any state, and command scripts.
 
-Install with ``pip install orderflow[testing]``. Every strategy that builds orders runs real
-commands through a :class:`~orderflow.Lifecycle` (the default one, or the one you pass), so
-the orders it yields are reachable and consistent under your own settings.
+Install with ``pip install "orderflow-commerce[testing]"``. Every strategy that builds orders
+runs real commands through a :class:`~orderflow.Lifecycle` (the default one, or the one you
+pass), so the orders it yields are reachable and consistent under your own settings.
 
 Example::
 

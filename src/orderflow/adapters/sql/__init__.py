@@ -1,7 +1,7 @@
 """An order store on SQLAlchemy Core: SQLite, PostgreSQL and MySQL/MariaDB (PT-1, D-9, D-14).
 
-Install with ``pip install orderflow[sql]``. One :class:`SqlStore` runs the same code on all
-three backends::
+Install with ``pip install "orderflow-commerce[sql]"`` (the import package is ``orderflow``).
+One :class:`SqlStore` runs the same code on all three backends::
 
     store = SqlStore.sqlite("orders.db")                          # embedded, WAL journal
     store = SqlStore.from_url("postgresql+psycopg://app@db/shop")  # psycopg 3
