@@ -31,6 +31,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 from orderflow import commands as c
 from orderflow import effects as e
 from orderflow.errors import DocumentError, InvalidInput, Shown, describe
+from orderflow.history import History
 from orderflow.model import Actor, ActorKind, CloseReason
 from orderflow.money import _BUILT_IN, Money, currency_exponent, register_currency
 from orderflow.order import HistoryEntry, Order, Refund
@@ -417,3 +418,16 @@ def _order_field_hooks() -> list[tuple[str, Callable[[Any], Any]]]:
 # Resolved after every hook above is registered; dump_order_parts reads them at call time.
 _ORDER_FIELDS = _order_field_hooks()
 _unstructure_entry = converter.get_unstructure_hook(HistoryEntry)
+_structure_entries = converter.get_structure_hook(tuple[HistoryEntry, ...])
+
+
+def _unstructure_history(history: History) -> list[Any]:
+    return [_unstructure_entry(entry) for entry in history]
+
+
+def _structure_history(value: object, _: type) -> History:
+    return History(_structure_entries(value, tuple[HistoryEntry, ...]))
+
+
+converter.register_unstructure_hook(History, _unstructure_history)
+converter.register_structure_hook(History, _structure_history)

@@ -36,6 +36,7 @@ from orderflow.errors import (
     Refusal,
     RefusalCategory,
 )
+from orderflow.history import History
 from orderflow.inputs import LATEST, check_time
 from orderflow.lifecycle import LIFECYCLE
 from orderflow.model import Actor, ActorKind
@@ -205,7 +206,7 @@ class Lifecycle:
             command.address,
             initial,
             ledger,
-            (entry,),
+            History((entry,)),
             None,
             None,
             None,
@@ -467,13 +468,9 @@ def _replayed(order: Order, command: c.Command) -> Outcome | None:
                 }
                 refusal = _REFERENCE_CONFLICT.refusal(command.event, values)
                 raise CommandRefused(order.id, order.state.value, command.event, (refusal,))
-            for entry in order.history:
-                recorded = entry.command
-                if (
-                    type(recorded) is c.Pay
-                    and recorded.payment_reference == command.payment_reference
-                ):
-                    return Outcome(order, entry.effects, entry, replayed=True)
+            entry = order.history.payment_entry(command.payment_reference)
+            if entry is not None:
+                return Outcome(order, entry.effects, entry, replayed=True)
     return None
 
 

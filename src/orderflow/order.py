@@ -13,6 +13,7 @@ disagree with the history.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ import attrs
 from orderflow.commands import Command, PlaceOrder
 from orderflow.effects import Effect, RefundReason
 from orderflow.errors import InvalidInput
+from orderflow.history import History
 from orderflow.model import (
     Actor,
     ActorKind,
@@ -272,7 +274,8 @@ class Order:
         address: where it goes, with the recipient's contact.
         state: where it is in the lifecycle.
         ledger: what is due, paid and refunded.
-        history: one entry per applied command, oldest first.
+        history: one entry per applied command, oldest first (a :class:`History`: an
+            append-only sequence shared with the orders it was made from).
         shipment: the parcel, once shipped.
         closure: why and when it was closed, once closed.
         hold: why it is held and the state to return to, while on hold.
@@ -285,7 +288,7 @@ class Order:
     address: Address
     state: OrderState
     ledger: Ledger
-    history: tuple[HistoryEntry, ...]
+    history: History
     shipment: Shipment | None
     closure: Closure | None
     hold: HoldRecord | None
@@ -300,7 +303,7 @@ class Order:
         address: Address,
         state: OrderState,
         ledger: Ledger,
-        history: tuple[HistoryEntry, ...],
+        history: Iterable[HistoryEntry],
         shipment: Shipment | None = None,
         closure: Closure | None = None,
         hold: HoldRecord | None = None,
@@ -321,7 +324,10 @@ class Order:
         if not isinstance(state, OrderState):
             raise InvalidInput("state", state, "must be an OrderState")
         _check_ledger(ledger, checked_lines)
-        history = tuple(history)
+        if not isinstance(history, History):
+            if isinstance(history, str | bytes) or not isinstance(history, Iterable):
+                raise InvalidInput("history", history, "must be a sequence of history entries")
+            history = History(history)
         _check_history(history, state, id, customer_id)
         _check_records(state, shipment, closure, hold)
         deadlines = tuple(deadlines)
@@ -406,18 +412,12 @@ class Order:
     @property
     def command_ids(self) -> frozenset[str]:
         """The ids of every command already applied."""
-        return frozenset(
-            entry.command.command_id
-            for entry in self.history
-            if entry.command.command_id is not None
-        )
+        return self.history.command_ids()
 
     def entry_for(self, command_id: str) -> HistoryEntry | None:
-        """The history entry of the command with this id, if it was applied."""
-        for entry in reversed(self.history):
-            if entry.command.command_id == command_id:
-                return entry
-        return None
+        """The history entry of the command with this id, if it was applied (constant time,
+        whatever the history's length)."""
+        return self.history.entry_for(command_id)
 
     @property
     def next_deadline(self) -> Deadline | None:
@@ -466,9 +466,7 @@ def _check_ledger(ledger: object, lines: tuple[OrderLine, ...]) -> None:
         raise InvalidInput("ledger.amount_paid", ledger.amount_paid, "more than due")
 
 
-def _check_history(
-    history: tuple[HistoryEntry, ...], state: OrderState, order_id: str, customer_id: str
-) -> None:
+def _check_history(history: History, state: OrderState, order_id: str, customer_id: str) -> None:
     """The checks a loaded history must pass, each O(1) per entry (LC-8).
 
     It is a chain of states from the entry that placed this order (of this customer) to the

@@ -112,7 +112,7 @@ class Step:
             order.address if address is None else address,
             dest,
             new_ledger,
-            (*history, entry),
+            history.append(entry),
             new_shipment,
             order.closure if closure is _KEEP else closure,  # type: ignore[arg-type]
             order.hold if hold is _KEEP else hold,  # type: ignore[arg-type]

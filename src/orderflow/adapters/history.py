@@ -7,13 +7,15 @@ normal case, where the order was built from the stored one and shares its entry 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from orderflow.errors import InvalidInput
 from orderflow.order import HistoryEntry, Order
 
 __all__ = ["check_extends"]
 
 
-def check_extends(order: Order, stored: tuple[HistoryEntry, ...]) -> None:
+def check_extends(order: Order, stored: Sequence[HistoryEntry]) -> None:
     """Refuse ``order`` unless its history begins with ``stored``, entry for entry.
 
     Entries are compared by identity first (an order built from the stored one shares its
@@ -26,9 +28,9 @@ def check_extends(order: Order, stored: tuple[HistoryEntry, ...]) -> None:
     Raises:
         InvalidInput: naming the first entry that differs; nothing should be written.
     """
-    prefix = order.history[: len(stored)]
-    if prefix == stored:  # tuple equality checks identity before equality, element by element
+    if order.history.extends(stored):  # free when the order was built from the stored one
         return
+    prefix = order.history[: len(stored)]
     for index, (mine, theirs) in enumerate(zip(prefix, stored, strict=False)):
         if mine != theirs:
             raise InvalidInput(
