@@ -20,6 +20,7 @@ from orderflow import (
     Ship,
     StartFulfilment,
 )
+from orderflow.history import History
 from orderflow.lifecycle import Definition, Step, Transition
 from orderflow.order import HistoryEntry, Order
 from tests.support import CUSTOMER, STAFF, SYSTEM, apply, awaiting_shipment, cny, paid, place
@@ -86,7 +87,7 @@ def test_an_applier_that_loses_history_is_reported_as_a_bug() -> None:
     def forgetful(step: Step) -> tuple[Order, HistoryEntry]:
         new, entry = step.commit()
         fields = [getattr(new, field.name) for field in attrs.fields(Order)]
-        fields[6] = new.history[:-2] + new.history[-1:]
+        fields[6] = History(new.history[:-2] + new.history[-1:])
         corrupted = object.__new__(Order)
         corrupted.__attrs_init__(*fields)
         return corrupted, entry

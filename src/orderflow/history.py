@@ -35,11 +35,15 @@ class History(Sequence["HistoryEntry"]):
         entries: the entries (any iterable); the history keeps its own copy of them.
     """
 
-    __slots__ = ("_entries", "_index", "_length")
+    __slots__ = ("_entries", "_index", "_length", "first", "last")
 
     _entries: list[HistoryEntry]
     _index: dict[object, int]
     _length: int
+    first: HistoryEntry
+    """The first entry (the placing of the order); read it without indexing."""
+    last: HistoryEntry
+    """The newest entry; read it without indexing."""
 
     def __init__(self, entries: Iterable[HistoryEntry] = ()) -> None:
         listed = list(entries)
@@ -51,6 +55,9 @@ class History(Sequence["HistoryEntry"]):
         self._entries = listed
         self._length = len(listed)
         self._index = index
+        if listed:
+            self.first = listed[0]
+            self.last = listed[-1]
 
     @classmethod
     def _sharing(
@@ -60,6 +67,8 @@ class History(Sequence["HistoryEntry"]):
         history._entries = entries
         history._length = length
         history._index = index
+        history.first = entries[0]
+        history.last = entries[length - 1]
         return history
 
     def append(self, entry: HistoryEntry) -> History:
@@ -74,8 +83,16 @@ class History(Sequence["HistoryEntry"]):
             entries.append(entry)
             if entries[length] is entry:  # no other history grew the shared list meanwhile
                 index = self._index
-                _index_entry(index, entry, length)
-                return History._sharing(entries, length + 1, index)
+                command = entry[2]
+                if command.command_id is not None or command.event == _PAY_EVENT:
+                    _index_entry(index, entry, length)
+                grown = _new(History)
+                grown._entries = entries
+                grown._length = length + 1
+                grown._index = index
+                grown.first = entries[0]
+                grown.last = entry
+                return grown
         forked = entries[:length]
         forked.append(entry)
         index = {key: position for key, position in self._index.items() if position < length}

@@ -357,12 +357,12 @@ class Order:
     @property
     def created_at(self) -> datetime:
         """When the order was placed."""
-        return self.history[0].at
+        return self.history.first.at
 
     @property
     def updated_at(self) -> datetime:
         """When the last command was applied."""
-        return self.history[-1].at
+        return self.history.last.at
 
     @property
     def currency(self) -> str:

@@ -191,7 +191,7 @@ class OrderService:
                 from 1970 up to 9000.
         """
         now = self._clock_now()
-        last = order.history[-1].at
+        last = order.history.last.at
         return last if now < last else now
 
     def _clock_now(self) -> datetime:

@@ -97,7 +97,7 @@ class Step:
         elif dest in _TIMED_STATES:
             deadlines = self.settings.deadlines_for(
                 dest,
-                history[0].at,
+                history.first.at,
                 new_ledger,
                 new_shipment,
             )
