@@ -99,6 +99,52 @@ def measure(orders: int) -> dict[str, tuple[float, float, float]]:
     return results
 
 
+def _long_order(entries: int) -> tuple[Order, str]:
+    """A closed, paid order whose refund failed and was retried until its history holds
+    ``entries`` entries (failing and retrying a refund may go on without end)."""
+    from orderflow import Close, CloseReason, FailRefund, RetryRefund
+
+    order = orderflow_setup(0)
+    order = LIFECYCLE.handle(order, PAY, SYSTEM, AT).order
+    order = LIFECYCLE.handle(order, Close(CloseReason.OUT_OF_STOCK), STAFF, AT).order
+    refund_id = order.ledger.refunds[0].refund_id
+    while order.version < entries:
+        command = FailRefund(refund_id) if order.version % 2 else RetryRefund(refund_id)
+        order = LIFECYCLE.handle(order, command, SYSTEM, AT).order
+    return order, refund_id
+
+
+def growth(
+    sizes: tuple[int, ...] = (10, 100, 1_000, 10_000), commands: int = 400
+) -> dict[tuple[int, bool], float]:
+    """Microseconds per command on an order of each history length, with and without a
+    command id (best of 5 runs of ``commands`` commands in a row, each on the order the one
+    before made, as a service does)."""
+    import time
+
+    from orderflow import FailRefund, RetryRefund
+
+    results: dict[tuple[int, bool], float] = {}
+    for size in sizes:
+        base, refund_id = _long_order(size)
+        for with_id in (False, True):
+            best = float("inf")
+            for run in range(5):
+                order = base
+                plan = [
+                    (FailRefund if (base.version + n) % 2 else RetryRefund)(
+                        refund_id, command_id=f"r{run}-{n}" if with_id else None
+                    )
+                    for n in range(commands)
+                ]
+                started = time.perf_counter()
+                for command in plan:
+                    order = LIFECYCLE.handle(order, command, SYSTEM, AT).order
+                best = min(best, (time.perf_counter() - started) / commands)
+            results[size, with_id] = best * 1e6
+    return results
+
+
 def main(orders: int = 3000) -> dict[str, tuple[float, float, float]]:
     """Check every case completes a lifecycle, measure, and print the table and ratios."""
     completed = orderflow_run(1)
@@ -123,6 +169,18 @@ def main(orders: int = 3000) -> dict[str, tuple[float, float, float]]:
         f"per-order machine setup, naive:        {naive_setup - results['bare dict table'][1]:6.1f}"
         " us beyond the order value; orderflow: none (one Lifecycle per process)"
     )
+    sizes = (10, 100, 1_000, 10_000) if orders >= 1000 else (10, 100)
+    grown = growth(sizes, 400 if orders >= 1000 else 20)
+    print()
+    print("one more command on an order with a long history (us/command):")
+    print(f"{'history entries':<20}" + "".join(f"{size:>10,}" for size in sizes))
+    for with_id in (False, True):
+        label = "with a command id" if with_id else "without"
+        print(f"{label:<20}" + "".join(f"{grown[size, with_id]:>10.2f}" for size in sizes))
+    for with_id in (False, True):
+        ratio = grown[sizes[-1], with_id] / grown[sizes[0], with_id]
+        label = "with a command id" if with_id else "without"
+        print(f"growth {sizes[0]} -> {sizes[-1]} {label}: {ratio:.2f}x   (target: at most 1.3x)")
     return results
 
 
