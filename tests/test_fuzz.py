@@ -474,7 +474,8 @@ store_orders = st.sampled_from(STORE_ORDERS)
 
 
 def _memory_snapshot(store: InMemoryStore) -> object:
-    return dict(store._orders), dict(store._outbox)
+    customers = {customer: list(keys) for customer, keys in store._by_customer.items()}
+    return dict(store._orders), dict(store._outbox), customers
 
 
 def _sql_snapshot(store: SqlStore) -> object:
@@ -498,13 +499,16 @@ def unchanged_if_refused(snapshot: Callable[[], object]) -> Iterator[list[object
             assert snapshot() == before, result
 
 
-STORE_CALLS = st.sampled_from(["get", "add", "save", "find_by_state", "find_due"])
+STORE_CALLS = st.sampled_from(
+    ["get", "add", "save", "find_by_state", "find_due", "find_by_customer"]
+)
 store_arguments = st.fixed_dictionaries(
     {
         "call": STORE_CALLS,
         "order_id": either(st.sampled_from(["s-1", "missing", "o" * 100])),
         "order": either(store_orders),
-        "effects": either(st.just(())),
+        "customer_id": either(st.sampled_from([CUSTOMER.id, "nobody", "c" * 100])),
+        "cursor": either(st.one_of(st.none(), st.tuples(times, either(st.just("s-1"))))),
         "version": either(st.sampled_from([0, 1, 2])),
         "state": either(st.sampled_from(list(OrderState))),
         "limit": either(st.integers(0, 5)),
@@ -519,18 +523,24 @@ def _call_store(store: Any, arguments: dict[str, Any]) -> object:
     if call == "get":
         return calling(lambda: store.get(arguments["order_id"]))
     if call == "add":
-        return calling(lambda: store.add(arguments["order"], arguments["effects"]))
+        return calling(lambda: store.add(arguments["order"]))
     if call == "save":
         order = arguments["order"]
         if isinstance(order, Order) and order.version == 1:
             closing = Close(CloseReason.OTHER, "x")
             stepped = calling(lambda: LIFECYCLE.handle(order, closing, STAFF, T0))
             order = stepped.order if isinstance(stepped, Outcome) else order
-        return calling(lambda: store.save(order, arguments["version"], arguments["effects"]))
+        return calling(lambda: store.save(order, arguments["version"]))
     if call == "find_by_state":
         return calling(
             lambda: store.find_by_state(
                 arguments["state"], limit=arguments["limit"], after_id=arguments["after_id"]
+            )
+        )
+    if call == "find_by_customer":
+        return calling(
+            lambda: store.find_by_customer(
+                arguments["customer_id"], limit=arguments["limit"], before=arguments["cursor"]
             )
         )
     return calling(lambda: store.find_due(arguments["before"], limit=arguments["limit"]))
@@ -603,8 +613,9 @@ def test_order_service(order_id: Any, command: Any, placing: Any, actor: Any, re
 def test_order_service_refuses_parts_that_are_not_ports(argument: str) -> None:
     """The service's parts are checked when it is built (InvalidConfiguration)."""
     parts: dict[str, Any] = {"store": InMemoryStore(), argument: "not a port"}
-    with pytest.raises(OrderflowError):
+    with pytest.raises(InvalidConfiguration) as info:
         OrderService(**parts)
+    assert info.value.setting == argument
     assert isinstance(OrderService(InMemoryStore(), Lifecycle()), OrderService)
 
 
@@ -633,9 +644,13 @@ def test_hostile_ids_are_refused_before_any_driver_call(sql_store: SqlStore, ord
     for store in (memory, sql_store):
         with pytest.raises(InvalidInput):
             store.get(order_id)
+        with pytest.raises(InvalidInput):
+            store.find_by_customer(order_id)
         if order_id not in ("", " ", None):  # blank cursors and None are fine for paging
             with pytest.raises(InvalidInput):
                 store.find_by_state(OrderState.PENDING_PAYMENT, after_id=order_id)
+            with pytest.raises(InvalidInput):
+                store.find_by_customer(CUSTOMER.id, before=(T0, order_id))
         if isinstance(order_id, str) and order_id.strip():
             forged = _order_with(id=order_id)
             with pytest.raises(InvalidInput):

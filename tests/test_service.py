@@ -14,6 +14,7 @@ from orderflow import (
     CommandRefused,
     ConfirmRefund,
     InvalidInput,
+    Order,
     OrderState,
     Pay,
     PlaceOrder,
@@ -117,11 +118,12 @@ class _RacingStore(InMemoryStore):
         super().__init__()
         self.races = races
 
-    def save(self, order, expected_version, effects=()):  # type: ignore[no-untyped-def]
+    def save(self, order: Order, expected_version: int) -> None:
+        """Refuse the save as a conflict while races are left; then save."""
         if self.races > 0:
             self.races -= 1
             raise ConcurrencyConflict(order.id, expected_version, expected_version + 1)
-        super().save(order, expected_version, effects)
+        super().save(order, expected_version)
 
 
 def test_conflicts_are_retried_only_when_asked(clock: ManualClock) -> None:

@@ -1,9 +1,9 @@
 """The order service and the outbox relay: the core, run against a store.
 
 :class:`OrderService` runs a command against a stored order: load, decide in the pure core,
-save with the version it was loaded at plus the outcome's effects into the outbox, in one
-transaction. :class:`OutboxRelay` hands the outbox's pending effects to the host's notifier
-and effect handlers, at least once.
+save with the version it was loaded at; the store writes the new history entry's effects
+into the outbox in the same transaction. :class:`OutboxRelay` hands the outbox's pending
+effects to the host's notifier and effect handlers, at least once.
 
 Nothing is lost and nothing is doubled:
 
@@ -108,7 +108,7 @@ class OrderService:
         """
         outcome = self.lifecycle.place(command, actor, self._clock_now())
         try:
-            self.store.add(outcome.order, outcome.effects)
+            self.store.add(outcome.order)
         except OrderAlreadyExists:
             stored = self.store.get(command.order_id)
             first = stored.history[0]
@@ -152,7 +152,7 @@ class OrderService:
             if outcome.replayed:
                 return outcome
             try:
-                self.store.save(outcome.order, order.version, outcome.effects)
+                self.store.save(outcome.order, order.version)
             except ConcurrencyConflict:
                 if attempt >= retries:
                     raise
