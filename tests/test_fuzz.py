@@ -594,22 +594,36 @@ def test_sql_store(calls: list[dict[str, Any]]) -> None:
     commands((PlaceOrder,)).flatmap(built),
     either(valid_actors),
     either(st.integers(0, 3)),
+    st.one_of(st.none(), either(st.integers(0, 3))),
 )
-def test_order_service(order_id: Any, command: Any, placing: Any, actor: Any, retries: Any) -> None:
-    """The service handles, places, checks and lists, or raises an orderflow error; a
-    refused call leaves the store as it was."""
+def test_order_service(
+    order_id: Any, command: Any, placing: Any, actor: Any, retries: Any, expected: Any
+) -> None:
+    """The service handles (at an expected version too), places, checks and lists, or
+    raises an orderflow error; a refused call leaves the store as it was."""
     store = _memory_store()
-    service = OrderService(store, clock=ManualClock(T0 + timedelta(days=1)))
+    service = OrderService(
+        store, clock=ManualClock(T0 + timedelta(days=1)), sleep=lambda seconds: None
+    )
     with unchanged_if_refused(lambda: _memory_snapshot(store)) as results:
-        results.append(calling(lambda: service.handle(order_id, command, actor, retries=retries)))
+        results.append(
+            calling(
+                lambda: service.handle(
+                    order_id, command, actor, expected_version=expected, retries=retries
+                )
+            )
+        )
     with unchanged_if_refused(lambda: _memory_snapshot(store)) as results:
         results.append(calling(lambda: service.place(placing, actor)))
     calling(lambda: service.get(order_id))
     calling(lambda: service.check(order_id, command, actor))
     calling(lambda: service.available(order_id, actor))
+    calling(lambda: service.find_by_customer(order_id, limit=retries))
 
 
-@pytest.mark.parametrize("argument", ["store", "lifecycle", "clock", "ids"])
+@pytest.mark.parametrize(
+    "argument", ["store", "lifecycle", "clock", "ids", "conflict_backoff", "sleep", "random"]
+)
 def test_order_service_refuses_parts_that_are_not_ports(argument: str) -> None:
     """The service's parts are checked when it is built (InvalidConfiguration)."""
     parts: dict[str, Any] = {"store": InMemoryStore(), argument: "not a port"}

@@ -13,12 +13,13 @@ differential stateful test made by :func:`differential_test`. An adapter author 
 
 The contract covers: the round trip of every field, a stale version refused with nothing
 written, the order and the outbox entries of its new history entries' effects written
-together, concurrent savers (threads) with exactly one winner per version, retries through
-the service, queries by state, by deadline and by customer (newest first, in pages), exact
-decimals, and the outbox: claims held until their lease ends and never shared by concurrent
-claimers, retries that wait without blocking, delivery records, any error text recorded,
-dead entries listed and requeued, purges, relays in threads delivering each entry once; and
-idempotent commands through the service. The differential test runs the store beside the in-memory
+together, concurrent savers (threads) with exactly one winner per version, many writers
+racing on one order through the service with retries, commands at an expected version,
+queries by state, by deadline and by customer (newest first, in pages), exact decimals, and
+the outbox: claims held until their lease ends and never shared by concurrent claimers,
+retries that wait without blocking, delivery records, any error text recorded, dead entries
+listed and requeued, purges, relays in threads delivering each entry once; and idempotent
+commands through the service. The differential test runs the store beside the in-memory
 reference under random commands, waits, claims and delivery records, and requires them to
 agree after every step.
 
@@ -108,6 +109,11 @@ class OrderStoreContract(OutboxContract, QueryContract):
     :class:`~orderflow.testing.outbox_contract.OutboxContract`, the queries from
     :class:`~orderflow.testing.query_contract.QueryContract`.
     """
+
+    race_threads: ClassVar[int] = 24
+    """How many threads race on one order through the service."""
+    race_retries: ClassVar[int] = 10
+    """The retries each of them is given."""
 
     # -- round trips ---------------------------------------------------------------------
 
@@ -312,26 +318,71 @@ class OrderStoreContract(OutboxContract, QueryContract):
             OrderState.PENDING_PAYMENT
         ] * rounds
 
-    def test_service_retries_decide_again_on_fresh_state(self, store: OrderStore) -> None:
-        """D-9: with retries, concurrent service calls all land, each on fresh state."""
+    def test_a_race_of_many_writers_on_one_order_lands_every_command(
+        self, store: OrderStore
+    ) -> None:
+        """D-9: threads paying and changing one order at once, each through the service
+        with retries (which pause, randomized, before deciding again on fresh state): every
+        command lands exactly once and no conflict escapes."""
         world = _World(store)
-        world.place("retry")
+        placed = world.place("race-all")
+        barrier = threading.Barrier(self.race_threads)
         errors: list[BaseException] = []
 
-        def change(worker: int) -> None:
+        def command(worker: int) -> c.Command:
+            if worker % 2:
+                return c.Pay(placed.amount_due, f"race-pay-{worker}", command_id=f"w-{worker}")
             address = Address(f"worker {worker}", "13800000000", "1 Road", "Hangzhou")
+            return c.ChangeAddress(address, command_id=f"w-{worker}")
+
+        def run(worker: int) -> None:
+            actor = SYSTEM if worker % 2 else STAFF
+            barrier.wait()
             try:
-                world.service.handle("retry", c.ChangeAddress(address), STAFF, retries=20)
+                world.service.handle("race-all", command(worker), actor, retries=self.race_retries)
             except BaseException as error:
                 errors.append(error)
 
-        workers = [threading.Thread(target=change, args=(n,)) for n in range(self.threads)]
+        workers = [threading.Thread(target=run, args=(n,)) for n in range(self.race_threads)]
         for worker in workers:
             worker.start()
         for worker in workers:
-            worker.join(timeout=60)
+            worker.join(timeout=120)
         assert errors == []
-        assert store.get("retry").version == 1 + self.threads
+        final = store.get("race-all")
+        assert final.version == 1 + self.race_threads
+        assert sorted(entry.command.command_id or "" for entry in final.history[1:]) == sorted(
+            f"w-{n}" for n in range(self.race_threads)
+        )
+        assert final.state is OrderState.PAID
+        assert final.amount_paid == placed.amount_due  # RK-3: one applied, the rest refunded
+        assert len(final.ledger.refunds) == self.race_threads // 2 - 1
+        written = [entry.id for entry in store.entries("race-all")]
+        assert written == [effect.id for entry in final.history for effect in entry.effects]
+
+    def test_a_command_at_an_expected_version_is_applied_only_there(
+        self, store: OrderStore
+    ) -> None:
+        """D-9: with ``expected_version`` (an HTTP If-Match) a command is applied at that
+        version; at another it is a conflict and nothing is written, unless its command id
+        was applied already (a retried request gets the original outcome)."""
+        world = _World(store)
+        placed = world.place("if-match")
+        pay = c.Pay(placed.amount_due, "if-match-pay", command_id="req-1")
+        paid = world.service.handle("if-match", pay, SYSTEM, expected_version=1)
+        assert paid.order.version == 2
+        entries = store.entries("if-match")
+        again = world.service.handle("if-match", pay, SYSTEM, expected_version=1)
+        assert again.replayed
+        assert again.entry == paid.entry
+        close = c.Close(CloseReason.OUT_OF_STOCK, command_id="req-2")
+        with pytest.raises(ConcurrencyConflict) as info:
+            world.service.handle("if-match", close, STAFF, expected_version=1)
+        assert (info.value.expected_version, info.value.actual_version) == (1, 2)
+        assert store.get("if-match") == paid.order
+        assert store.entries("if-match") == entries
+        closed = world.service.handle("if-match", close, STAFF, expected_version=2)
+        assert closed.order.state is OrderState.CLOSED
 
     # -- idempotency through the service -------------------------------------------------
 
