@@ -155,6 +155,7 @@ class QueryContract:
         page = store.find_by_customer("buyer", limit=size)
         while page:
             assert len(page) <= size
+            assert len(walked) < len(newest_first), "a page repeats orders of an earlier one"
             walked += _ids(page)
             page = store.find_by_customer("buyer", limit=size, before=_cursor(page[-1]))
         assert walked == newest_first
