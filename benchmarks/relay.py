@@ -84,7 +84,7 @@ def fill(store: SqlStore, entries: int) -> None:
     for n in range((entries + 1) // 2):
         command = PlaceOrder(f"relay-bench-{n:06d}", CUSTOMER.id, LINES, ADDRESS)
         outcome = lifecycle.place(command, CUSTOMER, START)
-        store.add(outcome.order, outcome.effects)
+        store.add(outcome.order)
 
 
 def run(url: str, entries: int, relays: int, batch: int, folder: Path) -> dict[str, float]:

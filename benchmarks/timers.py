@@ -46,7 +46,6 @@ from orderflow import (
 )
 from orderflow.adapters.memory import InMemoryStore
 from orderflow.adapters.sql import SqlStore
-from orderflow.effects import Effect
 from orderflow.errors import StoreError
 from orderflow.order import Deadline, DeadlineKind
 from orderflow.ports import ManualClock, OrderStore
@@ -65,10 +64,10 @@ DEFAULT_URLS = {
 }
 
 
-def build_orders(total: int, due: int, stuck: int) -> list[tuple[Order, tuple[Effect, ...]]]:
-    """The orders to store, with the effects of their last change."""
+def build_orders(total: int, due: int, stuck: int) -> list[Order]:
+    """The orders to store (their effects go to the outbox with them)."""
     lifecycle = Lifecycle()
-    built: list[tuple[Order, tuple[Effect, ...]]] = []
+    built: list[Order] = []
     for n in range(total):
         if n < due:
             order_id = f"stuck-{n:06d}" if n < stuck else f"due-{n:06d}"
@@ -83,7 +82,7 @@ def build_orders(total: int, due: int, stuck: int) -> list[tuple[Order, tuple[Ef
             outcome = lifecycle.handle(
                 outcome.order, Pay(Money("104.80", "CNY"), f"p-{n}"), SYSTEM, placed_at
             )
-        built.append((outcome.order, outcome.effects))
+        built.append(outcome.order)
     return built
 
 
@@ -99,19 +98,19 @@ def refusing_timers() -> dict[DeadlineKind, TimerCommand]:
     return {**TIMERS, DeadlineKind.AUTO_CLOSE_UNPAID: timer}
 
 
-def load_memory(store: InMemoryStore, orders: list[tuple[Order, tuple[Effect, ...]]]) -> None:
+def load_memory(store: InMemoryStore, orders: list[Order]) -> None:
     """Put the orders in a memory store."""
-    for order, effects in orders:
-        store.add(order, effects)
+    for order in orders:
+        store.add(order)
 
 
-def load_sql(store: SqlStore, orders: list[tuple[Order, tuple[Effect, ...]]]) -> None:
+def load_sql(store: SqlStore, orders: list[Order]) -> None:
     """Bulk-load the orders into a SQL store's tables, a thousand per transaction (not timed:
     adding them one transaction each would take minutes on a server)."""
     from orderflow.adapters.sql.codec import _Rows
 
     for start in range(0, len(orders), 1000):
-        rows = [_Rows(order, effects, 1) for order, effects in orders[start : start + 1000]]
+        rows = [_Rows(order, 1) for order in orders[start : start + 1000]]
         with store._transaction("bulk load") as connection:
             store._insert_order.run_many(connection, [row.order for row in rows])
             store._insert_history.run_many(connection, [h for row in rows for h in row.history])

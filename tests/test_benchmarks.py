@@ -55,3 +55,17 @@ def test_relay_benchmark_counts_no_duplicate(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     for column in ("duplicates", "missing", "entries/s", "target"):
         assert column in out
+
+
+def test_race_benchmark_counts_conflicts_each_way(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/race.py: threads racing on one order through the service, retrying at once
+    and with the backoff (D-9); every command that did not end in a conflict landed."""
+    bench = runpy.run_path(str(BENCHMARKS / "race.py"), run_name="race_benchmark")
+    results = bench["main"](6, 10, 2, ("memory", "sqlite"))
+    assert set(results) == {"memory", "sqlite (file, WAL)"}
+    for ways in results.values():
+        assert set(ways) == {"at once", "backoff"}
+        assert all(len(outcomes) == 2 for outcomes in ways.values())
+    out = capsys.readouterr().out
+    for column in ("conflicts/run", "runs with any", "at once", "backoff", "target"):
+        assert column in out

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from datetime import datetime
 
 import pytest
 
 from orderflow.adapters.memory import InMemoryStore
-from orderflow.effects import Effect
 from orderflow.order import Order
 from orderflow.ports import OrderStore
 from orderflow.testing.contracts import OrderStoreContract, differential_test
@@ -27,20 +26,47 @@ TestInMemoryStoreAgainstReference = differential_test(InMemoryStore, max_example
 class VersionIgnoringStore(InMemoryStore):
     """A broken store: it saves whatever version it is given (a lost-update bug)."""
 
-    def save(self, order: Order, expected_version: int, effects: Sequence[Effect] = ()) -> None:
+    def save(self, order: Order, expected_version: int) -> None:
         """Save without checking the expected version: the last writer silently wins."""
         with self._lock:
             self._index(self.get(order.id), order)
             self._orders[order.id] = order
-            self._append_outbox(order, effects)
+            self._append_outbox(order, expected_version + 1)
 
 
 class OutboxDroppingStore(InMemoryStore):
-    """A broken store: it saves the order but forgets the outbox entries."""
+    """A broken store: it writes a new order's outbox entries but forgets a save's."""
 
-    def save(self, order: Order, expected_version: int, effects: Sequence[Effect] = ()) -> None:
-        """Save the order only."""
-        super().save(order, expected_version, ())
+    def _append_outbox(self, order: Order, first_new_version: int) -> None:
+        if first_new_version == 1:
+            super()._append_outbox(order, first_new_version)
+
+
+class LastEntryOnlyStore(InMemoryStore):
+    """A broken store: it writes the effects of the order's last history entry only, as if
+    every save added one entry."""
+
+    def _append_outbox(self, order: Order, first_new_version: int) -> None:
+        super()._append_outbox(order, order.version)
+
+
+class CreatedOrderIgnoringStore(InMemoryStore):
+    """A broken store: it lists a customer's orders by id alone, not newest first."""
+
+    def find_by_customer(
+        self,
+        customer_id: str,
+        *,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Order]:
+        """Every order of the customer by id, descending, below the cursor's id."""
+        found = sorted(
+            (o for o in self._orders.values() if o.customer_id == customer_id),
+            key=lambda o: o.id,
+            reverse=True,
+        )
+        return [o for o in found if before is None or o.id < before[1]][:limit]
 
 
 class _Broken(OrderStoreContract):
@@ -70,7 +96,28 @@ def test_the_contract_catches_a_store_that_drops_the_outbox() -> None:
         contract.test_order_and_outbox_are_written_together(OutboxDroppingStore())
 
 
-@pytest.mark.parametrize("broken", [VersionIgnoringStore, OutboxDroppingStore])
+def test_the_contract_catches_a_store_that_writes_only_the_last_entrys_effects() -> None:
+    """D-14: a store that writes the effects of one entry per save fails when a save adds
+    several entries, and when an order is added with its whole history."""
+    contract = _Broken(LastEntryOnlyStore)
+    with pytest.raises(CONTRACT_FAILURE):
+        contract.test_a_save_writes_the_effects_of_every_new_entry(LastEntryOnlyStore())
+
+
+def test_the_contract_catches_a_store_that_lists_a_customer_by_id() -> None:
+    """PT-1: a store that ignores the creation time fails the customer queries."""
+    contract = _Broken(CreatedOrderIgnoringStore)
+    with pytest.raises(CONTRACT_FAILURE):
+        contract.test_find_by_customer_is_newest_first_ties_by_id(CreatedOrderIgnoringStore())
+    with pytest.raises(CONTRACT_FAILURE):
+        contract.test_find_by_customer_pages_by_the_last_order_of_a_page(
+            CreatedOrderIgnoringStore(), 2
+        )
+
+
+@pytest.mark.parametrize(
+    "broken", [VersionIgnoringStore, OutboxDroppingStore, CreatedOrderIgnoringStore]
+)
 def test_the_differential_test_catches_broken_stores(broken: type[InMemoryStore]) -> None:
     """The stateful differential test finds the disagreement with the reference."""
     case = differential_test(broken, max_examples=100, shrink=False, derandomize=True)

@@ -474,7 +474,8 @@ store_orders = st.sampled_from(STORE_ORDERS)
 
 
 def _memory_snapshot(store: InMemoryStore) -> object:
-    return dict(store._orders), dict(store._outbox)
+    customers = {customer: list(keys) for customer, keys in store._by_customer.items()}
+    return dict(store._orders), dict(store._outbox), customers
 
 
 def _sql_snapshot(store: SqlStore) -> object:
@@ -498,13 +499,16 @@ def unchanged_if_refused(snapshot: Callable[[], object]) -> Iterator[list[object
             assert snapshot() == before, result
 
 
-STORE_CALLS = st.sampled_from(["get", "add", "save", "find_by_state", "find_due"])
+STORE_CALLS = st.sampled_from(
+    ["get", "add", "save", "find_by_state", "find_due", "find_by_customer"]
+)
 store_arguments = st.fixed_dictionaries(
     {
         "call": STORE_CALLS,
         "order_id": either(st.sampled_from(["s-1", "missing", "o" * 100])),
         "order": either(store_orders),
-        "effects": either(st.just(())),
+        "customer_id": either(st.sampled_from([CUSTOMER.id, "nobody", "c" * 100])),
+        "cursor": either(st.one_of(st.none(), st.tuples(times, either(st.just("s-1"))))),
         "version": either(st.sampled_from([0, 1, 2])),
         "state": either(st.sampled_from(list(OrderState))),
         "limit": either(st.integers(0, 5)),
@@ -519,18 +523,24 @@ def _call_store(store: Any, arguments: dict[str, Any]) -> object:
     if call == "get":
         return calling(lambda: store.get(arguments["order_id"]))
     if call == "add":
-        return calling(lambda: store.add(arguments["order"], arguments["effects"]))
+        return calling(lambda: store.add(arguments["order"]))
     if call == "save":
         order = arguments["order"]
         if isinstance(order, Order) and order.version == 1:
             closing = Close(CloseReason.OTHER, "x")
             stepped = calling(lambda: LIFECYCLE.handle(order, closing, STAFF, T0))
             order = stepped.order if isinstance(stepped, Outcome) else order
-        return calling(lambda: store.save(order, arguments["version"], arguments["effects"]))
+        return calling(lambda: store.save(order, arguments["version"]))
     if call == "find_by_state":
         return calling(
             lambda: store.find_by_state(
                 arguments["state"], limit=arguments["limit"], after_id=arguments["after_id"]
+            )
+        )
+    if call == "find_by_customer":
+        return calling(
+            lambda: store.find_by_customer(
+                arguments["customer_id"], limit=arguments["limit"], before=arguments["cursor"]
             )
         )
     return calling(lambda: store.find_due(arguments["before"], limit=arguments["limit"]))
@@ -584,27 +594,42 @@ def test_sql_store(calls: list[dict[str, Any]]) -> None:
     commands((PlaceOrder,)).flatmap(built),
     either(valid_actors),
     either(st.integers(0, 3)),
+    st.one_of(st.none(), either(st.integers(0, 3))),
 )
-def test_order_service(order_id: Any, command: Any, placing: Any, actor: Any, retries: Any) -> None:
-    """The service handles, places, checks and lists, or raises an orderflow error; a
-    refused call leaves the store as it was."""
+def test_order_service(
+    order_id: Any, command: Any, placing: Any, actor: Any, retries: Any, expected: Any
+) -> None:
+    """The service handles (at an expected version too), places, checks and lists, or
+    raises an orderflow error; a refused call leaves the store as it was."""
     store = _memory_store()
-    service = OrderService(store, clock=ManualClock(T0 + timedelta(days=1)))
+    service = OrderService(
+        store, clock=ManualClock(T0 + timedelta(days=1)), sleep=lambda seconds: None
+    )
     with unchanged_if_refused(lambda: _memory_snapshot(store)) as results:
-        results.append(calling(lambda: service.handle(order_id, command, actor, retries=retries)))
+        results.append(
+            calling(
+                lambda: service.handle(
+                    order_id, command, actor, expected_version=expected, retries=retries
+                )
+            )
+        )
     with unchanged_if_refused(lambda: _memory_snapshot(store)) as results:
         results.append(calling(lambda: service.place(placing, actor)))
     calling(lambda: service.get(order_id))
     calling(lambda: service.check(order_id, command, actor))
     calling(lambda: service.available(order_id, actor))
+    calling(lambda: service.find_by_customer(order_id, limit=retries))
 
 
-@pytest.mark.parametrize("argument", ["store", "lifecycle", "clock", "ids"])
+@pytest.mark.parametrize(
+    "argument", ["store", "lifecycle", "clock", "ids", "conflict_backoff", "sleep", "random"]
+)
 def test_order_service_refuses_parts_that_are_not_ports(argument: str) -> None:
     """The service's parts are checked when it is built (InvalidConfiguration)."""
     parts: dict[str, Any] = {"store": InMemoryStore(), argument: "not a port"}
-    with pytest.raises(OrderflowError):
+    with pytest.raises(InvalidConfiguration) as info:
         OrderService(**parts)
+    assert info.value.setting == argument
     assert isinstance(OrderService(InMemoryStore(), Lifecycle()), OrderService)
 
 
@@ -633,9 +658,13 @@ def test_hostile_ids_are_refused_before_any_driver_call(sql_store: SqlStore, ord
     for store in (memory, sql_store):
         with pytest.raises(InvalidInput):
             store.get(order_id)
+        with pytest.raises(InvalidInput):
+            store.find_by_customer(order_id)
         if order_id not in ("", " ", None):  # blank cursors and None are fine for paging
             with pytest.raises(InvalidInput):
                 store.find_by_state(OrderState.PENDING_PAYMENT, after_id=order_id)
+            with pytest.raises(InvalidInput):
+                store.find_by_customer(CUSTOMER.id, before=(T0, order_id))
         if isinstance(order_id, str) and order_id.strip():
             forged = _order_with(id=order_id)
             with pytest.raises(InvalidInput):

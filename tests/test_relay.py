@@ -304,8 +304,12 @@ def test_an_entry_without_a_route_is_parked_dead_with_the_reason(
     class Gift(Effect):
         kind: ClassVar[str] = "gift"
 
-    order = place("o-1")
-    store.add(order, [Gift("o-1", 1, 0), ReserveStock("o-1", 1, 1, order.lines)])
+    placed = place("o-1")
+    placing = placed.history[0]._replace(
+        effects=(Gift("o-1", 1, 0), ReserveStock("o-1", 1, 1, placed.lines))
+    )
+    order = attrs.evolve(placed, history=(placing,))
+    store.add(order)
     handler = RecordingHandler()
     relay = OutboxRelay(store, handlers=_everything(handler), clock=clock)
     report = relay.run_once()

@@ -3,24 +3,36 @@ test_relay.py."""
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orderflow import (
+    Address,
     ApproveReview,
+    ChangeAddress,
+    ChangePrice,
     Close,
     CloseReason,
     CommandRefused,
     ConfirmRefund,
     InvalidInput,
+    Order,
     OrderState,
     Pay,
     PlaceOrder,
     Ship,
 )
 from orderflow.adapters.memory import InMemoryStore
-from orderflow.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound
+from orderflow.errors import (
+    ConcurrencyConflict,
+    InvalidConfiguration,
+    OrderAlreadyExists,
+    OrderNotFound,
+)
 from orderflow.ports import (
     Clock,
     IdSource,
@@ -30,7 +42,8 @@ from orderflow.ports import (
     SystemClock,
     UuidIds,
 )
-from orderflow.service import MAX_RETRIES, OrderService
+from orderflow.retries import Backoff, Jitter
+from orderflow.service import CONFLICT_BACKOFF, MAX_RETRIES, OrderService
 from orderflow.testing.fakes import RecordingNotifier
 from tests.support import ADDRESS, CUSTOMER, STAFF, SYSTEM, T0, cny, place
 
@@ -117,17 +130,28 @@ class _RacingStore(InMemoryStore):
         super().__init__()
         self.races = races
 
-    def save(self, order, expected_version, effects=()):  # type: ignore[no-untyped-def]
+    def save(self, order: Order, expected_version: int) -> None:
+        """Refuse the save as a conflict while races are left; then save."""
         if self.races > 0:
             self.races -= 1
             raise ConcurrencyConflict(order.id, expected_version, expected_version + 1)
-        super().save(order, expected_version, effects)
+        super().save(order, expected_version)
+
+
+class _Pauses:
+    """A ``sleep`` that records the pauses it is asked for, and does not wait."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.seconds.append(seconds)
 
 
 def test_conflicts_are_retried_only_when_asked(clock: ManualClock) -> None:
     """D-9: a conflict is raised, or retried a bounded number of times on fresh state."""
     store = _RacingStore(races=2)
-    service = OrderService(store, clock=clock)
+    service = OrderService(store, clock=clock, sleep=_Pauses())
     _place(service)
     with pytest.raises(ConcurrencyConflict):
         service.handle("o-1", Pay(cny("119.90"), "p"), SYSTEM)
@@ -190,3 +214,259 @@ def test_memory_store_refuses_non_orders_and_backward_saves(store: InMemoryStore
     store.add(order)
     with pytest.raises(InvalidInput):
         store.save(order, order.version)
+
+
+# -- retries pause, randomized (D-9) ---------------------------------------------------------
+
+
+def test_each_retry_waits_the_backoff_of_its_number(clock: ManualClock) -> None:
+    """D-9: the n-th retry after a conflict waits the backoff's n-th pause first; no pause
+    before the first attempt nor after the last one."""
+    store = _RacingStore(races=3)
+    pauses = _Pauses()
+    backoff = Backoff(
+        base=timedelta(milliseconds=10),
+        factor=2,
+        cap=timedelta(milliseconds=25),
+        jitter=Jitter.NONE,
+    )
+    service = OrderService(store, clock=clock, conflict_backoff=backoff, sleep=pauses)
+    _place(service)
+    assert service.handle("o-1", Pay(cny("119.90"), "p"), SYSTEM, retries=3).order.version == 2
+    assert pauses.seconds == [0.01, 0.02, 0.025]
+    store.races = 3
+    with pytest.raises(ConcurrencyConflict):
+        service.handle("o-1", Close(CloseReason.OUT_OF_STOCK), STAFF, retries=1)
+    assert pauses.seconds == [0.01, 0.02, 0.025, 0.01]
+    store.races = 0
+    service.handle("o-1", ApproveReview(), STAFF, retries=5)
+    assert len(pauses.seconds) == 4
+
+
+def test_default_pauses_are_jittered_and_reproducible_with_a_seed(clock: ManualClock) -> None:
+    """D-9: by default the n-th pause is between half and all of min(100 ms, 2 ms x 2^(n-1)),
+    drawn from the service's random source: a seeded one gives the same pauses again."""
+    runs: list[list[float]] = []
+    for _ in range(2):
+        pauses = _Pauses()
+        store = _RacingStore(races=8)
+        service = OrderService(store, clock=clock, sleep=pauses, random=random.Random(7))
+        _place(service, f"o-{len(runs)}")
+        service.handle(f"o-{len(runs)}", Pay(cny("119.90"), "p"), SYSTEM, retries=8)
+        runs.append(pauses.seconds)
+    rng = random.Random(7)
+    expected = [CONFLICT_BACKOFF.delay(n, rng).total_seconds() for n in range(1, 9)]
+    assert runs == [expected, expected]
+    for n, pause in enumerate(runs[0], start=1):
+        full = min(0.1, 0.002 * 2 ** (n - 1))
+        assert full / 2 <= pause <= full
+    assert len(set(runs[0])) == 8  # jittered: no two alike
+
+
+@settings(max_examples=100)
+@given(races=st.integers(0, 6), retries=st.integers(0, 6), seed=st.integers(0, 2**32))
+def test_retries_pause_once_per_retry_within_the_backoff(
+    races: int, retries: int, seed: int
+) -> None:
+    """D-9: with r conflicts in a row and k retries, the command lands after r pauses when
+    r <= k, or raises after k pauses and stores nothing; every pause is within the backoff's
+    bounds for its retry's number."""
+    store = _RacingStore(races=0)
+    pauses = _Pauses()
+    service = OrderService(store, clock=ManualClock(T0), sleep=pauses, random=random.Random(seed))
+    _place(service)
+    before = store.get("o-1")
+    store.races = races
+    if races <= retries:
+        assert service.handle("o-1", Pay(cny("119.90"), "p"), SYSTEM, retries=retries).order
+        assert store.get("o-1").version == 2
+    else:
+        with pytest.raises(ConcurrencyConflict):
+            service.handle("o-1", Pay(cny("119.90"), "p"), SYSTEM, retries=retries)
+        assert store.get("o-1") == before
+    assert len(pauses.seconds) == min(races, retries)
+    for n, pause in enumerate(pauses.seconds, start=1):
+        full = min(0.1, 0.002 * 2 ** (n - 1))
+        assert full / 2 <= pause <= full
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [
+        ("conflict_backoff", timedelta(milliseconds=5)),
+        ("conflict_backoff", 0.005),
+        ("sleep", None),
+        ("sleep", 0.5),
+        ("random", 42),
+        ("random", random),
+    ],
+)
+def test_the_service_refuses_a_malformed_retry_configuration(argument: str, value: object) -> None:
+    """D-9: a backoff that is not a Backoff, a sleep that cannot be called, a random source
+    that is not a random.Random are InvalidConfiguration naming the setting."""
+    with pytest.raises(InvalidConfiguration) as info:
+        OrderService(InMemoryStore(), **{argument: value})  # type: ignore[arg-type]
+    assert info.value.setting == argument
+
+
+# -- commands at an expected version (D-9, D-3) ----------------------------------------------
+
+
+def _paid(service: OrderService, clock: ManualClock) -> Order:
+    _place(service)
+    clock.advance(timedelta(minutes=1))
+    pay = Pay(cny("119.90"), "alipay-1", command_id="req-pay")
+    return service.handle("o-1", pay, SYSTEM, expected_version=1).order
+
+
+def test_a_command_at_its_expected_version_is_applied(
+    service: OrderService, clock: ManualClock
+) -> None:
+    """D-9: at the expected version the command is decided and saved as usual."""
+    paid = _paid(service, clock)
+    assert paid.version == 2
+    assert paid.state is OrderState.PAID
+    assert service.handle("o-1", ApproveReview(), STAFF, expected_version=2).order.version == 3
+
+
+def test_a_command_at_another_version_is_a_conflict_even_if_it_would_be_refused(
+    service: OrderService, store: InMemoryStore, clock: ManualClock
+) -> None:
+    """D-9: at another version nothing is decided nor saved; the caller gets a conflict
+    (its If-Match failed), not a refusal of a command it decided on older state."""
+    _paid(service, clock)
+    before, entries = store.get("o-1"), store.entries("o-1")
+    for command in (ApproveReview(), ChangePrice("SKU-A", cny("40.00"))):  # allowed, refused
+        for version in (0, 1, 3, 99):
+            with pytest.raises(ConcurrencyConflict) as info:
+                service.handle("o-1", command, STAFF, expected_version=version)
+            assert (info.value.order_id, info.value.expected_version) == ("o-1", version)
+            assert info.value.actual_version == 2
+    assert store.get("o-1") == before
+    assert store.entries("o-1") == entries
+
+
+def test_a_retried_request_at_an_old_version_is_a_replay_not_a_conflict(
+    service: OrderService, store: InMemoryStore, clock: ManualClock
+) -> None:
+    """D-3, D-9: a command whose id (or payment reference) was applied already returns the
+    original outcome at any expected version: a retried HTTP request is not a conflict."""
+    paid = _paid(service, clock)
+    service.handle("o-1", ApproveReview(command_id="req-review"), STAFF, expected_version=2)
+    stored = store.get("o-1")
+    again = service.handle(
+        "o-1", Pay(cny("119.90"), "alipay-1", command_id="req-pay"), SYSTEM, expected_version=1
+    )
+    assert again.replayed
+    assert again.entry == paid.history[1]
+    webhook = service.handle("o-1", Pay(cny("119.90"), "alipay-1"), SYSTEM, expected_version=1)
+    assert webhook.replayed
+    review = service.handle(
+        "o-1", ApproveReview(command_id="req-review"), STAFF, expected_version=2
+    )
+    assert review.replayed
+    assert store.get("o-1") == stored
+    with pytest.raises(ConcurrencyConflict):  # the same id with another payload: not a replay
+        service.handle("o-1", Close(CloseReason.OTHER, "x", command_id="req-pay"), STAFF,
+                       expected_version=1)  # fmt: skip
+
+
+def test_a_conflict_while_saving_at_an_expected_version_is_never_retried(
+    clock: ManualClock,
+) -> None:
+    """D-9: another writer saving between the load and the save makes the command a
+    conflict at once: the caller decided on that version, so nothing is decided again."""
+    store = _RacingStore(races=0)
+    pauses = _Pauses()
+    service = OrderService(store, clock=clock, sleep=pauses)
+    _place(service)
+    store.races = 1
+    with pytest.raises(ConcurrencyConflict) as info:
+        service.handle("o-1", Pay(cny("119.90"), "p"), SYSTEM, expected_version=1)
+    assert info.value.expected_version == 1
+    assert pauses.seconds == []
+    assert store.get("o-1").version == 1
+
+
+@pytest.mark.parametrize(
+    ("expected_version", "retries", "field"),
+    [
+        (True, 0, "expected_version"),
+        (-1, 0, "expected_version"),
+        (2**31, 0, "expected_version"),
+        ("1", 0, "expected_version"),
+        (1.0, 0, "expected_version"),
+        (1, 1, "retries"),
+        (1, MAX_RETRIES, "retries"),
+    ],
+)
+def test_a_malformed_expected_version_is_refused(
+    service: OrderService,
+    store: InMemoryStore,
+    expected_version: object,
+    retries: int,
+    field: str,
+) -> None:
+    """D-9: an expected version that is not a whole number from 0 to 2^31 - 1, or retries
+    asked together with one, are InvalidInput naming the argument; nothing is saved."""
+    _place(service)
+    before = store.get("o-1")
+    with pytest.raises(InvalidInput) as info:
+        service.handle(
+            "o-1",
+            Pay(cny("119.90"), "p"),
+            SYSTEM,
+            expected_version=expected_version,  # type: ignore[arg-type]
+            retries=retries,
+        )
+    assert info.value.field == field
+    assert store.get("o-1") == before
+
+
+@settings(max_examples=60)
+@given(steps=st.integers(0, 4), expected=st.integers(0, 7))
+def test_a_command_lands_exactly_when_its_expected_version_is_current(
+    steps: int, expected: int
+) -> None:
+    """D-9: over an order at any version, a command with an expected version is applied iff
+    that version is the stored one; otherwise it is a conflict and nothing changes."""
+    store = InMemoryStore()
+    clock = ManualClock(T0)
+    service = OrderService(store, clock=clock)
+    _place(service)
+    for step in range(steps):
+        address = Address(f"step {step}", "13800000000", "1 Road", "Hangzhou")
+        service.handle("o-1", ChangeAddress(address), STAFF)
+    before, entries = store.get("o-1"), store.entries("o-1")
+    command = ChangeAddress(Address("If-Match", "13800000000", "2 Road", "Hangzhou"))
+    if expected == before.version:
+        outcome = service.handle("o-1", command, STAFF, expected_version=expected)
+        assert store.get("o-1") == outcome.order
+        assert outcome.order.version == expected + 1
+    else:
+        with pytest.raises(ConcurrencyConflict):
+            service.handle("o-1", command, STAFF, expected_version=expected)
+        assert store.get("o-1") == before
+        assert store.entries("o-1") == entries
+
+
+# -- a customer's orders ---------------------------------------------------------------------
+
+
+def test_the_service_lists_a_customers_orders_from_the_store(
+    service: OrderService, store: InMemoryStore, clock: ManualClock
+) -> None:
+    """PT-1: find_by_customer through the service is the store's: newest first, in pages,
+    arguments checked."""
+    for order_id in ("o-1", "o-3", "o-2"):
+        _place(service, order_id)
+        clock.advance(timedelta(seconds=1))
+    first = service.find_by_customer(CUSTOMER.id, limit=2)
+    assert [o.id for o in first] == ["o-2", "o-3"]
+    rest = service.find_by_customer(
+        CUSTOMER.id, limit=2, before=(first[-1].created_at, first[-1].id)
+    )
+    assert [o.id for o in rest] == ["o-1"]
+    assert service.find_by_customer(CUSTOMER.id) == store.find_by_customer(CUSTOMER.id)
+    with pytest.raises(InvalidInput):
+        service.find_by_customer(CUSTOMER.id, before=(T0.replace(tzinfo=None), "o-1"))

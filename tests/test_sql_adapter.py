@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderflow import (
+    Actor,
     Address,
     ChangeAddress,
     Close,
@@ -50,6 +51,7 @@ from orderflow import (
     PlaceOrder,
 )
 from orderflow.adapters.sql import SCHEMA_VERSION, SqlStore, SqlTables
+from orderflow.adapters.sql.codec import _OUTBOX_COLUMNS, _Rows
 from orderflow.adapters.sql.schema import _POSITION, _TEXT, _TIMESTAMP, _key, _mysql_collation
 from orderflow.effects import EFFECT_TYPES, Effect
 from orderflow.errors import ConcurrencyConflict, OrderAlreadyExists, OrderNotFound, StoreError
@@ -233,12 +235,12 @@ def test_orders_in_every_state_round_trip_through_add_and_save(store: SqlStore) 
     seen: set[OrderState] = set()
     for final in (completed(), closed(paid()), held(awaiting_shipment()), held(place())):
         outcome = placed(f"rt-{final.state.value}-{final.version}")
-        store.add(outcome.order, outcome.effects)
+        store.add(outcome.order)
         current = outcome.order
         assert store.get(current.id) == current
         for entry in final.history[1:]:
             step = LIFECYCLE.handle(current, entry.command, entry.actor, entry.at)
-            store.save(step.order, current.version, step.effects)
+            store.save(step.order, current.version)
             assert store.get(current.id) == step.order
             current = step.order
             seen.add(current.state)
@@ -314,7 +316,7 @@ def test_decimal_amounts_are_exact_in_documents_and_columns(
     lines = (OrderLine("SKU-X", quantity, Money(unit_price, currency)),)
     outcome = placed("dec-1", lines)
     order = apply(outcome.order, ChangeAddress(ADDRESS), STAFF).order
-    store.add(outcome.order, outcome.effects)
+    store.add(outcome.order)
     store.save(order, 1)
     loaded = store.get("dec-1")
     assert loaded == order
@@ -343,13 +345,13 @@ def test_text_beyond_the_basic_plane_round_trips(store: SqlStore) -> None:
 def test_a_stale_save_is_refused_and_writes_nothing(store: SqlStore) -> None:
     """A save on an old version raises ConcurrencyConflict and leaves every row as it was."""
     outcome = placed("o-1")
-    store.add(outcome.order, outcome.effects)
+    store.add(outcome.order)
     changed = apply(outcome.order, ChangeAddress(ADDRESS))
-    store.save(changed.order, 1, changed.effects)
+    store.save(changed.order, 1)
     before = snapshot(store)
     stale = apply(outcome.order, Hold("check the address"))
     with pytest.raises(ConcurrencyConflict) as conflict:
-        store.save(stale.order, 1, stale.effects)
+        store.save(stale.order, 1)
     assert (conflict.value.expected_version, conflict.value.actual_version) == (1, 2)
     assert snapshot(store) == before
     assert store.get("o-1") == changed.order
@@ -358,13 +360,13 @@ def test_a_stale_save_is_refused_and_writes_nothing(store: SqlStore) -> None:
 def test_a_duplicate_add_is_refused_and_writes_nothing(store: SqlStore) -> None:
     """Adding an id that exists raises OrderAlreadyExists; nothing of the second is written."""
     first = placed("o-1")
-    store.add(first.order, first.effects)
+    store.add(first.order)
     before = snapshot(store)
     other = LIFECYCLE.place(
         PlaceOrder("o-1", "someone-else", place().lines, ADDRESS), STAFF, T0 + LATER
     )
     with pytest.raises(OrderAlreadyExists) as refused:
-        store.add(other.order, other.effects)
+        store.add(other.order)
     assert refused.value.order_id == "o-1"
     assert isinstance(refused.value.__cause__, sa.exc.IntegrityError)
     assert snapshot(store) == before
@@ -378,7 +380,7 @@ def test_a_save_failing_midway_writes_nothing(store: SqlStore) -> None:
     (An outbox id collision cannot be used: by the Outbox contract it is a no-op.)
     """
     outcome = placed("o-1")
-    store.add(outcome.order, outcome.effects)
+    store.add(outcome.order)
     second = apply(outcome.order, ChangeAddress(ADDRESS))
     third = apply(second.order, Hold("check"))
     history = store.tables.history
@@ -398,26 +400,84 @@ def test_a_save_failing_midway_writes_nothing(store: SqlStore) -> None:
         )
     before = snapshot(store)
     with pytest.raises(StoreError) as failed:
-        store.save(third.order, 1, (*second.effects, *third.effects))
+        store.save(third.order, 1)
     assert isinstance(failed.value.__cause__, sa.exc.IntegrityError)
     assert "[parameters:" not in str(failed.value)  # documents stay out of messages
     assert snapshot(store) == before
     assert [entry.id for entry in store.entries("o-1")] == [e.id for e in outcome.effects]
 
 
+def test_a_customers_page_is_read_from_its_index_without_sorting(db: Database) -> None:
+    """PT-1: find_by_customer reads the (customer_id, created_at, id) index backwards, after
+    the cursor: the plan names the index and sorts nothing, on every backend."""
+    store = db.open()
+    rows = [
+        _Rows(
+            LIFECYCLE.place(
+                PlaceOrder(f"o-{n:04}", f"c-{n % 40}", place().lines, ADDRESS),
+                Actor.customer(f"c-{n % 40}"),
+                T0 + timedelta(minutes=n // 7),
+            ).order,
+            1,
+        )
+        for n in range(2000)
+    ]
+    with store._transaction("load") as connection:
+        store._insert_order.run_many(connection, [row.order for row in rows])
+        store._insert_history.run_many(connection, [h for row in rows for h in row.history])
+        if db.backend in ("postgresql", "mysql"):
+            connection.exec_driver_sql(f"ANALYZE TABLE {store.tables.orders.name}"
+                                       if db.backend == "mysql"
+                                       else f"ANALYZE {store.tables.orders.name}")  # fmt: skip
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "created_at DESC" in statement:
+            seen.append((statement, parameters))
+
+    sa.event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        first = store.find_by_customer("c-7", limit=5)
+        page = store.find_by_customer("c-7", limit=5, before=(first[-1].created_at, first[-1].id))
+    finally:
+        sa.event.remove(store.engine, "before_cursor_execute", capture)
+    assert [o.created_at for o in first + page] == sorted(
+        (o.created_at for o in first + page), reverse=True
+    )
+    statement, parameters = seen[-1]
+    explain = {"sqlite": "EXPLAIN QUERY PLAN ", "postgresql": "EXPLAIN "}.get(
+        store.engine.dialect.name, "EXPLAIN "
+    )
+    with store.engine.connect() as connection:
+        plan = [
+            " ".join(str(value) for value in row)
+            for row in connection.exec_driver_sql(explain + statement, parameters)
+        ]
+    text = "\n".join(plan)
+    assert f"{store.table_prefix}orders_by_customer" in text, text
+    for sorting in ("TEMP B-TREE", "filesort", "Sort "):  # SQLite, MySQL, PostgreSQL
+        assert sorting not in text, text
+
+
 def test_an_existing_outbox_entry_is_kept_as_it_is(store: SqlStore) -> None:
-    """Writing an entry whose id exists is a no-op: the stored entry keeps its status."""
+    """Writing an entry whose id exists is a no-op: the stored entry keeps its status (here
+    an entry of the version a save adds, left delivered in the outbox by something else)."""
     outcome = placed("o-1")
-    store.add(outcome.order, outcome.effects)
-    first = outcome.effects[0].id
-    store.mark_delivered(first, T0 + LATER)
-    changed = apply(outcome.order, ChangeAddress(ADDRESS))
-    store.save(changed.order, 1, (*outcome.effects, *changed.effects))
+    store.add(outcome.order)
+    closing = apply(outcome.order, Close(CloseReason.OUT_OF_STOCK))
+    assert len(closing.effects) > 1
+    left = dict(zip(_OUTBOX_COLUMNS, _Rows(closing.order, 2).outbox[0], strict=True))
+    left.update(status=OutboxStatus.DELIVERED.value, delivered_at=datetime(2026, 1, 1))
+    with store.engine.begin() as connection:
+        connection.execute(store.tables.outbox.insert(), left)
+    store.save(closing.order, 1)
     entries = store.entries("o-1")
     assert [entry.id for entry in entries] == [
-        effect.id for effect in (*outcome.effects, *changed.effects)
+        effect.id for effect in (*outcome.effects, *closing.effects)
     ]
-    assert entries[0].status is OutboxStatus.DELIVERED
+    statuses = [entry.status for entry in entries]
+    assert statuses.count(OutboxStatus.DELIVERED) == 1
+    assert entries[len(outcome.effects)].status is OutboxStatus.DELIVERED
 
 
 def test_saves_are_refused_like_the_reference_store(store: SqlStore) -> None:
@@ -507,7 +567,7 @@ def test_pending_and_claims_follow_due_time_then_age_then_written_order(
     """pending() and claim() order by next attempt, then created_at, then the order entries
     were written in (not by id); a claim returns its batch oldest first."""
     for outcome in (placed("a-later", at=T0 + LATER), placed("z-first"), placed("b-second")):
-        store.add(outcome.order, outcome.effects)
+        store.add(outcome.order)
     ids = [entry.id for entry in store.pending()]
     assert ids == [
         "z-first/1/0", "z-first/1/1", "b-second/1/0", "b-second/1/1", "a-later/1/0",
@@ -531,7 +591,7 @@ def test_an_unreadable_entry_is_parked_dead_and_blocks_nothing(store: SqlStore) 
     """NT-2: a row whose document cannot be read is listed with the reason (never raised),
     parked dead by the next claim, and the other entries are claimed and delivered."""
     for outcome in (placed("o-1"), placed("o-2", at=T0 + LATER)):
-        store.add(outcome.order, outcome.effects)
+        store.add(outcome.order)
     outbox = store.tables.outbox
     with store.engine.begin() as connection:
         connection.execute(
@@ -570,7 +630,7 @@ def test_claims_without_returning_read_the_claim_back(
         pytest.skip("only the SQLite claim uses RETURNING")
     store = db.open()
     for outcome in (placed("o-1"), placed("o-2", at=T0 + LATER)):
-        store.add(outcome.order, outcome.effects)
+        store.add(outcome.order)
     monkeypatch.setattr(store.engine.dialect, "update_returning", False)
     with StatementCounter(store.engine) as counter:
         claimed = store.claim("relay", T0 + LATER, limit=3, lease=LATER)
@@ -586,7 +646,7 @@ def test_claims_and_records_run_again_after_losing_a_deadlock(store: SqlStore) -
     """A claim or a delivery record the database gives up as a deadlock's loser is run
     again (three tries in all), so a relay does not stop on a collision with another."""
     outcome = placed("o-1")
-    store.add(outcome.order, outcome.effects)
+    store.add(outcome.order)
     outbox = store.tables.outbox.name
     failures = {"left": 0}
     driver_error = store.engine.dialect.loaded_dbapi.OperationalError
@@ -619,7 +679,7 @@ def test_hostile_error_texts_are_stored_cleaned(store: SqlStore) -> None:
     """mark_failed keeps NUL characters (refused by PostgreSQL) and lone surrogates (refused
     by every driver) out of the row, and the column holds what the entry says."""
     outcome = placed("o-1")
-    store.add(outcome.order, outcome.effects)
+    store.add(outcome.order)
     store.mark_failed("o-1/1/0", "a\x00b\ud800c" * 200_000, T0, retry_at=None)
     outbox = store.tables.outbox
     with store.engine.connect() as connection:
@@ -744,11 +804,11 @@ def _filled_source(db: Database) -> tuple[SqlStore, list[str]]:
     for final in (closed(paid()), awaiting_shipment()):
         order_id = f"up-{final.state.value}"
         outcome = placed(order_id)
-        source.add(outcome.order, outcome.effects)
+        source.add(outcome.order)
         current = outcome.order
         for entry in final.history[1:]:
             step = LIFECYCLE.handle(current, entry.command, entry.actor, entry.at)
-            source.save(step.order, current.version, step.effects)
+            source.save(step.order, current.version)
             current = step.order
     source.mark_delivered("up-closed/1/0", T0 + LATER)
     return source, ["up-closed", "up-awaiting_shipment"]
@@ -775,6 +835,13 @@ def test_version_1_tables_are_upgraded_in_place(db: Database) -> None:
     indexes = {index["name"] for index in inspector.get_indexes(outbox.name)}
     assert f"{db.prefix}v1_outbox_due" in indexes
     assert f"{db.prefix}v1_outbox_pending" not in indexes
+    by_customer = {
+        index["name"]: index["column_names"]
+        for index in inspector.get_indexes(upgraded.tables.orders.name)
+    }
+    assert by_customer[f"{db.prefix}v1_orders_by_customer"] == ["customer_id", "created_at", "id"]
+    assert f"{db.prefix}v1_orders_customer" not in by_customer
+    assert [o.id for o in upgraded.find_by_customer(CUSTOMER.id)] == sorted(order_ids, reverse=True)
     with upgraded.engine.connect() as connection:
         version = connection.execute(sa.select(upgraded.tables.meta.c.value)).scalar_one()
     assert version == str(SCHEMA_VERSION)
@@ -783,7 +850,7 @@ def test_version_1_tables_are_upgraded_in_place(db: Database) -> None:
     claimed = upgraded.claim("relay", T0 + timedelta(days=1), limit=100, lease=LATER)
     assert sorted(e.id for e in claimed) == sorted(pending)
     fresh = placed("up-new")
-    upgraded.add(fresh.order, fresh.effects)
+    upgraded.add(fresh.order)
     assert [e.next_attempt_at for e in upgraded.entries("up-new")] == [fresh.order.updated_at] * 2
 
 
@@ -828,13 +895,13 @@ def test_driver_errors_become_store_errors(db: Database) -> None:
     assert isinstance(failed.value.__cause__, sa.exc.SQLAlchemyError)
     outcome = placed("o-2")
     with pytest.raises(StoreError):
-        store.add(outcome.order, outcome.effects)
+        store.add(outcome.order)
     with pytest.raises(OrderNotFound):
         store.get("o-2")  # the add failed at its last insert and wrote nothing
     changed = apply(place("o-1"), Close(CloseReason.OUT_OF_STOCK))
     assert changed.effects
     with pytest.raises(StoreError):
-        store.save(changed.order, 1, changed.effects)
+        store.save(changed.order, 1)
     assert store.get("o-1") == place("o-1")  # so did the save
     other = db.open(suffix="closed_")
     other.close()
@@ -867,6 +934,7 @@ def test_a_transaction_the_database_gives_up_on(db: Database) -> None:
     store = db.open(engine_options=options, busy_timeout=0.2)
     order = place("o-1")
     store.add(order)
+    entries = store.entries("o-1")
     change = apply(order, ChangeAddress(ADDRESS))
     orders = store.tables.orders
     if db.backend == "sqlite-file":
@@ -874,7 +942,7 @@ def test_a_transaction_the_database_gives_up_on(db: Database) -> None:
         try:
             writer.execute("BEGIN IMMEDIATE")
             with pytest.raises(StoreError, match="locked"):
-                store.save(change.order, 1, change.effects)
+                store.save(change.order, 1)
             writer.execute("ROLLBACK")
         finally:
             writer.close()
@@ -882,7 +950,7 @@ def test_a_transaction_the_database_gives_up_on(db: Database) -> None:
         with store.engine.connect() as blocker, blocker.begin():
             blocker.execute(sa.select(orders.c.id).with_for_update())
             with pytest.raises(ConcurrencyConflict) as conflict:
-                store.save(change.order, 1, change.effects)
+                store.save(change.order, 1)
             assert conflict.value.actual_version is None
     else:
         with store.engine.connect() as blocker, store.engine.connect() as watcher:
@@ -897,7 +965,7 @@ def test_a_transaction_the_database_gives_up_on(db: Database) -> None:
             thread.join()
             assert [type(error) for error in raised] == [ConcurrencyConflict]
     assert store.get("o-1") == order
-    assert store.entries("o-1") == []
+    assert store.entries("o-1") == entries
 
 
 def test_configuration_mistakes_are_refused() -> None:
@@ -930,7 +998,7 @@ def test_the_cache_serves_fresh_data_after_another_store_saved(db: Database) -> 
     reader.add(order)
     assert reader.get("o-1") is reader.get("o-1")
     changed = apply(order, Hold("check"))
-    writer.save(changed.order, 1, changed.effects)
+    writer.save(changed.order, 1)
     assert reader.get("o-1") == changed.order
     assert reader.find_by_state(OrderState.ON_HOLD) == [changed.order]
     writer.drop_tables()
@@ -956,7 +1024,7 @@ def test_a_read_racing_a_save_loads_one_whole_version(db: Database) -> None:
         statement = str(args[2])
         if not saved and statement.startswith("SELECT") and f"FROM {orders}" in statement:
             saved.append(True)
-            writer.save(change.order, 1, change.effects)
+            writer.save(change.order, 1)
 
     sa.event.listen(reader.engine, "after_cursor_execute", save_between)
     try:
@@ -985,7 +1053,7 @@ def test_racing_savers_have_exactly_one_winner_and_gapless_history(db: Database)
             loaded = store.get(order.id)
             outcome = apply(loaded, Hold(f"thread {number}"))
             barrier.wait(timeout=10)
-            store.save(outcome.order, loaded.version, outcome.effects)
+            store.save(outcome.order, loaded.version)
             won.append(outcome)
         except ConcurrencyConflict as conflict:
             lost.append(conflict)
@@ -1008,7 +1076,8 @@ def test_racing_savers_have_exactly_one_winner_and_gapless_history(db: Database)
             sa.select(history.c.version).order_by(history.c.version)
         ).scalars()
         assert list(versions) == [1, 2, 3, 4]
-    assert [e.effect for e in store.entries(order.id)] == list(won[0].effects)
+    every = [effect for entry in won[0].order.history for effect in entry.effects]
+    assert [e.effect for e in store.entries(order.id)] == every
 
 
 def test_a_connection_returns_to_the_pool_without_a_wasted_rollback(
@@ -1032,7 +1101,7 @@ def test_a_connection_returns_to_the_pool_without_a_wasted_rollback(
         rollback(self)
 
     monkeypatch.setattr(driver_connection, "rollback", recording_rollback)
-    store.save(change.order, 1, change.effects)
+    store.save(change.order, 1)
     assert sent == []
     orders = store.tables.orders
     raw = store.engine.raw_connection()
@@ -1055,7 +1124,7 @@ def test_sqlite_projections_are_written_as_sqlalchemy_writes_them(db: Database) 
     order = place("o-1")
     store.add(order)
     change = apply(order, Hold("check"))
-    store.save(change.order, 1, change.effects)
+    store.save(change.order, 1)
     orders, history = store.tables.orders, store.tables.history
     with store.engine.connect() as connection:
         row = connection.execute(sa.select(orders)).one()
@@ -1124,7 +1193,7 @@ def test_rows_written_by_version_1_load_and_take_new_entries(db: Database) -> No
     change = LIFECYCLE.handle(
         expected, ConfirmRefund("o-v1/refund/2"), SYSTEM, expected.updated_at + LATER
     )
-    store.save(change.order, expected.version, change.effects)
+    store.save(change.order, expected.version)
     assert db.open(cache_size=0).get("o-v1") == change.order
     with store.engine.connect() as connection:
         documents = connection.execute(
@@ -1146,7 +1215,7 @@ def test_rows_written_by_version_1_load_and_take_new_entries(db: Database) -> No
     again = LIFECYCLE.handle(forged, FailRefund("o-v1/refund/3"), SYSTEM, forged.updated_at)
     before = snapshot(store)
     with pytest.raises(InvalidInput, match=r"history\[0\]"):
-        store.save(again.order, change.order.version, again.effects)
+        store.save(again.order, change.order.version)
     assert snapshot(store) == before
 
 
@@ -1229,9 +1298,9 @@ def test_documents_above_the_size_limit_are_refused_on_write_and_on_read(db: Dat
     big = placed("o-big", many)
     before = snapshot(small)
     with pytest.raises(InvalidInput, match="larger than the store's max_document_size of 4096"):
-        small.add(big.order, big.effects)
+        small.add(big.order)
     assert snapshot(small) == before
-    db.open().add(big.order, big.effects)
+    db.open().add(big.order)
     with pytest.raises(StoreError, match=r"'o-big'.*above the store's max_document_size"):
         small.get("o-big")
     with pytest.raises(StoreError, match="'o-big'"):
@@ -1277,7 +1346,7 @@ def test_a_refused_rewrite_leaves_every_process_seeing_one_history(db: Database)
     before = snapshot(cached)
     for store in (cached, uncached):
         with pytest.raises(InvalidInput, match=r"order\.history\[1\]"):
-            store.save(change.order, 2, change.effects)
+            store.save(change.order, 2)
     assert snapshot(cached) == before
     assert cached.get("o-1") == uncached.get("o-1") == order
     assert cached.get("o-1").history[1].actor == SYSTEM
@@ -1298,7 +1367,7 @@ def test_a_save_on_an_order_replaced_behind_the_stores_back_conflicts(db: Databa
     change = apply(original, Hold("check"))
     before = snapshot(keeper)
     with pytest.raises(ConcurrencyConflict):
-        reader.save(change.order, 1, change.effects)
+        reader.save(change.order, 1)
     assert snapshot(keeper) == before
     assert reader.get("o-1") == replacement
 
@@ -1308,7 +1377,7 @@ def test_an_outbox_document_that_cannot_be_read_is_shown_with_the_reason(db: Dat
     naming the entry, and never stops the listing."""
     store = db.open()
     outcome = placed("o-1")
-    store.add(outcome.order, outcome.effects)
+    store.add(outcome.order)
     outbox = store.tables.outbox
     _change(store, outbox.update().where(outbox.c.seq == 0).values(document='{"kind": 7'))
     damaged, intact = store.pending()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +28,6 @@ from orderflow import (
     Settings,
 )
 from orderflow.adapters.memory import InMemoryStore
-from orderflow.effects import Effect
 from orderflow.errors import StoreError
 from orderflow.order import Deadline
 from orderflow.ports import ManualClock
@@ -328,11 +326,11 @@ class FailingSaves(InMemoryStore):
         super().__init__()
         self.failing = failing
 
-    def save(self, order: Order, expected_version: int, effects: Sequence[Effect] = ()) -> None:
+    def save(self, order: Order, expected_version: int) -> None:
         """Fail for the chosen orders."""
         if order.id in self.failing:
             raise StoreError("disk full")
-        super().save(order, expected_version, effects)
+        super().save(order, expected_version)
 
 
 def test_orders_the_sweep_cannot_settle_are_reported_and_never_block_the_rest() -> None:

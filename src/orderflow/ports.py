@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol, runtime_checkable
 
@@ -289,6 +289,9 @@ class OrderStore(Outbox, Protocol):
       equals ``expected_version``; otherwise it raises
       :class:`~orderflow.errors.ConcurrencyConflict` and writes nothing at all. Of two
       writers saving on the same version, exactly one wins.
+    * Effects come from the order (D-14): :meth:`add` and :meth:`save` write an outbox entry
+      for every effect of every history entry they write (see :func:`outbox_entries`), and
+      nothing else; there is no other way to put an entry in the outbox.
     * Atomicity (D-14): the order, its new history entries and its outbox entries are written
       in one transaction, or none of them is.
     * Round trip: :meth:`get` returns an order equal (``==``) to the one saved, with every
@@ -296,9 +299,10 @@ class OrderStore(Outbox, Protocol):
     * History is append-only (LC-8): :meth:`save` refuses with
       :class:`~orderflow.errors.InvalidInput`, writing nothing, an order whose history does
       not begin with the stored one (see :func:`orderflow.adapters.history.check_extends`).
-    * Queries: :meth:`find_by_state` and :meth:`find_due` read from indexes, not by loading
-      every order; ``find_due(before)`` returns orders whose earliest deadline is at or
-      before ``before`` (D-15: a deadline is due at its own instant), earliest first.
+    * Queries: :meth:`find_by_state`, :meth:`find_due` and :meth:`find_by_customer` read
+      from indexes, not by loading every order (nor every order of a customer);
+      ``find_due(before)`` returns orders whose earliest deadline is at or before ``before``
+      (D-15: a deadline is due at its own instant), earliest first.
     * Sweeper claims: :meth:`claim_due` hands due orders to one timer sweeper at a time, read
       from the same deadline index; :meth:`release_due` ends or extends a claim.
     * Errors from the backend are translated into :class:`~orderflow.errors.StoreError`
@@ -314,17 +318,19 @@ class OrderStore(Outbox, Protocol):
         """
         ...
 
-    def add(self, order: Order, effects: Sequence[Effect] = ()) -> None:
-        """Store a new order (with its outbox entries) in one transaction.
+    def add(self, order: Order) -> None:
+        """Store a new order with the outbox entries of its history's effects (for a new
+        order, those of the entry that placed it), in one transaction.
 
         Raises:
             OrderAlreadyExists: an order with this id is stored already; nothing is written.
         """
         ...
 
-    def save(self, order: Order, expected_version: int, effects: Sequence[Effect] = ()) -> None:
+    def save(self, order: Order, expected_version: int) -> None:
         """Replace the stored order if its version is ``expected_version``, appending the new
-        history entries and the outbox entries, in one transaction.
+        history entries (``order.history[expected_version:]``) and the outbox entries of
+        their effects, in one transaction.
 
         Raises:
             ConcurrencyConflict: the stored version is not ``expected_version``; nothing is
@@ -344,6 +350,28 @@ class OrderStore(Outbox, Protocol):
     def find_due(self, before: datetime, *, limit: int = 100) -> list[Order]:
         """Up to ``limit`` orders whose next deadline is at or before ``before``, earliest
         first."""
+        ...
+
+    def find_by_customer(
+        self,
+        customer_id: str,
+        *,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Order]:
+        """Up to ``limit`` orders of one customer, newest first: by ``created_at``
+        descending, then by id descending (code point order) among orders placed at the
+        same instant.
+
+        Args:
+            customer_id: the customer.
+            limit: the most orders to return (0 to 1,000,000).
+            before: for the next page, the ``(created_at, id)`` of the last order of the
+                previous one: only orders after it in this order are returned.
+
+        Raises:
+            InvalidInput: a malformed customer id, limit or ``before``.
+        """
         ...
 
     def claim_due(
@@ -516,10 +544,33 @@ def check_claim(worker: object, now: object, limit: object, lease: object) -> No
         raise InvalidInput("lease", lease, "must be a timedelta above zero")
 
 
-def outbox_entries(order: Order, effects: Sequence[Effect]) -> list[OutboxEntry]:
-    """The outbox entries for the effects of one change of ``order`` (for store authors)."""
+def outbox_entries(order: Order, first_new_version: int = 1) -> list[OutboxEntry]:
+    """The outbox entries a store writes with ``order`` (for store authors): one for every
+    effect of the history entries from version ``first_new_version`` on, in order.
+
+    ``add`` writes those of every entry (``first_new_version=1``), ``save`` those of the
+    entries after the version it was given (``expected_version + 1``). Each is pending and due
+    at the order's last change (``order.updated_at``).
+
+    Args:
+        order: the order being written.
+        first_new_version: the version of the first history entry being written (1 or more).
+
+    Returns:
+        The entries, in the order of their history entries and, within one, of their effects.
+
+    Raises:
+        InvalidInput: ``first_new_version`` is not a whole number of 1 or more.
+    """
+    if (
+        isinstance(first_new_version, bool)
+        or not isinstance(first_new_version, int)
+        or (first_new_version < 1)
+    ):
+        raise InvalidInput("first_new_version", first_new_version, "must be a whole number >= 1")
     created = order.updated_at
     return [
         OutboxEntry(effect.id, effect.order_id, effect.version, effect, created)
-        for effect in effects
+        for entry in order.history[first_new_version - 1 :]
+        for effect in entry.effects
     ]

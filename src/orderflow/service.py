@@ -1,14 +1,17 @@
 """The order service and the outbox relay: the core, run against a store.
 
 :class:`OrderService` runs a command against a stored order: load, decide in the pure core,
-save with the version it was loaded at plus the outcome's effects into the outbox, in one
-transaction. :class:`OutboxRelay` hands the outbox's pending effects to the host's notifier
-and effect handlers, at least once.
+save with the version it was loaded at; the store writes the new history entry's effects
+into the outbox in the same transaction. :class:`OutboxRelay` hands the outbox's pending
+effects to the host's notifier and effect handlers, at least once.
 
 Nothing is lost and nothing is doubled:
 
 * a stale save is refused (:class:`~orderflow.errors.ConcurrencyConflict`) and nothing of it
-  is stored; the service retries only when asked, and then decides again on fresh state;
+  is stored; the service retries only when asked, after a short randomized pause, and then
+  decides again on fresh state;
+* a client that decided on a version it read (an HTTP ``If-Match``) passes it as
+  ``expected_version``: a command is applied only at that version, never retried on another;
 * an effect is stored with the change that caused it, so a crash between saving and relaying
   loses nothing: the next relay delivers it;
 * a command repeated with its command id (a payment webhook retried after a crash) is a replay:
@@ -17,10 +20,15 @@ Nothing is lost and nothing is doubled:
 
 from __future__ import annotations
 
-from datetime import datetime
+import random as random_module
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from orderflow import commands as c
+from orderflow.adapters.arguments import check_expected_version
 from orderflow.errors import (
+    CommandRefused,
     ConcurrencyConflict,
     InvalidConfiguration,
     InvalidInput,
@@ -39,11 +47,21 @@ from orderflow.ports import (
     UuidIds,
 )
 from orderflow.relay import OutboxRelay, RelayReport
+from orderflow.retries import Backoff, Jitter
 
-__all__ = ["MAX_RETRIES", "OrderService", "OutboxRelay", "RelayReport"]
+__all__ = ["CONFLICT_BACKOFF", "MAX_RETRIES", "OrderService", "OutboxRelay", "RelayReport"]
 
 MAX_RETRIES = 20
 """The most times :meth:`OrderService.handle` may be asked to retry on a conflict."""
+
+CONFLICT_BACKOFF = Backoff(
+    base=timedelta(milliseconds=2),
+    factor=2.0,
+    cap=timedelta(milliseconds=100),
+    jitter=Jitter.EQUAL,
+)
+"""The pause before each retry after a conflict, by default: 2 ms doubling up to 100 ms,
+each randomized between half and all of it, so that writers who collided spread out."""
 
 
 class OrderService:
@@ -54,10 +72,18 @@ class OrderService:
         lifecycle: the lifecycle engine (``Lifecycle()`` by default).
         clock: the time source (the system clock by default).
         ids: the id source for :meth:`new_order_id` (random UUIDs by default).
+        conflict_backoff: the pause before each retry after a conflict
+            (:data:`CONFLICT_BACKOFF` by default); the ``n``-th retry waits
+            ``conflict_backoff.delay(n, random)``.
+        sleep: how the service pauses, given seconds (``time.sleep`` by default; the pure
+            core never pauses, only this service does, between retries).
+        random: the source of the pauses' jitter (a new ``random.Random()`` by default; give a
+            seeded one for reproducible pauses).
 
     Raises:
         InvalidConfiguration: an argument that does not implement its port (or is not a
-            :class:`~orderflow.Lifecycle`).
+            :class:`~orderflow.Lifecycle`, a :class:`~orderflow.retries.Backoff`, a callable,
+            a ``random.Random``).
     """
 
     def __init__(
@@ -66,21 +92,32 @@ class OrderService:
         lifecycle: Lifecycle | None = None,
         clock: Clock | None = None,
         ids: IdSource | None = None,
+        *,
+        conflict_backoff: Backoff | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        random: random_module.Random | None = None,
     ) -> None:
         for name, value, kind in (
             ("store", store, OrderStore),
             ("lifecycle", lifecycle, Lifecycle),
             ("clock", clock, Clock),
             ("ids", ids, IdSource),
+            ("conflict_backoff", conflict_backoff, Backoff),
+            ("random", random, random_module.Random),
         ):
             if value is not None and not isinstance(value, kind):
                 raise InvalidConfiguration(name, value, f"must be a {kind.__name__}")
         if store is None:
             raise InvalidConfiguration("store", store, "an order service needs a store")
+        if not callable(sleep):
+            raise InvalidConfiguration("sleep", sleep, "must be a callable taking seconds")
         self.store = store
         self.lifecycle = lifecycle or Lifecycle()
         self.clock = clock or SystemClock()
         self.ids = ids or UuidIds()
+        self.conflict_backoff = conflict_backoff or CONFLICT_BACKOFF
+        self._sleep = sleep
+        self._random = random or random_module.Random()
 
     def new_order_id(self) -> str:
         """A fresh order id from the id source."""
@@ -108,7 +145,7 @@ class OrderService:
         """
         outcome = self.lifecycle.place(command, actor, self._clock_now())
         try:
-            self.store.add(outcome.order, outcome.effects)
+            self.store.add(outcome.order)
         except OrderAlreadyExists:
             stored = self.store.get(command.order_id)
             first = stored.history[0]
@@ -118,26 +155,41 @@ class OrderService:
         return outcome
 
     def handle(
-        self, order_id: str, command: c.Command, actor: Actor, *, retries: int = 0
+        self,
+        order_id: str,
+        command: c.Command,
+        actor: Actor,
+        *,
+        expected_version: int | None = None,
+        retries: int = 0,
     ) -> Outcome:
-        """Run a command against the stored order and save the result with its effects.
+        """Run a command against the stored order and save the result; the store writes its
+        effects into the outbox in the same transaction.
 
         Args:
             order_id: the order.
             command: what to do.
             actor: who does it.
+            expected_version: the version the caller decided on (an HTTP ``If-Match``): the
+                command is applied only if the stored order is still at this version, and is
+                never retried. A command whose id was applied already is still a replay (the
+                original outcome), whatever the version: a retried request does not turn into
+                a conflict.
             retries: how many times to reload and decide again if another writer saved the
-                order in between (0 to ``MAX_RETRIES``). Each retry decides on fresh state:
-                a command that was allowed may then be refused.
+                order in between (0 to ``MAX_RETRIES``; 0 with ``expected_version``). Each
+                retry waits a randomized pause first (``conflict_backoff``) and decides on
+                fresh state: a command that was allowed may then be refused.
 
         Returns:
             The outcome; for a replay (D-3) the original outcome, and nothing is saved.
 
         Raises:
-            InvalidInput: malformed arguments.
+            InvalidInput: malformed arguments, or retries asked together with an expected
+                version.
             OrderNotFound: no order has this id.
             CommandRefused: the command is refused; nothing is saved.
-            ConcurrencyConflict: another writer won and the retries are used up; nothing of
+            ConcurrencyConflict: the stored order is not at ``expected_version`` (nothing is
+                decided on it), or another writer won and the retries are used up; nothing of
                 this command is saved.
         """
         check_identifier("order_id", order_id)
@@ -145,20 +197,76 @@ class OrderService:
             raise InvalidInput("retries", retries, "must be a whole number")
         if not 0 <= retries <= MAX_RETRIES:
             raise InvalidInput("retries", retries, f"must be between 0 and {MAX_RETRIES}")
+        if expected_version is not None:
+            check_expected_version(expected_version)
+            if retries:
+                raise InvalidInput(
+                    "retries",
+                    retries,
+                    "must be 0 with expected_version: the caller decided on that version",
+                )
         attempt = 0
         while True:
             order = self.store.get(order_id)
+            if expected_version is not None and order.version != expected_version:
+                return self._replay_or_conflict(order, command, actor, expected_version)
             outcome = self.lifecycle.handle(order, command, actor, self._now(order))
             if outcome.replayed:
                 return outcome
             try:
-                self.store.save(outcome.order, order.version, outcome.effects)
+                self.store.save(outcome.order, order.version)
             except ConcurrencyConflict:
-                if attempt >= retries:
+                if expected_version is not None or attempt >= retries:
                     raise
                 attempt += 1
+                self._pause(attempt)
                 continue
             return outcome
+
+    def find_by_customer(
+        self,
+        customer_id: str,
+        *,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Order]:
+        """Up to ``limit`` orders of one customer, newest first (by ``created_at``, then id,
+        both descending), from the store's index.
+
+        Args:
+            customer_id: the customer.
+            limit: the most orders to return (0 to 1,000,000).
+            before: for the next page, the ``(created_at, id)`` of the last order of the
+                previous page.
+
+        Returns:
+            The orders, newest first.
+
+        Raises:
+            InvalidInput: a malformed customer id, limit or ``before``.
+        """
+        return self.store.find_by_customer(customer_id, limit=limit, before=before)
+
+    def _replay_or_conflict(
+        self, order: Order, command: c.Command, actor: Actor, expected_version: int
+    ) -> Outcome:
+        """The original outcome if the command was applied already; otherwise a conflict,
+        whether the command would be allowed on the current order or refused.
+
+        Raises:
+            ConcurrencyConflict: the command is not a replay.
+        """
+        try:
+            outcome = self.lifecycle.handle(order, command, actor, self._now(order))
+        except CommandRefused:
+            outcome = None
+        if outcome is not None and outcome.replayed:
+            return outcome
+        raise ConcurrencyConflict(order.id, expected_version, order.version)
+
+    def _pause(self, attempt: int) -> None:
+        """Wait before the ``attempt``-th retry (1 for the first)."""
+        self._sleep(self.conflict_backoff.delay(attempt, self._random).total_seconds())
 
     def check(self, order_id: str, command: c.Command, actor: Actor) -> tuple[Refusal, ...]:
         """Dry run against the stored order: every reason the command would be refused.

@@ -13,11 +13,9 @@ times are aware and from 1970 up to 9000 (:func:`~orderflow.inputs.check_time`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 
-from orderflow.effects import Effect
 from orderflow.errors import InvalidInput
 from orderflow.inputs import (
     MAX_IDENTIFIER_LENGTH,
@@ -34,11 +32,13 @@ __all__ = [
     "MAX_VERSION",
     "check_after_id",
     "check_before",
+    "check_customer_id",
     "check_entry_id",
     "check_expected_version",
     "check_limit",
     "check_order_id",
     "check_order_write",
+    "check_page_before",
     "check_state",
 ]
 
@@ -71,22 +71,20 @@ def check_entry_id(entry_id: object) -> str:
     return check_text("entry_id", entry_id, MAX_ENTRY_ID_LENGTH, required=True)
 
 
-def check_order_write(order: object, effects: object) -> Order:
-    """Check the order and effects given to ``add`` or ``save``.
+def check_order_write(order: object) -> Order:
+    """Check the order given to ``add`` or ``save``.
+
+    Its effects need no check of their own: an :class:`~orderflow.Order` holds only effects
+    of its own entries, at their entry's version (the store writes those).
 
     Raises:
-        InvalidInput: not an :class:`~orderflow.Order`, an id or customer id that is not an
-            identifier, or effects that are not a sequence of effects.
+        InvalidInput: not an :class:`~orderflow.Order`, or an id or customer id that is not
+            an identifier.
     """
     if type(order) is not Order:
         raise InvalidInput("order", order, "must be an Order")
     check_identifier("order.id", order.id)
     check_identifier("order.customer_id", order.customer_id)
-    if isinstance(effects, str | bytes) or not isinstance(effects, Sequence):
-        raise InvalidInput("effects", effects, "must be a sequence of effects")
-    for index, effect in enumerate(effects):
-        if not isinstance(effect, Effect):
-            raise InvalidInput(f"effects[{index}]", effect, "must be an Effect")
     return order
 
 
@@ -151,3 +149,30 @@ def check_before(before: object) -> datetime:
         InvalidInput: not an aware datetime from 1970 up to 9000.
     """
     return check_time("before", before)
+
+
+def check_customer_id(customer_id: object) -> str:
+    """Check a customer id given to a query.
+
+    Raises:
+        InvalidInput: not an identifier.
+    """
+    return check_identifier("customer_id", customer_id)
+
+
+def check_page_before(before: object) -> tuple[datetime, str] | None:
+    """Check the paging cursor of :meth:`~orderflow.ports.OrderStore.find_by_customer`:
+    ``None``, or the ``(created_at, id)`` of the last order of the previous page.
+
+    Raises:
+        InvalidInput: not ``None`` nor a pair of an aware datetime from 1970 up to 9000 and
+            text of at most 100 characters without NUL characters or lone surrogates.
+    """
+    if before is None:
+        return None
+    if not isinstance(before, tuple) or len(before) != 2:
+        raise InvalidInput("before", before, "must be None or a (created_at, order id) pair")
+    created_at, order_id = before
+    check_time("before[0]", created_at)
+    check_text("before[1]", order_id, MAX_IDENTIFIER_LENGTH)
+    return created_at, order_id

@@ -1,9 +1,9 @@
 """An in-memory order store: the reference semantics of :class:`~orderflow.ports.OrderStore`.
 
 Thread-safe (one lock, which also makes outbox claims atomic), exact (orders are immutable
-values, kept as they are), and indexed like a database would be: by state, and by next
-deadline in a sorted list. Good for tests,
-prototypes and single-process tools; everything is lost when the process ends.
+values, kept as they are), and indexed like a database would be: by state, by next deadline
+in a sorted list, and by customer in a sorted list per customer. Good for tests, prototypes
+and single-process tools; everything is lost when the process ends.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import threading
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import attrs
@@ -19,15 +18,16 @@ import attrs
 from orderflow.adapters.arguments import (
     check_after_id,
     check_before,
+    check_customer_id,
     check_entry_id,
     check_expected_version,
     check_limit,
     check_order_id,
     check_order_write,
+    check_page_before,
     check_state,
 )
 from orderflow.adapters.history import check_extends
-from orderflow.effects import Effect
 from orderflow.errors import (
     ConcurrencyConflict,
     EntryNotFound,
@@ -69,6 +69,9 @@ class InMemoryStore:
         self._orders: dict[str, Order] = {}
         self._by_state: dict[OrderState, set[str]] = {state: set() for state in OrderState}
         self._deadlines: list[tuple[datetime, str]] = []
+        # Per customer, (created_at, id) ascending; an order's customer and placing time
+        # never change, so an order enters its customer's list once, when it is added.
+        self._by_customer: dict[str, list[tuple[datetime, str]]] = {}
         self._claims: dict[str, tuple[str, datetime]] = {}
         self._outbox: dict[str, OutboxEntry] = {}
         self._sequence: dict[str, int] = {}
@@ -90,35 +93,37 @@ class InMemoryStore:
             except KeyError:
                 raise OrderNotFound(order_id) from None
 
-    def add(self, order: Order, effects: Sequence[Effect] = ()) -> None:
-        """Store a new order and its outbox entries.
+    def add(self, order: Order) -> None:
+        """Store a new order and the outbox entries of its history's effects.
 
         Raises:
-            InvalidInput: not an order, an id that is not an identifier, or effects that are
-                not effects.
+            InvalidInput: not an order, or an id or customer id that is not an identifier.
             OrderAlreadyExists: an order with this id is stored already.
         """
-        check_order_write(order, effects)
+        check_order_write(order)
         with self._lock:
             if order.id in self._orders:
                 raise OrderAlreadyExists(order.id)
             self._index(None, order)
+            bisect.insort(
+                self._by_customer.setdefault(order.customer_id, []), (order.created_at, order.id)
+            )
             self._orders[order.id] = order
-            self._append_outbox(order, effects)
+            self._append_outbox(order, 1)
 
-    def save(self, order: Order, expected_version: int, effects: Sequence[Effect] = ()) -> None:
-        """Replace the stored order if it is still at ``expected_version``.
+    def save(self, order: Order, expected_version: int) -> None:
+        """Replace the stored order if it is still at ``expected_version``, with the outbox
+        entries of the effects of its history entries after that version.
 
         Raises:
-            InvalidInput: malformed arguments (as for :meth:`add`, or a version that is not a
-                whole number from 0 to 2^31 - 1), or the order's version is not above
-                ``expected_version``.
             ConcurrencyConflict: the stored version differs; nothing is written.
             OrderNotFound: no order has this id.
-            InvalidInput: not an order, its version is not above ``expected_version``, or its
-                history does not begin with the stored one (a rewrite); nothing is written.
+            InvalidInput: malformed arguments (as for :meth:`add`, or a version that is not a
+                whole number from 0 to 2^31 - 1), the order's version is not above
+                ``expected_version``, or its history does not begin with the stored one (a
+                rewrite); nothing is written.
         """
-        check_order_write(order, effects)
+        check_order_write(order)
         check_expected_version(expected_version)
         with self._lock:
             stored = self._orders.get(order.id)
@@ -133,7 +138,7 @@ class InMemoryStore:
             check_extends(order, stored.history)
             self._index(stored, order)
             self._orders[order.id] = order
-            self._append_outbox(order, effects)
+            self._append_outbox(order, expected_version + 1)
 
     def find_by_state(
         self, state: OrderState, *, limit: int = 100, after_id: str | None = None
@@ -163,6 +168,30 @@ class InMemoryStore:
         with self._lock:
             end = bisect.bisect_right(self._deadlines, (before, "\U0010ffff"))
             return [self._orders[order_id] for _, order_id in self._deadlines[:end][:limit]]
+
+    def find_by_customer(
+        self,
+        customer_id: str,
+        *,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Order]:
+        """Up to ``limit`` orders of one customer, newest first (by ``created_at``, then id,
+        both descending), after the ``before`` cursor.
+
+        Raises:
+            InvalidInput: a customer id that is not an identifier, a limit that is not from
+                0 to 1,000,000, or a ``before`` that is not a pair of an aware datetime and
+                an id.
+        """
+        check_customer_id(customer_id)
+        check_limit(limit)
+        cursor = check_page_before(before)
+        with self._lock:
+            keys = self._by_customer.get(customer_id, [])
+            end = len(keys) if cursor is None else bisect.bisect_left(keys, cursor)
+            page = keys[max(end - limit, 0) : end]
+            return [self._orders[order_id] for _, order_id in reversed(page)]
 
     def claim_due(
         self, worker: str, now: datetime, *, limit: int = 100, lease: timedelta
@@ -208,8 +237,8 @@ class InMemoryStore:
 
     # -- outbox --------------------------------------------------------------------------
 
-    def _append_outbox(self, order: Order, effects: Sequence[Effect]) -> None:
-        for entry in outbox_entries(order, effects):
+    def _append_outbox(self, order: Order, first_new_version: int) -> None:
+        for entry in outbox_entries(order, first_new_version):
             if entry.id not in self._outbox:
                 self._outbox[entry.id] = entry
                 self._sequence[entry.id] = next(self._written)

@@ -12,14 +12,16 @@ differential stateful test made by :func:`differential_test`. An adapter author 
     TestMyStoreAgainstReference = differential_test(lambda: MyStore(...))
 
 The contract covers: the round trip of every field, a stale version refused with nothing
-written, the order and its outbox entries written together, concurrent savers (threads) with
-exactly one winner per version, queries by state and by deadline, exact decimals, and the
-outbox: claims held until their lease ends and never shared by concurrent claimers, retries
-that wait without blocking, delivery records, any error text recorded, dead entries listed
-and requeued, purges, relays in threads delivering each entry once; and idempotent commands
-through the service. The differential test runs the store beside the in-memory reference
-under random commands, waits, claims and delivery records, and requires them to agree after
-every step.
+written, the order and the outbox entries of its new history entries' effects written
+together, concurrent savers (threads) with exactly one winner per version, many writers
+racing on one order through the service with retries, commands at an expected version,
+queries by state, by deadline and by customer (newest first, in pages), exact decimals, and
+the outbox: claims held until their lease ends and never shared by concurrent claimers,
+retries that wait without blocking, delivery records, any error text recorded, dead entries
+listed and requeued, purges, relays in threads delivering each entry once; and idempotent
+commands through the service. The differential test runs the store beside the in-memory
+reference under random commands, waits, claims and delivery records, and requires them to
+agree after every step.
 
 Needs ``pytest`` and ``hypothesis`` (``pip install "orderflow-commerce[testing]"``).
 """
@@ -54,6 +56,7 @@ from orderflow.service import OrderService
 from orderflow.sweep import TimerSweep
 from orderflow.testing import strategies as ofs
 from orderflow.testing.outbox_contract import OutboxContract
+from orderflow.testing.query_contract import QueryContract
 
 __all__ = ["OrderStoreContract", "StoreDifferential", "differential_test"]
 
@@ -98,13 +101,19 @@ class _World:
         return self.run(order_id, *ofs.path_to(order, state))
 
 
-class OrderStoreContract(OutboxContract):
+class OrderStoreContract(OutboxContract, QueryContract):
     """The behaviour every order store must have. Subclass it with a ``Test`` name and
     implement :meth:`make_store`; override :meth:`dispose_store` to clean up.
 
     The outbox half of the contract comes from
-    :class:`~orderflow.testing.outbox_contract.OutboxContract`.
+    :class:`~orderflow.testing.outbox_contract.OutboxContract`, the queries from
+    :class:`~orderflow.testing.query_contract.QueryContract`.
     """
+
+    race_threads: ClassVar[int] = 24
+    """How many threads race on one order through the service."""
+    race_retries: ClassVar[int] = 10
+    """The retries each of them is given."""
 
     # -- round trips ---------------------------------------------------------------------
 
@@ -158,7 +167,7 @@ class OrderStoreContract(OutboxContract):
             stray, c.Pay(stray.amount_due, "p"), SYSTEM, world.clock.now()
         )
         with pytest.raises(OrderNotFound):
-            store.save(paid.order, 1, paid.effects)
+            store.save(paid.order, 1)
         assert store.get("known") == order
 
     def test_adding_an_existing_id_is_refused_and_writes_nothing(self, store: OrderStore) -> None:
@@ -170,7 +179,7 @@ class OrderStoreContract(OutboxContract):
             c.PlaceOrder("dup", "someone-else", _lines(), ADDRESS), STAFF, world.clock.now()
         )
         with pytest.raises(OrderAlreadyExists):
-            store.add(twin.order, twin.effects)
+            store.add(twin.order)
         assert store.get("dup") == first
         assert store.entries("dup") == entries
 
@@ -183,10 +192,10 @@ class OrderStoreContract(OutboxContract):
         now = world.clock.now()
         first = world.lifecycle.handle(placed, c.Pay(placed.amount_due, "p-1"), SYSTEM, now)
         second = world.lifecycle.handle(placed, c.Close(CloseReason.OUT_OF_STOCK), STAFF, now)
-        store.save(first.order, placed.version, first.effects)
+        store.save(first.order, placed.version)
         entries = store.entries("stale")
         with pytest.raises(ConcurrencyConflict) as info:
-            store.save(second.order, placed.version, second.effects)
+            store.save(second.order, placed.version)
         assert info.value.expected_version == placed.version
         assert store.get("stale") == first.order
         assert store.entries("stale") == entries
@@ -213,7 +222,7 @@ class OrderStoreContract(OutboxContract):
         )
         after = world.lifecycle.handle(forged, c.ApproveReview(), STAFF, world.clock.now())
         with pytest.raises(InvalidInput, match=rf"history\[{stored.version - 1}\]"):
-            store.save(after.order, stored.version, after.effects)
+            store.save(after.order, stored.version)
         assert store.get("rewrite") == stored
         assert store.get("rewrite").history[-1] == paying
         assert store.entries("rewrite") == entries
@@ -235,6 +244,38 @@ class OrderStoreContract(OutboxContract):
         assert all(e.status is OutboxStatus.PENDING for e in written)
         assert all(e.version == e.effect.version for e in written)
 
+    def test_a_save_writes_the_effects_of_every_new_entry(self, store: OrderStore) -> None:
+        """D-14: the outbox entries come from the order: ``add`` writes those of its whole
+        history, ``save`` those of every entry after the expected version (several at once
+        too), each at its entry's version."""
+        world = _World(store)
+
+        def build(order_id: str) -> tuple[Order, Order]:
+            placed = world.lifecycle.place(
+                c.PlaceOrder(order_id, CUSTOMER.id, _lines(), ADDRESS), CUSTOMER, START
+            ).order
+            at = START + timedelta(minutes=3)
+            paid = world.lifecycle.handle(placed, c.Pay(placed.amount_due, "p"), SYSTEM, at)
+            close = c.Close(CloseReason.OUT_OF_STOCK)
+            return placed, world.lifecycle.handle(paid.order, close, STAFF, at).order
+
+        placed, closed = build("from-order")
+        every = [effect for entry in closed.history for effect in entry.effects]
+        store.add(placed)
+        assert [e.effect for e in store.entries("from-order")] == list(placed.history[0].effects)
+        store.save(closed, 1)
+        written = store.entries("from-order")
+        assert [e.effect for e in written] == every
+        assert [e.version for e in written] == [effect.version for effect in every]
+        assert {e.created_at for e in written[len(placed.history[0].effects) :]} == {
+            closed.updated_at
+        }
+        _, imported = build("imported")
+        store.add(imported)
+        assert [e.id for e in store.entries("imported")] == [
+            effect.id for entry in imported.history for effect in entry.effects
+        ]
+
     def test_concurrent_savers_have_exactly_one_winner_per_version(self, store: OrderStore) -> None:
         """D-9: threads saving on the same version: one wins each round, history stays gapless."""
         world = _World(store)
@@ -251,7 +292,7 @@ class OrderStoreContract(OutboxContract):
             )
             barrier.wait()
             try:
-                store.save(outcome.order, loaded.version, outcome.effects)
+                store.save(outcome.order, loaded.version)
                 result = "won"
             except ConcurrencyConflict:
                 result = "conflict"
@@ -277,68 +318,71 @@ class OrderStoreContract(OutboxContract):
             OrderState.PENDING_PAYMENT
         ] * rounds
 
-    def test_service_retries_decide_again_on_fresh_state(self, store: OrderStore) -> None:
-        """D-9: with retries, concurrent service calls all land, each on fresh state."""
+    def test_a_race_of_many_writers_on_one_order_lands_every_command(
+        self, store: OrderStore
+    ) -> None:
+        """D-9: threads paying and changing one order at once, each through the service
+        with retries (which pause, randomized, before deciding again on fresh state): every
+        command lands exactly once and no conflict escapes."""
         world = _World(store)
-        world.place("retry")
+        placed = world.place("race-all")
+        barrier = threading.Barrier(self.race_threads)
         errors: list[BaseException] = []
 
-        def change(worker: int) -> None:
+        def command(worker: int) -> c.Command:
+            if worker % 2:
+                return c.Pay(placed.amount_due, f"race-pay-{worker}", command_id=f"w-{worker}")
             address = Address(f"worker {worker}", "13800000000", "1 Road", "Hangzhou")
+            return c.ChangeAddress(address, command_id=f"w-{worker}")
+
+        def run(worker: int) -> None:
+            actor = SYSTEM if worker % 2 else STAFF
+            barrier.wait()
             try:
-                world.service.handle("retry", c.ChangeAddress(address), STAFF, retries=20)
+                world.service.handle("race-all", command(worker), actor, retries=self.race_retries)
             except BaseException as error:
                 errors.append(error)
 
-        workers = [threading.Thread(target=change, args=(n,)) for n in range(self.threads)]
+        workers = [threading.Thread(target=run, args=(n,)) for n in range(self.race_threads)]
         for worker in workers:
             worker.start()
         for worker in workers:
-            worker.join(timeout=60)
+            worker.join(timeout=120)
         assert errors == []
-        assert store.get("retry").version == 1 + self.threads
+        final = store.get("race-all")
+        assert final.version == 1 + self.race_threads
+        assert sorted(entry.command.command_id or "" for entry in final.history[1:]) == sorted(
+            f"w-{n}" for n in range(self.race_threads)
+        )
+        assert final.state is OrderState.PAID
+        assert final.amount_paid == placed.amount_due  # RK-3: one applied, the rest refunded
+        assert len(final.ledger.refunds) == self.race_threads // 2 - 1
+        written = [entry.id for entry in store.entries("race-all")]
+        assert written == [effect.id for entry in final.history for effect in entry.effects]
 
-    # -- queries ---------------------------------------------------------------------------
-
-    def test_find_by_state_pages_by_id(self, store: OrderStore) -> None:
-        """PT-1: orders are found by state, ordered by id, in pages."""
+    def test_a_command_at_an_expected_version_is_applied_only_there(
+        self, store: OrderStore
+    ) -> None:
+        """D-9: with ``expected_version`` (an HTTP If-Match) a command is applied at that
+        version; at another it is a conflict and nothing is written, unless its command id
+        was applied already (a retried request gets the original outcome)."""
         world = _World(store)
-        for n in range(5):
-            world.place(f"state-{n}")
-        world.to_state("state-paid", OrderState.PAID)
-        found = store.find_by_state(OrderState.PENDING_PAYMENT, limit=3)
-        assert [o.id for o in found] == ["state-0", "state-1", "state-2"]
-        rest = store.find_by_state(OrderState.PENDING_PAYMENT, limit=10, after_id="state-2")
-        assert [o.id for o in rest] == ["state-3", "state-4"]
-        assert [o.id for o in store.find_by_state(OrderState.PAID)] == ["state-paid"]
-        assert store.find_by_state(OrderState.SHIPPED) == []
-        assert found[0] == store.get("state-0")
-
-    def test_find_due_uses_the_deadline_at_its_own_instant(self, store: OrderStore) -> None:
-        """D-15: an order is due when its deadline is at or before the time asked about."""
-        world = _World(store)
-        first = world.place("due-1")
-        world.clock.advance(timedelta(minutes=10))
-        second = world.place("due-2")
-        world.to_state("due-paid", OrderState.PAID)
-        deadline = first.deadlines[0].due_at
-        assert store.find_due(deadline - timedelta(microseconds=1)) == []
-        assert [o.id for o in store.find_due(deadline)] == ["due-1"]
-        later = second.deadlines[0].due_at
-        assert [o.id for o in store.find_due(later + timedelta(days=1))] == ["due-1", "due-2"]
-        assert [o.id for o in store.find_due(later, limit=1)] == ["due-1"]
-        assert store.find_due(later)[1] == store.get("due-2")
-
-    def test_deadlines_follow_the_order(self, store: OrderStore) -> None:
-        """D-15: paying clears the unpaid deadline; delivery starts the receipt deadline."""
-        world = _World(store)
-        world.place("timer")
-        far = START + timedelta(days=365)
-        assert [o.id for o in store.find_due(far)] == ["timer"]
-        world.run("timer", (c.Pay(Money("266.41", "CNY"), "p"), SYSTEM))
-        assert store.find_due(far) == []
-        world.to_state("timer-2", OrderState.DELIVERED)
-        assert [o.id for o in store.find_due(far)] == ["timer-2"]
+        placed = world.place("if-match")
+        pay = c.Pay(placed.amount_due, "if-match-pay", command_id="req-1")
+        paid = world.service.handle("if-match", pay, SYSTEM, expected_version=1)
+        assert paid.order.version == 2
+        entries = store.entries("if-match")
+        again = world.service.handle("if-match", pay, SYSTEM, expected_version=1)
+        assert again.replayed
+        assert again.entry == paid.entry
+        close = c.Close(CloseReason.OUT_OF_STOCK, command_id="req-2")
+        with pytest.raises(ConcurrencyConflict) as info:
+            world.service.handle("if-match", close, STAFF, expected_version=1)
+        assert (info.value.expected_version, info.value.actual_version) == (1, 2)
+        assert store.get("if-match") == paid.order
+        assert store.entries("if-match") == entries
+        closed = world.service.handle("if-match", close, STAFF, expected_version=2)
+        assert closed.order.state is OrderState.CLOSED
 
     # -- idempotency through the service -------------------------------------------------
 
@@ -471,7 +515,8 @@ class StoreDifferential(RuleBasedStateMachine):
     """Runs a store beside the in-memory reference under random commands.
 
     After every step both must agree: the same outcome or the same refusal, the same stored
-    orders, the same outbox entries and the same answers to the state and deadline queries.
+    orders, the same outbox entries and the same answers to the state, deadline and customer
+    queries (a customer's first page, and the page after its first order).
     Use :func:`differential_test` to make a test case for your store.
     """
 
@@ -506,12 +551,22 @@ class StoreDifferential(RuleBasedStateMachine):
                 results.append(("refused", type(error).__name__, getattr(error, "codes", ())))
         assert results[0] == results[1]
 
-    @rule(target=orders, placed=ofs.place_orders(order_id="x"), number=st.integers(0, 5))
-    def place(self, placed: c.PlaceOrder, number: int) -> str:
-        """Place an order (sometimes an id again)."""
+    @rule(
+        target=orders,
+        placed=ofs.place_orders(order_id="x"),
+        number=st.integers(0, 5),
+        buyer=st.sampled_from([None, "buyer-a", "buyer-b"]),
+        later=st.booleans(),
+    )
+    def place(self, placed: c.PlaceOrder, number: int, buyer: str | None, later: bool) -> str:
+        """Place an order (sometimes an id again; often for a customer with other orders;
+        at the instant of the last step, or a second after it)."""
+        if later:
+            self.clock.advance(timedelta(seconds=1))
         order_id = f"diff-{number}"
-        command = c.PlaceOrder(order_id, placed.customer_id, placed.lines, placed.address)
-        actor = Actor.customer(placed.customer_id)
+        customer_id = buyer or placed.customer_id
+        command = c.PlaceOrder(order_id, customer_id, placed.lines, placed.address)
+        actor = Actor.customer(customer_id)
         self._both(lambda service: service.place(command, actor))
         if order_id not in self.ids:
             self.ids.append(order_id)
@@ -554,10 +609,9 @@ class StoreDifferential(RuleBasedStateMachine):
 
     @rule(order_id=orders)
     def stale_save(self, order_id: str) -> None:
-        """Save on a version that is no longer current: both must refuse."""
+        """Save on the version before the current one (0, one it never had, for a new
+        order): both must refuse."""
         order = self.reference.get(order_id)
-        if order.version < 2:
-            return
         address = Address("stale", "13800000000", "1 Road", "Hangzhou")
         try:
             outcome = self.lifecycle.handle(
@@ -567,7 +621,7 @@ class StoreDifferential(RuleBasedStateMachine):
             return
         for store in (self.reference, self.subject):
             try:
-                store.save(outcome.order, order.version - 1, outcome.effects)
+                store.save(outcome.order, order.version - 1)
             except ConcurrencyConflict:
                 continue
             raise AssertionError(f"{type(store).__name__} accepted a save on a stale version")
@@ -629,6 +683,15 @@ class StoreDifferential(RuleBasedStateMachine):
         assert [o.id for o in self.subject.find_due(now)] == [
             o.id for o in self.reference.find_due(now)
         ]
+        customers = {self.reference.get(order_id).customer_id for order_id in self.ids}
+        for customer_id in sorted(customers):
+            expected = self.reference.find_by_customer(customer_id)
+            assert self.subject.find_by_customer(customer_id) == expected
+            if len(expected) > 1:  # the page after the first order
+                cursor = (expected[0].created_at, expected[0].id)
+                assert [
+                    o.id for o in self.subject.find_by_customer(customer_id, limit=2, before=cursor)
+                ] == [o.id for o in expected[1:3]]
 
 
 def differential_test(

@@ -34,7 +34,8 @@ PostgreSQL, so ids compare and sort exactly as Python strings do::
                      document TEXT  -- the order without its history
                      due_claimed_by VARCHAR(100) NULL, due_claimed_until DATETIME NULL
                      -- the timer sweeper holding the order, and until when
-                     index (customer_id), (state, id), (next_deadline, id)
+                     index (customer_id, created_at, id), (state, id),
+                     (next_deadline, id)
     <prefix>history  order_id VARCHAR(100) FK -> orders.id, version INTEGER,
                      PK (order_id, version), from_state VARCHAR(32) NULL,
                      to_state VARCHAR(32), event VARCHAR(64), actor VARCHAR(200),
@@ -61,9 +62,11 @@ version; stores opening the same tables at the same moment wait for the one upgr
 tables of an unknown or later version are refused either way. Version 1 to 2 adds the
 outbox's ``next_attempt_at`` (filled from ``created_at``), ``claimed_by`` and
 ``claimed_until`` columns and replaces the index ``(status, attempts, created_at, position)``
-by ``(status, next_attempt_at, created_at, position)``, and adds the orders' ``due_claimed_by``
-and ``due_claimed_until`` columns (timer sweepers' claims). An upgrade alters the outbox table:
-on a large outbox it takes a while, and on MySQL it waits for the transactions of running
+by ``(status, next_attempt_at, created_at, position)``, adds the orders' ``due_claimed_by``
+and ``due_claimed_until`` columns (timer sweepers' claims), and replaces the orders' index
+``(customer_id)`` by ``(customer_id, created_at, id)`` (a customer's orders, newest first, in
+pages: :meth:`SqlStore.find_by_customer`). An upgrade alters the outbox and orders tables:
+on large ones it takes a while, and on MySQL it waits for the transactions of running
 stores; upgrade while no relay runs, and back the database up first.
 
 Outbox claims (:meth:`SqlStore.claim`) select due rows ``FOR UPDATE SKIP LOCKED`` on
@@ -74,10 +77,11 @@ statement claims them under the database's write lock. Timer sweepers claim due 
 never writes the claim columns.
 
 Limits the SQL store adds to the reference semantics: order ids and customer ids of at most
-100 characters, effect ids of at most 200 (longer ones are refused with
-:class:`~orderflow.errors.InvalidInput`); the times given to :meth:`SqlStore.find_due`,
-:meth:`SqlStore.claim`, :meth:`SqlStore.mark_delivered`, :meth:`SqlStore.mark_failed`,
-:meth:`SqlStore.requeue` and :meth:`SqlStore.purge_delivered` must be timezone-aware; the
+100 characters (longer ones are refused with :class:`~orderflow.errors.InvalidInput`; the
+effect ids made of them fit the outbox's 200); the times given to :meth:`SqlStore.find_due`,
+:meth:`SqlStore.find_by_customer`, :meth:`SqlStore.claim`, :meth:`SqlStore.mark_delivered`,
+:meth:`SqlStore.mark_failed`, :meth:`SqlStore.requeue` and :meth:`SqlStore.purge_delivered`
+must be timezone-aware; the
 ``actor`` and ``event`` projections are cut to their column's length; relay names are at most
 100 characters and delivery errors are kept cleaned and cut to 500 characters
 (:func:`orderflow.ports.clean_error`); a stored document (the order without its history, a

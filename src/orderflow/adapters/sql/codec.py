@@ -11,11 +11,9 @@ from typing import Any, Final, NamedTuple, TypeVar
 from orderflow import serialization
 from orderflow.adapters.sql.schema import (
     _ACTOR_LENGTH,
-    _EFFECT_ID_LENGTH,
     _EVENT_LENGTH,
     _ID_LENGTH,
 )
-from orderflow.effects import Effect
 from orderflow.errors import (
     DocumentError,
     InvalidInput,
@@ -198,29 +196,17 @@ def _aware(value: datetime | None) -> datetime | None:
     return None if value is None else value.replace(tzinfo=UTC)
 
 
-def _check_limit(limit: int) -> int:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise InvalidInput("limit", limit, "must be a whole number, 0 or more")
-    return limit
-
-
-def _check_order(order: object, effects: Sequence[Effect]) -> None:
+def _check_order(order: object) -> None:
     if type(order) is not Order:
         raise InvalidInput("order", order, "must be an Order")
     for field, value in (("order.id", order.id), ("order.customer_id", order.customer_id)):
         if len(value) > _ID_LENGTH:
             raise InvalidInput(field, value, f"the SQL store keeps at most {_ID_LENGTH} chars")
-    for index, effect in enumerate(effects):
-        if not isinstance(effect, Effect):
-            raise InvalidInput(f"effects[{index}]", effect, "must be an Effect")
-        if len(effect.order_id) > _ID_LENGTH or len(effect.id) > _EFFECT_ID_LENGTH:
-            raise InvalidInput(
-                f"effects[{index}].id", effect.id, "too long for the SQL store's outbox"
-            )
 
 
 class _Rows:
-    """The rows one change of an order writes: order, new history entries, outbox entries.
+    """The rows one change of an order writes: the order, its history entries from
+    ``first_new_version`` on, and an outbox entry for each of their effects.
 
     Each row is a tuple of its table's column values in the table's column order (the outbox
     without its ``position``), as :class:`_Prepared` statements take them.
@@ -234,7 +220,6 @@ class _Rows:
     def __init__(
         self,
         order: Order,
-        effects: Sequence[Effect],
         first_new_version: int,
         max_size: int = serialization.MAX_DOCUMENT_SIZE,
     ) -> None:
@@ -267,12 +252,16 @@ class _Rows:
                 "",
                 created,
                 None,
-                _sized(_json(serialization.dump(entry.effect)), max_size, f"effects[{index}]"),
+                _sized(
+                    _json(serialization.dump(entry.effect)),
+                    max_size,
+                    f"order.history[{entry.version - 1}].effects[{entry.effect.seq}]",
+                ),
                 created,  # next_attempt_at: due at once
                 None,
                 None,
             )
-            for index, entry in enumerate(outbox_entries(order, effects))
+            for entry in outbox_entries(order, first_new_version)
             for created in (_naive_utc(entry.created_at),)
         ]
 

@@ -87,7 +87,7 @@ def _define_tables(prefix: str, mysql_collation: str) -> SqlTables:
         sa.Column("document", _TEXT, nullable=False),
         sa.Column("due_claimed_by", sa.String(_ID_LENGTH), nullable=True),
         sa.Column("due_claimed_until", _TIMESTAMP, nullable=True),
-        sa.Index(f"{prefix}orders_customer", "customer_id"),
+        sa.Index(f"{prefix}orders_by_customer", "customer_id", "created_at", "id"),
         sa.Index(f"{prefix}orders_state", "state", "id"),
         sa.Index(f"{prefix}orders_due", "next_deadline", "id"),
         **options,

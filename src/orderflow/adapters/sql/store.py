@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -14,13 +13,9 @@ from sqlalchemy.pool import StaticPool
 
 from orderflow import serialization
 from orderflow.adapters.arguments import (
-    check_after_id,
-    check_before,
     check_expected_version,
-    check_limit,
     check_order_id,
     check_order_write,
-    check_state,
 )
 from orderflow.adapters.history import check_extends
 from orderflow.adapters.sql.claims import SqlClaims
@@ -29,10 +24,8 @@ from orderflow.adapters.sql.codec import (
     ENTRY_PROJECTED,
     PROJECTED,
     _check_columns,
-    _check_limit,
     _check_order,
     _entry_projections,
-    _naive_utc,
     _OrderRow,
     _projections,
     _read_order,
@@ -47,6 +40,7 @@ from orderflow.adapters.sql.engines import (
 )
 from orderflow.adapters.sql.outbox import SqlOutbox
 from orderflow.adapters.sql.prepared import _OrderCache, _Prepared
+from orderflow.adapters.sql.queries import SqlQueries
 from orderflow.adapters.sql.schema import (
     _MYSQL_LIKE,
     _PREFIX,
@@ -59,7 +53,6 @@ from orderflow.adapters.sql.schema import (
 )
 from orderflow.adapters.sql.translate import _translate
 from orderflow.adapters.sql.upgrades import stored_version, upgrade
-from orderflow.effects import Effect
 from orderflow.errors import (
     ConcurrencyConflict,
     InvalidConfiguration,
@@ -67,7 +60,6 @@ from orderflow.errors import (
     OrderNotFound,
     StoreError,
 )
-from orderflow.model import OrderState
 from orderflow.order import Order
 
 _LEAST_DOCUMENT_SIZE = 1024
@@ -102,7 +94,7 @@ def _engine_options(given: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"hide_parameters": True, **given}
 
 
-class SqlStore(SqlClaims, SqlOutbox):
+class SqlStore(SqlQueries, SqlClaims, SqlOutbox):
     """An :class:`~orderflow.ports.OrderStore` on SQLAlchemy Core (SQLite, PostgreSQL, MySQL).
 
     Every operation runs in its own transaction on a connection of the engine's pool, so one
@@ -499,23 +491,22 @@ class SqlStore(SqlClaims, SqlOutbox):
             raise OrderNotFound(order_id)
         return found[0]
 
-    def add(self, order: Order, effects: Sequence[Effect] = ()) -> None:
-        """Store a new order with its history and outbox entries, in one transaction.
+    def add(self, order: Order) -> None:
+        """Store a new order with its history and the outbox entries of its history's
+        effects, in one transaction.
 
         Args:
             order: the new order.
-            effects: the effects of the change that produced it.
 
         Raises:
             OrderAlreadyExists: an order with this id is stored already; nothing is written.
             InvalidInput: not an :class:`~orderflow.Order`, an id or customer id that is not an
-                identifier, effects that are not effects, or a document larger than
-                ``max_document_size``.
+                identifier, or a document larger than ``max_document_size``.
             StoreError: the database failed; nothing is written.
         """
-        check_order_write(order, effects)
-        _check_order(order, effects)
-        rows = _Rows(order, effects, 1, self._max_size)
+        check_order_write(order)
+        _check_order(order)
+        rows = _Rows(order, 1, self._max_size)
         action = f"add order {order.id!r}"
         with self._transaction(action, order_id=order.id) as connection:
             with _translate(action, order_id=order.id, inserting_order=True):
@@ -523,9 +514,10 @@ class SqlStore(SqlClaims, SqlOutbox):
             self._write_history_and_outbox(connection, rows)
         self._cache.put(order, rows.document, rows.projections)
 
-    def save(self, order: Order, expected_version: int, effects: Sequence[Effect] = ()) -> None:
+    def save(self, order: Order, expected_version: int) -> None:
         """Replace the stored order if it is still at ``expected_version``, appending its new
-        history entries and the outbox entries, in one transaction.
+        history entries (those after ``expected_version``) and the outbox entries of their
+        effects, in one transaction.
 
         History is append-only: the order must begin with the stored history, entry for
         entry, and only the entries after ``expected_version`` are added. When the store has
@@ -536,7 +528,6 @@ class SqlStore(SqlClaims, SqlOutbox):
         Args:
             order: the order after the change.
             expected_version: the version the order was loaded at.
-            effects: the effects of the change.
 
         Raises:
             ConcurrencyConflict: the stored version is not ``expected_version`` (or the stored
@@ -550,9 +541,9 @@ class SqlStore(SqlClaims, SqlOutbox):
             StoreError: the database failed, or the stored order cannot be read; nothing is
                 written.
         """
-        check_order_write(order, effects)
+        check_order_write(order)
         check_expected_version(expected_version)
-        _check_order(order, effects)
+        _check_order(order)
         if order.version <= expected_version:
             stored = self._stored_version(order.id)
             if stored != expected_version:
@@ -560,7 +551,7 @@ class SqlStore(SqlClaims, SqlOutbox):
             raise InvalidInput(
                 "order.version", order.version, f"must be above {expected_version} to save"
             )
-        rows = _Rows(order, effects, expected_version + 1, self._max_size)
+        rows = _Rows(order, expected_version + 1, self._max_size)
         cached = self._cache.peek(order.id, expected_version)
         if cached is not None:
             check_extends(order, cached[1].history)
@@ -604,63 +595,6 @@ class SqlStore(SqlClaims, SqlOutbox):
         check_extends(order, stored.history)
         document: str = row.document
         return document
-
-    def find_by_state(
-        self, state: OrderState, *, limit: int = 100, after_id: str | None = None
-    ) -> list[Order]:
-        """Up to ``limit`` orders in ``state``, by id, starting after ``after_id`` (paging).
-
-        Args:
-            state: the state (or its value, ``"paid"``).
-            limit: the most orders to return.
-            after_id: the last id of the previous page.
-
-        Returns:
-            The orders, in id order (code point order, as Python sorts strings).
-
-        Raises:
-            InvalidInput: not a state, a limit that is not from 0 to 1,000,000, or a malformed
-                ``after_id``.
-            StoreError: the database failed, or a stored order cannot be read or its row
-                disagrees with its document (its state column, say).
-        """
-        wanted = check_state(state)
-        check_limit(limit)
-        check_after_id(after_id)
-        orders = self._tables.orders
-        query = sa.select(*self._order_columns()).where(orders.c.state == wanted.value)
-        if after_id is not None:
-            query = query.where(orders.c.id > after_id)
-        query = query.order_by(orders.c.id).limit(_check_limit(limit))
-        return self._load(f"find orders in state {wanted.value}", query)
-
-    def find_due(self, before: datetime, *, limit: int = 100) -> list[Order]:
-        """Up to ``limit`` orders whose next deadline is at or before ``before``, earliest
-        first (ties by id).
-
-        Args:
-            before: the moment (timezone-aware); a deadline at exactly this instant is due.
-            limit: the most orders to return.
-
-        Returns:
-            The orders, earliest deadline first.
-
-        Raises:
-            InvalidInput: ``before`` is not an aware datetime from 1970 up to 9000, or a
-                limit that is not from 0 to 1,000,000.
-            StoreError: the database failed, or a stored order cannot be read or its row
-                disagrees with its document (its deadline column, say).
-        """
-        check_limit(limit)
-        cutoff = _naive_utc(check_before(before), "before")
-        orders = self._tables.orders
-        query = (
-            sa.select(*self._order_columns())
-            .where(orders.c.next_deadline.is_not(None), orders.c.next_deadline <= cutoff)
-            .order_by(orders.c.next_deadline, orders.c.id)
-            .limit(_check_limit(limit))
-        )
-        return self._load("find due orders", query)
 
     def _order_columns(self) -> list[sa.Column[Any]]:
         """The columns a load reads: id, the projections, the document."""

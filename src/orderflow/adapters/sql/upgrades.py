@@ -112,8 +112,16 @@ def _sweeper_claims(connection: sa.Connection, tables: SqlTables) -> None:
     add_column(connection, tables.orders, "due_claimed_until")
 
 
+def _customer_pages(connection: sa.Connection, tables: SqlTables) -> None:
+    """Version 2: a customer's orders are read newest first, a page at a time, from the
+    index ``(customer_id, created_at, id)``, which replaces ``(customer_id)``."""
+    orders = tables.orders
+    prefix = orders.name.removesuffix("orders")
+    replace_index(connection, orders, f"{prefix}orders_customer", f"{prefix}orders_by_customer")
+
+
 UPGRADES: Final[dict[int, tuple[Step, ...]]] = {
-    2: (_outbox_claims, _sweeper_claims),
+    2: (_outbox_claims, _sweeper_claims, _customer_pages),
 }
 """The steps that bring tables of version ``n - 1`` to version ``n``, by ``n``."""
 
