@@ -48,6 +48,7 @@ from orderflow.adapters.sql.translate import _redact, _translate
 from orderflow.commands import COMMAND_TYPES
 from orderflow.errors import StoreError
 from orderflow.limits import Limits
+from orderflow.order import ORDER_FIELDS
 from orderflow.ports import ManualClock, UuidIds
 from orderflow.serialization import dump
 from orderflow.service import OrderService
@@ -454,10 +455,8 @@ def _order_with(**change: object) -> Order:
     """An order with some fields changed behind its constructor's back (as a buggy or hostile
     host could build one), so that these reach the stores' own checks."""
     base = place("forged")
-    fields = {field.name: getattr(base, field.name) for field in attrs.fields(Order)}
-    forged = object.__new__(Order)
-    forged.__attrs_init__(**{**fields, **change})
-    return forged
+    fields = {**dict(zip(ORDER_FIELDS, base, strict=True)), **change}
+    return tuple.__new__(Order, tuple(fields[name] for name in ORDER_FIELDS))
 
 
 STORE_ORDERS = (

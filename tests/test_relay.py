@@ -25,6 +25,7 @@ from orderflow import (
     InvalidInput,
     NotifyCustomer,
     OpenCase,
+    Order,
     Pay,
     PlaceOrder,
     ReleaseStock,
@@ -308,7 +309,7 @@ def test_an_entry_without_a_route_is_parked_dead_with_the_reason(
     placing = placed.history[0]._replace(
         effects=(Gift("o-1", 1, 0), ReserveStock("o-1", 1, 1, placed.lines))
     )
-    order = attrs.evolve(placed, history=(placing,))
+    order = Order(**{**placed._asdict(), "history": (placing,)})
     store.add(order)
     handler = RecordingHandler()
     relay = OutboxRelay(store, handlers=_everything(handler), clock=clock)

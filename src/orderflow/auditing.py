@@ -30,7 +30,7 @@ from orderflow import commands as c
 from orderflow.errors import CommandRefused, InvalidInput, InvariantViolation
 from orderflow.machine import Lifecycle
 from orderflow.model import OrderState
-from orderflow.order import HistoryEntry, Order
+from orderflow.order import ORDER_FIELDS, HistoryEntry, Order
 from orderflow.ports import OrderStore
 
 __all__ = ["AuditReport", "Divergence", "audit", "audit_store"]
@@ -235,13 +235,13 @@ def _differing_fields(mine: Any, theirs: Any) -> list[str]:
 def _compare_orders(replayed: Order, stored: Order, found: list[Divergence]) -> None:
     if replayed == stored:
         return
-    for field in attrs.fields(Order):
-        if field.name == "history":
+    for field in ORDER_FIELDS:
+        if field == "history":
             continue  # compared entry by entry
-        mine, theirs = getattr(replayed, field.name), getattr(stored, field.name)
+        mine, theirs = getattr(replayed, field), getattr(stored, field)
         if mine == theirs:
             continue
         inner = _differing_fields(mine, theirs)
-        names = [f"order.{field.name}.{name}" for name in inner] or [f"order.{field.name}"]
+        names = [f"order.{field}.{name}" for name in inner] or [f"order.{field}"]
         for name in names:
             found.append(Divergence(None, name, "the stored value differs from the replay's"))

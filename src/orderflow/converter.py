@@ -15,7 +15,7 @@ import enum
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, TypeVar, cast, get_args, get_origin
+from typing import Any, Final, TypeVar, cast, get_args, get_origin, get_type_hints
 
 import attrs
 import cattrs
@@ -34,7 +34,7 @@ from orderflow.errors import DocumentError, InvalidInput, Shown, describe
 from orderflow.history import History
 from orderflow.model import Actor, ActorKind, CloseReason
 from orderflow.money import _BUILT_IN, Money, currency_exponent, register_currency
-from orderflow.order import HistoryEntry, Order, Refund
+from orderflow.order import ORDER_FIELDS, HistoryEntry, Order, Refund
 
 __all__ = ["converter"]
 
@@ -405,13 +405,15 @@ for _enum in (ActorKind, e.NotificationTopic, e.RefundReason):
     converter.register_unstructure_hook(_enum, lambda member: member.value)
 
 
+_ORDER_TYPES: Final = get_type_hints(Order)
+
+
 def _order_field_hooks() -> list[tuple[str, Callable[[Any], Any]]]:
     """The unstructure function of every order field but the history, resolved once."""
-    attrs.resolve_types(Order)
     return [
-        (field.name, converter.get_unstructure_hook(field.type))
-        for field in attrs.fields(Order)
-        if field.name != "history"
+        (name, converter.get_unstructure_hook(_ORDER_TYPES[name]))
+        for name in ORDER_FIELDS
+        if name != "history"
     ]
 
 

@@ -95,6 +95,7 @@ class Availability:
         return self.refused.get(command, ())
 
 
+_tuple_new = tuple.__new__
 _SYSTEM = ActorKind.SYSTEM
 _LATEST = LATEST
 _PAY = c.Pay
@@ -198,19 +199,21 @@ class Lifecycle:
         entry = HistoryEntry(None, initial, command, actor, at, effects)
         ledger = Ledger.for_lines(command.lines)
         # PlaceOrder validated its lines and address when it was built; the rest is made here.
-        order = object.__new__(Order)
-        order.__attrs_init__(
-            command.order_id,
-            command.customer_id,
-            command.lines,
-            command.address,
-            initial,
-            ledger,
-            History((entry,)),
-            None,
-            None,
-            None,
-            self.settings.deadlines_for(initial, at, ledger, None),
+        order = _tuple_new(
+            Order,
+            (
+                command.order_id,
+                command.customer_id,
+                command.lines,
+                command.address,
+                initial,
+                ledger,
+                History((entry,)),
+                None,
+                None,
+                None,
+                self.settings.deadlines_for(initial, at, ledger, None),
+            ),
         )
         return Outcome(order, effects, entry)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -35,6 +35,7 @@ from orderflow.model import (
 from orderflow.money import Money
 
 __all__ = [
+    "ORDER_FIELDS",
     "Closure",
     "Deadline",
     "DeadlineKind",
@@ -260,12 +261,32 @@ def _aware(field: str, value: object) -> datetime:
     return value
 
 
-@attrs.frozen(init=False)
-class Order:
+class _OrderFields(NamedTuple):
+    id: str
+    customer_id: str
+    lines: tuple[OrderLine, ...]
+    address: Address
+    state: OrderState
+    ledger: Ledger
+    history: History
+    shipment: Shipment | None
+    closure: Closure | None
+    hold: HoldRecord | None
+    deadlines: tuple[Deadline, ...]
+
+
+ORDER_FIELDS: tuple[str, ...] = _OrderFields._fields
+"""The names of an order's fields, in order (for loaders and store authors)."""
+
+
+class Order(_OrderFields):
     """An order: its lines, address, state, money, shipment, history and deadlines.
 
     Build a new order with :meth:`orderflow.Lifecycle.place`; ``Order(...)`` is for loading
-    one, and validates everything it is given.
+    one, takes every field by keyword, and validates everything it is given. An order is an
+    immutable value (a named tuple of its fields): handling a command returns a new one,
+    built by the engine from values already validated, so that a command costs the same
+    whatever the order holds.
 
     Attributes:
         id: the order id.
@@ -282,24 +303,14 @@ class Order:
         deadlines: the timers running in the current state (D-15).
     """
 
-    id: str
-    customer_id: str
-    lines: tuple[OrderLine, ...]
-    address: Address
-    state: OrderState
-    ledger: Ledger
-    history: History
-    shipment: Shipment | None
-    closure: Closure | None
-    hold: HoldRecord | None
-    deadlines: tuple[Deadline, ...]
+    __slots__ = ()
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         id: str,
         customer_id: str,
-        lines: tuple[OrderLine, ...],
+        lines: Iterable[OrderLine],
         address: Address,
         state: OrderState,
         ledger: Ledger,
@@ -307,8 +318,8 @@ class Order:
         shipment: Shipment | None = None,
         closure: Closure | None = None,
         hold: HoldRecord | None = None,
-        deadlines: tuple[Deadline, ...] = (),
-    ) -> None:
+        deadlines: Iterable[Deadline] = (),
+    ) -> Order:
         """Validate and build an order.
 
         Raises:
@@ -330,24 +341,33 @@ class Order:
             history = History(history)
         _check_history(history, state, id, customer_id)
         _check_records(state, shipment, closure, hold)
-        deadlines = tuple(deadlines)
-        for index, deadline in enumerate(deadlines):
+        if isinstance(deadlines, str | bytes) or not isinstance(deadlines, Iterable):
+            raise InvalidInput("deadlines", deadlines, "must be a sequence of deadlines")
+        checked_deadlines = tuple(deadlines)
+        for index, deadline in enumerate(checked_deadlines):
             if not isinstance(deadline, Deadline):
                 raise InvalidInput(f"deadlines[{index}]", deadline, "must be a Deadline")
             _aware(f"deadlines[{index}].due_at", deadline.due_at)
-        self.__attrs_init__(
-            id,
-            customer_id,
-            checked_lines,
-            address,
-            state,
-            ledger,
-            history,
-            shipment,
-            closure,
-            hold,
-            deadlines,
+        return _tuple_new(
+            cls,
+            (
+                id,
+                customer_id,
+                checked_lines,
+                address,
+                state,
+                ledger,
+                history,
+                shipment,
+                closure,
+                hold,
+                checked_deadlines,
+            ),
         )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle the fields; unpickling rebuilds the order without validating it again."""
+        return (_rebuild, (tuple(self),))
 
     @property
     def version(self) -> int:
@@ -423,6 +443,13 @@ class Order:
     def next_deadline(self) -> Deadline | None:
         """The earliest deadline, if any timer is running."""
         return min(self.deadlines, key=lambda deadline: deadline.due_at, default=None)
+
+
+_tuple_new = tuple.__new__
+
+
+def _rebuild(fields: tuple[Any, ...]) -> Order:
+    return _tuple_new(Order, fields)
 
 
 def _check_ledger(ledger: object, lines: tuple[OrderLine, ...]) -> None:

@@ -103,24 +103,24 @@ class Step:
             )
         else:
             deadlines = ()
-        new = _new(Order)
-        _init_order(
-            new,
-            order.id,
-            order.customer_id,
-            order.lines if lines is None else lines,
-            order.address if address is None else address,
-            dest,
-            new_ledger,
-            history.append(entry),
-            new_shipment,
-            order.closure if closure is _KEEP else closure,  # type: ignore[arg-type]
-            order.hold if hold is _KEEP else hold,  # type: ignore[arg-type]
-            deadlines,
+        new = _tuple_new(
+            Order,
+            (
+                order.id,
+                order.customer_id,
+                order.lines if lines is None else lines,
+                order.address if address is None else address,
+                dest,
+                new_ledger,
+                history.append(entry),
+                new_shipment,
+                order.closure if closure is _KEEP else closure,
+                order.hold if hold is _KEEP else hold,
+                deadlines,
+            ),
         )
         return new, entry
 
 
-_new = object.__new__
-_init_order = Order.__attrs_init__
+_tuple_new = tuple.__new__
 _TIMED_STATES = frozenset({OrderState.PENDING_PAYMENT, OrderState.DELIVERED})
