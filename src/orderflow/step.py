@@ -61,7 +61,7 @@ class Step:
         self.at = at
         self.dest = dest
         self.settings = settings
-        self.version = len(order.history) + 1
+        self.version = order.history._length + 1
 
     def commit(
         self,
@@ -81,41 +81,48 @@ class Step:
         validated, without going through ``Order.__init__``'s checks; the machine's
         invariants check the result.
         """
-        order = self.order
+        (
+            order_id,
+            customer_id,
+            old_lines,
+            old_address,
+            source,
+            old_ledger,
+            history,
+            old_shipment,
+            old_closure,
+            old_hold,
+            old_deadlines,
+        ) = self.order
         dest = self.dest
-        source = order.state
-        history = order.history
         command = self.command
         assert command is not None
-        entry = HistoryEntry(source, dest, command, self.actor, self.at, effects)
-        new_ledger = order.ledger if ledger is None else ledger
-        new_shipment = cast(Shipment | None, order.shipment if shipment is _KEEP else shipment)
-        if deadlines is not None:
-            pass
-        elif dest is source:
-            deadlines = order.deadlines
-        elif dest in _TIMED_STATES:
-            deadlines = self.settings.deadlines_for(
-                dest,
-                history.first.at,
-                new_ledger,
-                new_shipment,
-            )
-        else:
-            deadlines = ()
+        entry = _tuple_new(HistoryEntry, (source, dest, command, self.actor, self.at, effects))
+        if ledger is None:
+            ledger = old_ledger
+        new_shipment = cast(Shipment | None, old_shipment if shipment is _KEEP else shipment)
+        if deadlines is None:
+            if dest is source:
+                deadlines = old_deadlines
+            elif dest in _TIMED_STATES:
+                deadlines = self.settings.deadlines_for(
+                    dest, history.first.at, ledger, new_shipment
+                )
+            else:
+                deadlines = ()
         new = _tuple_new(
             Order,
             (
-                order.id,
-                order.customer_id,
-                order.lines if lines is None else lines,
-                order.address if address is None else address,
+                order_id,
+                customer_id,
+                old_lines if lines is None else lines,
+                old_address if address is None else address,
                 dest,
-                new_ledger,
+                ledger,
                 history.append(entry),
                 new_shipment,
-                order.closure if closure is _KEEP else closure,
-                order.hold if hold is _KEEP else hold,
+                old_closure if closure is _KEEP else closure,
+                old_hold if hold is _KEEP else hold,
                 deadlines,
             ),
         )

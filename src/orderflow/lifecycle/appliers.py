@@ -55,13 +55,7 @@ __all__ = [
     "apply_retry_refund",
     "apply_ship",
     "apply_unapplied_payment",
-    "commit",
 ]
-
-
-def commit(step: Step) -> tuple[Order, HistoryEntry]:
-    """A transition that only moves the order to its new state."""
-    return step.commit()
 
 
 def _notify(

@@ -30,7 +30,6 @@ from orderflow.lifecycle.appliers import (
     apply_retry_refund,
     apply_ship,
     apply_unapplied_payment,
-    commit,
 )
 from orderflow.lifecycle.guards import (
     AUTO_CLOSE_DUE,
@@ -58,6 +57,7 @@ from orderflow.lifecycle.guards import (
 from orderflow.lifecycle.refusals import ACTOR_REFUSALS, STATE_REFUSALS
 from orderflow.model import ActorKind, OrderState, Permission
 from orderflow.order import Order
+from orderflow.step import Step
 
 __all__ = ["LIFECYCLE", "TRANSITIONS"]
 
@@ -114,18 +114,18 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(c.ApproveReview, (S.PAID,), S.AWAITING_SHIPMENT, apply_approve,
                frozenset({STAFF, SYSTEM}), Permission.REVIEW,
                guards=(REVIEW_ADDRESS, REVIEW_AMOUNT), rule="LC-2"),
-    Transition(c.StartFulfilment, (S.AWAITING_SHIPMENT,), S.IN_FULFILMENT, commit,
+    Transition(c.StartFulfilment, (S.AWAITING_SHIPMENT,), S.IN_FULFILMENT, Step.commit,
                frozenset({STAFF, SYSTEM}), Permission.FULFIL, rule="LC-1"),
-    Transition(c.WithdrawFromFulfilment, (S.IN_FULFILMENT,), S.AWAITING_SHIPMENT, commit,
+    Transition(c.WithdrawFromFulfilment, (S.IN_FULFILMENT,), S.AWAITING_SHIPMENT, Step.commit,
                frozenset({STAFF, SYSTEM}), Permission.FULFIL, rule="LC-6, D-2"),
     Transition(c.Ship, (S.IN_FULFILMENT,), S.SHIPPED, apply_ship,
                frozenset({STAFF, SYSTEM}), Permission.SHIP,
                rule="LC-3"),
     Transition(c.ConfirmDelivery, (S.SHIPPED,), S.DELIVERED, apply_deliver,
                frozenset({STAFF, SYSTEM}), Permission.DELIVERY, rule="LC-1"),
-    Transition(c.ConfirmReceipt, (S.DELIVERED,), S.COMPLETED, commit,
+    Transition(c.ConfirmReceipt, (S.DELIVERED,), S.COMPLETED, Step.commit,
                frozenset({CUSTOMER, STAFF}), Permission.COMPLETE, rule="LC-4"),
-    Transition(c.AutoConfirmReceipt, (S.DELIVERED,), S.COMPLETED, commit,
+    Transition(c.AutoConfirmReceipt, (S.DELIVERED,), S.COMPLETED, Step.commit,
                frozenset({SYSTEM}), guards=(AUTO_CONFIRM_ENABLED, AUTO_CONFIRM_DUE),
                rule="LC-4, TM-5"),
     Transition(c.Close, (S.PENDING_PAYMENT, S.PAID, S.AWAITING_SHIPMENT), S.CLOSED, apply_close,
