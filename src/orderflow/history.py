@@ -48,9 +48,10 @@ class History(Sequence["HistoryEntry"]):
     def __init__(self, entries: Iterable[HistoryEntry] = ()) -> None:
         listed = list(entries)
         index: dict[object, int] = {}
+        command_class = _command_class()
         for position, entry in enumerate(listed):
             # What is not an entry of a command is left for the order's checks to refuse.
-            if isinstance(getattr(entry, "command", None), _command_class()):
+            if isinstance(getattr(entry, "command", None), command_class):
                 _index_entry(index, entry, position)
         self._entries = listed
         self._length = len(listed)
@@ -58,6 +59,14 @@ class History(Sequence["HistoryEntry"]):
         if listed:
             self.first = listed[0]
             self.last = listed[-1]
+
+    @classmethod
+    def of_placing(cls, entry: HistoryEntry) -> History:
+        """The history of an order just placed: its one entry (not checked: the engine's)."""
+        index: dict[object, int] = {}
+        if entry.command.command_id is not None:
+            index[entry.command.command_id] = 0
+        return cls._sharing([entry], 1, index)
 
     @classmethod
     def _sharing(

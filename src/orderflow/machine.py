@@ -175,7 +175,8 @@ class Lifecycle:
             raise InvalidInput("command", command, "must be a PlaceOrder")
         _check_actor_and_time(actor, at)
         self.settings.limits.check_lines(command.lines)
-        at = at.astimezone(UTC)  # times are kept as UTC instants (D-18)
+        if at.tzinfo is not UTC:
+            at = at.astimezone(UTC)  # times are kept as UTC instants (D-18)
         event = command.event
         if actor.kind is ActorKind.SYSTEM:
             refusal = FORBIDDEN.refusal(event, {"kind": "system", "action": "place order"})
@@ -196,7 +197,7 @@ class Lifecycle:
                 {},
             ),
         )
-        entry = HistoryEntry(None, initial, command, actor, at, effects)
+        entry = _tuple_new(HistoryEntry, (None, initial, command, actor, at, effects))
         ledger = Ledger.for_lines(command.lines)
         # PlaceOrder validated its lines and address when it was built; the rest is made here.
         order = _tuple_new(
@@ -208,14 +209,14 @@ class Lifecycle:
                 command.address,
                 initial,
                 ledger,
-                History((entry,)),
+                History.of_placing(entry),
                 None,
                 None,
                 None,
                 self.settings.deadlines_for(initial, at, ledger, None),
             ),
         )
-        return Outcome(order, effects, entry)
+        return _tuple_new(Outcome, (order, effects, entry, False))
 
     # -- handling ------------------------------------------------------------------------
 
@@ -283,7 +284,9 @@ class Lifecycle:
         else:
             denied = self._machine.authorize(transition, order, actor)
             reasons = None if denied is None else [denied]
-        step = Step(order, command, actor, at, transition.dest or state, self.settings)
+        step = _tuple_new(
+            Step, (order, command, actor, at, transition.dest or state, self.settings)
+        )
         if transition.guards:
             found = self._machine.judge(transition, step)
             if found:
@@ -294,7 +297,7 @@ class Lifecycle:
         history = new.history
         if (
             history.last is not entry
-            or history._length != step.version
+            or history._length != order.history._length + 1
             or history._entries is not order.history._entries
         ):
             _check_step_invariants(order, new)

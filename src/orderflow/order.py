@@ -146,7 +146,10 @@ class Ledger:
         """A fresh ledger owing the total of ``lines``."""
         currency = lines[0].unit_price.currency
         zero = Money.zero(currency)
-        return cls(Money.sum((line.total for line in lines), currency), zero, zero, zero, zero)
+        due = lines[0].total
+        for line in lines[1:]:
+            due = due + line.total
+        return cls(due, zero, zero, zero, zero)
 
     @property
     def refundable(self) -> Money:

@@ -9,7 +9,7 @@ through ``Order.__init__``'s checks; the engine's invariants check the result.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import NamedTuple, cast
 
 from orderflow import commands as c
 from orderflow.effects import Effect
@@ -30,8 +30,19 @@ __all__ = ["Step"]
 _KEEP: object = object()
 
 
-class Step:
+class _StepFields(NamedTuple):
+    order: Order
+    command: c.Command | None
+    actor: Actor
+    at: datetime
+    dest: OrderState
+    settings: Settings
+
+
+class Step(_StepFields):
     """The working data of one command being applied: what the guards and appliers read.
+
+    An immutable named tuple, made once per command.
 
     Attributes:
         order: the order before the command.
@@ -40,28 +51,15 @@ class Step:
         actor: who fires it.
         at: when.
         dest: the state the transition leads to.
-        version: the version the command will produce.
         settings: the lifecycle settings.
     """
 
-    __slots__ = ("actor", "at", "command", "dest", "order", "settings", "version")
+    __slots__ = ()
 
-    def __init__(
-        self,
-        order: Order,
-        command: c.Command | None,
-        actor: Actor,
-        at: datetime,
-        dest: OrderState,
-        settings: Settings,
-    ) -> None:
-        self.order = order
-        self.command = command
-        self.actor = actor
-        self.at = at
-        self.dest = dest
-        self.settings = settings
-        self.version = order.history._length + 1
+    @property
+    def version(self) -> int:
+        """The version the command will produce."""
+        return self.order.history._length + 1
 
     def commit(
         self,
