@@ -377,6 +377,38 @@ converter.register_structure_hook(enum.StrEnum, _structure_enum)
 converter.register_structure_hook(Decimal, _structure_decimal)
 converter.register_structure_hook(datetime, _structure_datetime)
 converter.register_structure_hook_factory(_is_homogeneous_tuple, _tuple_hook)
+
+
+def _is_frozenset_of_enums(type_: Any) -> bool:
+    if get_origin(type_) is not frozenset:
+        return False
+    (item,) = get_args(type_)
+    return isinstance(item, type) and issubclass(item, enum.Enum)
+
+
+def _frozenset_structure(type_: Any, conv: cattrs.BaseConverter) -> Callable[[object, type], Any]:
+    """Sets of enum members are read from lists of their values, each once."""
+    (item,) = get_args(type_)
+    member = conv.get_structure_hook(item)
+
+    def structure(value: object, target: type) -> Any:
+        if not isinstance(value, list):
+            raise _wrong_type(value, "a list")
+        members = [member(element, item) for element in value]
+        if len(set(members)) != len(members):
+            raise DocumentError("", _shown(value), "lists a member twice")
+        return frozenset(members)
+
+    return structure
+
+
+def _frozenset_unstructure(type_: Any) -> Callable[[Any], list[Any]]:
+    """Sets of enum members are written as the sorted list of their values."""
+    return lambda members: sorted(member.value for member in members)
+
+
+converter.register_structure_hook_factory(_is_frozenset_of_enums, _frozenset_structure)
+converter.register_unstructure_hook_factory(_is_frozenset_of_enums, _frozenset_unstructure)
 converter.register_structure_hook_factory(_is_dict, _mapping_hook)
 converter.register_unstructure_hook_factory(is_namedtuple, namedtuple_dict_unstructure_factory)
 converter.register_structure_hook_factory(is_namedtuple, _namedtuple_structure)

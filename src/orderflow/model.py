@@ -22,8 +22,14 @@ from typing import ClassVar, Final
 
 import attrs
 
+from orderflow.aftersales.model import ExclusionFlag
 from orderflow.errors import InvalidInput
-from orderflow.inputs import MAX_SHORT_TEXT_LENGTH, check_identifier, check_text
+from orderflow.inputs import (
+    MAX_IDENTIFIER_LENGTH,
+    MAX_SHORT_TEXT_LENGTH,
+    check_identifier,
+    check_text,
+)
 from orderflow.money import _EXACT, MAX_AMOUNT, Money
 
 _ZERO: Final = Decimal(0)
@@ -224,6 +230,26 @@ def _line_name(instance: object, attribute: attrs.Attribute[str], value: str) ->
     check_text("name", value, MAX_SHORT_TEXT_LENGTH)
 
 
+def _category(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    check_text("category", value, MAX_IDENTIFIER_LENGTH)
+
+
+def _exclusions(
+    instance: object, attribute: attrs.Attribute[frozenset[ExclusionFlag]], value: object
+) -> None:
+    if not isinstance(value, frozenset) or not all(
+        isinstance(flag, ExclusionFlag) for flag in value
+    ):
+        raise InvalidInput("exclusions", value, "must be a frozenset of ExclusionFlag")
+
+
+def _paid(instance: object, attribute: attrs.Attribute[Money | None], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Money) or value.amount < 0:
+        raise InvalidInput("paid", value, "must be Money, not negative, or None")
+
+
 @attrs.frozen
 class OrderLine:
     """One line of an order: a SKU, a quantity and a unit price.
@@ -233,16 +259,28 @@ class OrderLine:
         quantity: how many units, 1 to 1,000,000 (the lifecycle's limits may allow fewer).
         unit_price: the price of one unit, not negative.
         name: a display name, for notifications and receipts; at most 200 characters.
+        category: the product category (at most 100 characters), which after-sales
+            policies may treat apart (AS-2: a category excluded from no-reason returns).
+        exclusions: what makes the goods excluded from the no-reason return (AS-2 (a)-(e)),
+            as the platform knows it.
+        paid: what the buyer paid for the whole line after line discounts; ``None`` (the
+            default) when it is the line total. It caps what the line can be refunded
+            (AS-5), and is what D-11 divides among the units.
 
     Raises:
-        InvalidInput: a malformed field, or a line total (unit price times quantity) of
-            10^18 or more.
+        InvalidInput: a malformed field, a line total (unit price times quantity) of 10^18
+            or more, or a ``paid`` above the line total or in another currency.
     """
 
     sku: str = attrs.field(validator=_non_empty_sku)
     quantity: int = attrs.field(validator=_positive_quantity)
     unit_price: Money = attrs.field(validator=_is_money)
     name: str = attrs.field(default="", validator=_line_name)
+    category: str = attrs.field(default="", validator=_category, kw_only=True)
+    exclusions: frozenset[ExclusionFlag] = attrs.field(
+        default=frozenset(), validator=_exclusions, kw_only=True
+    )
+    paid: Money | None = attrs.field(default=None, validator=_paid, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         # A unit price below 10^11 times at most 10^6 units cannot reach 10^18.
@@ -253,11 +291,22 @@ class OrderLine:
             raise InvalidInput(
                 "quantity", self.quantity, "the line total (unit price x quantity) reaches 10^18"
             )
+        paid = self.paid
+        if paid is not None:
+            if paid.currency != self.unit_price.currency:
+                raise InvalidInput("paid", paid, "must be in the line's currency")
+            if paid > self.total:
+                raise InvalidInput("paid", paid, "must not be above the line total")
 
     @property
     def total(self) -> Money:
         """What the line costs: unit price times quantity."""
         return self.unit_price * self.quantity
+
+    @property
+    def paid_total(self) -> Money:
+        """What the buyer paid for the line: :attr:`paid`, or the line total (AS-5, D-11)."""
+        return self.total if self.paid is None else self.paid
 
 
 def _str_field(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
