@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar, cast, get_args, get_origin, get_type_hints
 
@@ -435,6 +435,66 @@ converter.register_structure_hook(e.Effect, _structure_tagged(_EFFECTS, "kind", 
 # Enums are written by value; make sure every enum the model uses round-trips that way.
 for _enum in (ActorKind, e.NotificationTopic, e.RefundReason):
     converter.register_unstructure_hook(_enum, lambda member: member.value)
+
+
+# -- after-sales policy settings: durations, sets of names, read-only mappings -------------
+# What orderflow.aftersales.PolicySettings (and the PolicySnapshot an order carries) needs.
+# Registered before the order's field hooks are resolved below, so an order field holding a
+# snapshot picks them up.
+#
+# * a timedelta is written as a whole number of seconds (``172800`` for 48 hours) and read
+#   from one; a duration with a fraction of a second cannot be written (policy settings
+#   refuse one when they are built);
+# * a frozenset of strings is written as a sorted list and read from a list naming each
+#   member once;
+# * a ``Mapping`` (read-only mapping) is read from a mapping only, like a ``dict``.
+
+_LONGEST_SECONDS: Final = timedelta.max // timedelta(seconds=1)
+
+
+def _unstructure_timedelta(value: timedelta) -> int:
+    if value % timedelta(seconds=1):
+        raise InvalidInput("duration", value, "only whole seconds can be written")
+    return value // timedelta(seconds=1)
+
+
+def _structure_timedelta(value: object, _: type) -> timedelta:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _wrong_type(value, "a whole number of seconds")
+    if not -_LONGEST_SECONDS <= value <= _LONGEST_SECONDS:
+        raise _fail("", value, "a duration beyond what a timedelta holds")
+    return timedelta(seconds=value)
+
+
+def _is_frozenset_of_strings(type_: Any) -> bool:
+    return get_origin(type_) is frozenset and get_args(type_) == (str,)
+
+
+def _structure_names(value: object, _: type) -> frozenset[str]:
+    if not isinstance(value, list):
+        raise _wrong_type(value, "a list")
+    for index, name in enumerate(value):
+        if not isinstance(name, str):
+            raise _wrong_type(name, "a string", f"[{index}]")
+    names = frozenset(value)
+    if len(names) != len(value):
+        raise DocumentError("", _shown(value), "lists a member twice")
+    return names
+
+
+def _is_read_only_mapping(type_: Any) -> bool:
+    return get_origin(type_) is Mapping
+
+
+converter.register_unstructure_hook(timedelta, _unstructure_timedelta)
+converter.register_structure_hook(timedelta, _structure_timedelta)
+converter.register_structure_hook_factory(
+    _is_frozenset_of_strings, lambda type_, conv: _structure_names
+)
+converter.register_unstructure_hook_factory(_is_frozenset_of_strings, lambda type_: sorted)
+converter.register_structure_hook_factory(_is_read_only_mapping, _mapping_hook)
+
+# -- end of the after-sales block ----------------------------------------------------------
 
 
 _ORDER_TYPES: Final = get_type_hints(Order)
