@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orderflow import Money
+from orderflow import InvalidConfiguration, Money
 from orderflow.aftersales import (
     POLICY_RULE_ID,
     Basis,
@@ -240,6 +240,20 @@ def test_d4_any_settings_snapshot_round_trips_through_json(settings: PolicySetti
     snapshot = Policy.default(settings).snapshot()
     document = json.loads(json.dumps(converter.unstructure(snapshot)))
     assert converter.structure(document, PolicySnapshot) == snapshot
+
+
+@given(st.text(max_size=120))
+def test_d4_any_time_zone_text_is_a_zone_or_a_configuration_error(text: str) -> None:
+    """D-4: a time zone setting is a zone the system knows, or InvalidConfiguration."""
+    refused: InvalidConfiguration | None = None
+    try:
+        settings = PolicySettings(time_zone=text)
+    except InvalidConfiguration as error:
+        refused = error
+    if refused is None:
+        assert settings.zone.key == text
+    else:
+        assert refused.setting == "policy.time_zone"
 
 
 def test_as4_the_policy_level_decision_speaks_for_itself() -> None:

@@ -260,6 +260,11 @@ def _lines(value: Iterable[RequestedLine]) -> tuple[RequestedLine, ...]:
     return lines
 
 
+def _amount(instance: object, attribute: attrs.Attribute[Money], value: object) -> None:
+    if not isinstance(value, Money) or value.amount < 0:
+        raise InvalidInput("amount", value, "must be Money, not negative")
+
+
 def _optional_time(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None:
         check_time(attribute.name, value)
@@ -306,7 +311,7 @@ class RequestFacts:
     kind: CaseKind = attrs.field(validator=_kind)
     reason: CaseReason = attrs.field(validator=_reason)
     lines: tuple[RequestedLine, ...] = attrs.field(converter=_lines)
-    amount: Money = attrs.field(validator=_paid)
+    amount: Money = attrs.field(validator=_amount)
     delivered_at: datetime | None = attrs.field(validator=_optional_time)
     requested_at: datetime = attrs.field(validator=_time)
     stated_unsealed: bool = attrs.field(default=False, validator=_bool, kw_only=True)
