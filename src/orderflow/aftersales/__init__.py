@@ -4,17 +4,16 @@
 * :mod:`orderflow.aftersales.policy`: policies, ordered lists of rules that decide a request
   and explain themselves (AS-2..AS-4), and the snapshot an order carries;
   :mod:`~orderflow.aftersales.rules` the default rules, :mod:`~orderflow.aftersales.windows`
-  the no-reason and quality windows (D-4), :mod:`~orderflow.aftersales.configuration` the
-  settings a shop configures, :mod:`~orderflow.aftersales.decisions` requests, verdicts and
-  decisions.
+  the no-reason and quality windows and their rules (D-4),
+  :mod:`~orderflow.aftersales.configuration` the settings a shop configures,
+  :mod:`~orderflow.aftersales.requests` what a rule looks at,
+  :mod:`~orderflow.aftersales.decisions` verdicts and decisions.
 """
 
 from orderflow.aftersales.configuration import CategoryPolicy, PolicySettings, ResponseAction
 from orderflow.aftersales.decisions import (
     Decision,
     Fact,
-    RequestedLine,
-    RequestFacts,
     Rule,
     Ruling,
     Verdict,
@@ -29,6 +28,7 @@ from orderflow.aftersales.model import (
     ShippingPayer,
 )
 from orderflow.aftersales.policy import POLICY_RULE_ID, Policy, PolicySnapshot
+from orderflow.aftersales.requests import RequestedLine, RequestFacts
 from orderflow.aftersales.rules import (
     DEFAULT_RULES,
     AgreedRefundRule,
@@ -36,11 +36,14 @@ from orderflow.aftersales.rules import (
     DeliveredRule,
     DeliveryDisputeRule,
     ExclusionRule,
-    NoReasonWindowRule,
     NotReceivedRule,
-    QualityWindowRule,
 )
-from orderflow.aftersales.windows import WindowMode, window_end
+from orderflow.aftersales.windows import (
+    NoReasonWindowRule,
+    QualityWindowRule,
+    WindowMode,
+    window_end,
+)
 
 __all__ = [
     "DEFAULT_RULES",

@@ -29,13 +29,12 @@ from orderflow.aftersales.configuration import CategoryPolicy, PolicySettings, R
 from orderflow.aftersales.decisions import (
     Decision,
     Fact,
-    RequestedLine,
-    RequestFacts,
     Rule,
     Ruling,
     Verdict,
     return_shipping_payer,
 )
+from orderflow.aftersales.requests import RequestedLine, RequestFacts
 from orderflow.aftersales.rules import DEFAULT_RULES
 from orderflow.aftersales.windows import WindowMode, window_end
 from orderflow.errors import InvalidConfiguration, InvalidInput

@@ -1,39 +1,35 @@
 """The default rules of an after-sales policy, each with its own id (AS-1..AS-4, D-4, D-5).
 
-===================== ============================================== =====================
-rule id               judges                                          says
-===================== ============================================== =====================
-``D-5-delivered``     returns, exchanges, refunds only: delivered?    denied before delivery
-``AS-4-dispute``      a disputed delivery after a delivery scan       manual review
-``AS-1-not-received`` goods not received, before a delivery scan      allowed
-``AS-2a`` .. ``AS-2e`` no-reason returns and exchanges: exclusions    denied when excluded
-``AS-2-category``     no-reason: a category excluded by the shop      denied when excluded
-``AS-2-window``       no-reason: the no-reason window (D-4)           allowed / denied
-``AS-3-window``       quality problems: the quality window (D-4)      allowed / denied
-``AS-4-agreed``       a refund only of delivered goods                allowed
-===================== ============================================== =====================
+In the order of :data:`DEFAULT_RULES`:
+
+* ``D-5-delivered`` (:class:`DeliveredRule`): a return, an exchange or a refund only before
+  any delivery scan is denied;
+* ``AS-4-dispute`` (:class:`DeliveryDisputeRule`): a disputed delivery after a delivery scan
+  goes to manual review;
+* ``AS-1-not-received`` (:class:`NotReceivedRule`): a refund of goods not received, before a
+  delivery scan, is allowed;
+* ``AS-2a`` .. ``AS-2e`` (:class:`ExclusionRule`, one per exclusion) and ``AS-2-category``
+  (:class:`CategoryExclusionRule`): a no-reason return or exchange of excluded goods is
+  denied;
+* ``AS-2-window`` and ``AS-3-window`` (:mod:`orderflow.aftersales.windows`): the no-reason
+  and the quality window (D-4);
+* ``AS-4-agreed`` (:class:`AgreedRefundRule`): a refund only of delivered goods is allowed.
 
 Exclusions bind the no-reason return only: a quality return of excluded goods is judged by
 the quality window alone. A request for some units of a line is judged like the whole line.
-A window rule's facts always hold ``delivered_at`` and ``window_ends`` (the first instant
-outside the window, in the shop's time zone); when a request names lines whose windows
-differ (per-category overrides), the window that ends first decides.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime, time, timedelta
 from typing import Final
 
 import attrs
 
 from orderflow.aftersales.configuration import PolicySettings
-from orderflow.aftersales.decisions import Fact, RequestedLine, RequestFacts, Rule, Verdict
+from orderflow.aftersales.decisions import Fact, Rule, Verdict, _rule_id_setting
 from orderflow.aftersales.model import Basis, CaseKind, ExclusionFlag
-from orderflow.aftersales.windows import window_end
-from orderflow.errors import InvalidConfiguration, InvalidInput
-from orderflow.inputs import MAX_LONG_TEXT_LENGTH, check_identifier, check_text
+from orderflow.aftersales.requests import RequestedLine, RequestFacts
+from orderflow.aftersales.windows import QUALITY_HINT, NoReasonWindowRule, QualityWindowRule
 
 __all__ = [
     "DEFAULT_RULES",
@@ -42,18 +38,10 @@ __all__ = [
     "DeliveredRule",
     "DeliveryDisputeRule",
     "ExclusionRule",
-    "NoReasonWindowRule",
     "NotReceivedRule",
-    "QualityWindowRule",
 ]
 
-_GOODS_BACK: Final = frozenset({CaseKind.RETURN, CaseKind.EXCHANGE})
 _AFTER_DELIVERY: Final = frozenset({CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REFUND_ONLY})
-_QUALITY_HINT: Final = "A quality problem can still be reported as a quality return."
-_WARRANTY_HINT: Final = (
-    "For a fault after the quality window, use the manufacturer's warranty or contact the "
-    "shop's after-sales service."
-)
 _EXCLUSION_TEXT: Final = {
     ExclusionFlag.MADE_TO_ORDER: (
         "Goods made to the buyer's order cannot be returned without a reason.",
@@ -79,16 +67,9 @@ _EXCLUSION_TEXT: Final = {
 }
 
 
-def _rule_id(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    try:
-        check_identifier("rule_id", value)
-    except InvalidInput as error:
-        raise InvalidConfiguration("rule_id", value, error.problem) from None
-
-
 def _no_reason_goods(facts: RequestFacts) -> bool:
-    """A no-reason return or exchange: what the exclusions and the no-reason window judge."""
-    return facts.reason.basis is Basis.NO_REASON and facts.kind in _GOODS_BACK
+    """A no-reason return or exchange: what the exclusions judge."""
+    return facts.basis is Basis.NO_REASON and facts.ships_back
 
 
 def _line_facts(line: RequestedLine) -> dict[str, Fact]:
@@ -111,7 +92,7 @@ class ExclusionRule:
         flag: the exclusion it judges.
     """
 
-    rule_id: str = attrs.field(validator=_rule_id)
+    rule_id: str = attrs.field(validator=_rule_id_setting)
     flag: ExclusionFlag = attrs.field(validator=attrs.validators.instance_of(ExclusionFlag))
 
     def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
@@ -132,14 +113,14 @@ class ExclusionRule:
             else:
                 continue
             found = {"exclusion": flag.value, **_line_facts(line), "source": source}
-            return Verdict.denied(self.rule_id, denied, found, _QUALITY_HINT)
+            return Verdict.denied(self.rule_id, denied, found, QUALITY_HINT)
         if flag is ExclusionFlag.UNSEALED_DIGITAL and facts.stated_unsealed:
             stated: dict[str, Fact] = {
                 "exclusion": flag.value,
                 "stated_unsealed": True,
                 "source": "request",
             }
-            return Verdict.denied(self.rule_id, denied, stated, _QUALITY_HINT)
+            return Verdict.denied(self.rule_id, denied, stated, QUALITY_HINT)
         return Verdict.allowed(
             self.rule_id, allowed, {"exclusion": flag.value, "lines": len(facts.lines)}
         )
@@ -154,7 +135,7 @@ class CategoryExclusionRule:
     :class:`~orderflow.aftersales.CategoryPolicy`. The denial's facts name the category.
     """
 
-    rule_id: str = attrs.field(default="AS-2-category", validator=_rule_id)
+    rule_id: str = attrs.field(default="AS-2-category", validator=_rule_id_setting)
 
     def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
         """Deny a no-reason return or exchange of goods in an excluded category.
@@ -170,124 +151,13 @@ class CategoryExclusionRule:
                     self.rule_id,
                     f"Goods in the category {line.category} cannot be returned without a reason.",
                     _line_facts(line),
-                    _QUALITY_HINT,
+                    QUALITY_HINT,
                 )
         categories = ", ".join(sorted({line.category for line in facts.lines if line.category}))
         return Verdict.allowed(
             self.rule_id,
             "None of the goods is in a category excluded from no-reason returns.",
             {"categories": categories},
-        )
-
-
-def _shown(end: datetime, time_zone: str) -> str:
-    """A window's end as a customer reads it: ``2026-03-17 24:00 (Asia/Shanghai)``."""
-    if end.time() == time(0):
-        text = f"{(end.date() - timedelta(days=1)).isoformat()} 24:00"
-    else:
-        text = end.strftime("%Y-%m-%d %H:%M:%S" if end.second else "%Y-%m-%d %H:%M")
-    return f"{text} ({time_zone})"
-
-
-def _window(
-    rule_id: str,
-    facts: RequestFacts,
-    settings: PolicySettings,
-    days_for: Callable[[str], int],
-    name: str,
-    hint: str,
-) -> Verdict:
-    """The verdict of a window: allowed strictly before its end, denied from it on (D-4)."""
-    delivered_at = facts.delivered_at
-    assert delivered_at is not None
-    ends = [
-        (window_end(delivered_at, days_for(line.category), settings), line) for line in facts.lines
-    ]
-    end, line = min(ends, key=lambda found: found[0])  # the first line of the earliest end
-    days = days_for(line.category)
-    zone = settings.zone
-    used: dict[str, Fact] = {
-        "delivered_at": delivered_at.astimezone(zone),
-        "window_ends": end,
-        "requested_at": facts.requested_at.astimezone(zone),
-        "days": days,
-        "window_mode": settings.window_mode.value,
-        "time_zone": settings.time_zone,
-        "sku": line.sku,
-        "category": line.category,
-    }
-    shown = _shown(end, settings.time_zone)
-    if facts.requested_at < end:
-        sentence = f"The request is within the {days}-day {name} window, which ends at {shown}."
-        return Verdict.allowed(rule_id, sentence, used)
-    sentence = f"The {days}-day {name} window ended at {shown}."
-    return Verdict.denied(rule_id, sentence, used, hint)
-
-
-@attrs.frozen
-class NoReasonWindowRule:
-    """AS-2, D-4: a no-reason return or exchange must come within the no-reason window.
-
-    Applies to no-reason returns and exchanges of delivered goods. The window is the
-    category's (:meth:`~orderflow.aftersales.PolicySettings.no_reason_days_for`), 7 days by
-    default, counted as :func:`~orderflow.aftersales.window_end` says. Facts: ``delivered_at``,
-    ``window_ends``, ``requested_at`` (in the shop's time zone), ``days``, ``window_mode``,
-    ``time_zone``, and the ``sku`` and ``category`` of the line whose window decided.
-    """
-
-    rule_id: str = attrs.field(default="AS-2-window", validator=_rule_id)
-
-    def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
-        """Allow a no-reason request strictly before its window ends, deny it from then on.
-
-        Returns:
-            ``None`` for other requests and before delivery; else allowed or denied.
-        """
-        if not _no_reason_goods(facts) or facts.delivered_at is None:
-            return None
-        days_for = settings.no_reason_days_for
-        return _window(self.rule_id, facts, settings, days_for, "no-reason return", _QUALITY_HINT)
-
-
-def _hint(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
-    try:
-        check_text("hint", value, MAX_LONG_TEXT_LENGTH, required=True)
-    except InvalidInput as error:
-        raise InvalidConfiguration("hint", value, error.problem) from None
-
-
-@attrs.frozen
-class QualityWindowRule:
-    """AS-3, D-4: a quality problem is taken back within the quality window.
-
-    Applies to returns, exchanges and refunds only of delivered goods whose reason is a
-    quality problem, excluded goods included (exclusions bind the no-reason return only). The
-    window is the category's (:meth:`~orderflow.aftersales.PolicySettings.quality_days_for`),
-    15 days by default, counted like the no-reason window; its facts are the same. A denial's
-    hint names the warranty and the shop's after-sales service.
-
-    Attributes:
-        rule_id: the rule's id.
-        hint: what a denial tells the customer to do instead (give the shop's own contact).
-    """
-
-    rule_id: str = attrs.field(default="AS-3-window", validator=_rule_id)
-    hint: str = attrs.field(default=_WARRANTY_HINT, validator=_hint)
-
-    def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
-        """Allow a quality request strictly before its window ends, deny it from then on.
-
-        Returns:
-            ``None`` for other requests and before delivery; else allowed or denied.
-        """
-        if (
-            facts.reason.basis is not Basis.QUALITY
-            or facts.kind not in _AFTER_DELIVERY
-            or facts.delivered_at is None
-        ):
-            return None
-        return _window(
-            self.rule_id, facts, settings, settings.quality_days_for, "quality", self.hint
         )
 
 
@@ -299,7 +169,7 @@ class DeliveredRule:
     points to a refund of goods not received.
     """
 
-    rule_id: str = attrs.field(default="D-5-delivered", validator=_rule_id)
+    rule_id: str = attrs.field(default="D-5-delivered", validator=_rule_id_setting)
 
     def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
         """Deny a request about received goods when nothing was delivered.
@@ -330,7 +200,7 @@ class DeliveryDisputeRule:
     scan; it asks for a manual review.
     """
 
-    rule_id: str = attrs.field(default="AS-4-dispute", validator=_rule_id)
+    rule_id: str = attrs.field(default="AS-4-dispute", validator=_rule_id_setting)
 
     def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
         """Send a disputed delivery to an agent.
@@ -364,7 +234,7 @@ class NotReceivedRule:
     it whatever the reason.
     """
 
-    rule_id: str = attrs.field(default="AS-1-not-received", validator=_rule_id)
+    rule_id: str = attrs.field(default="AS-1-not-received", validator=_rule_id_setting)
 
     def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
         """Allow a refund of goods not received while nothing was delivered.
@@ -395,7 +265,7 @@ class AgreedRefundRule:
     by construction of the request (D-6); the seller still decides in the case.
     """
 
-    rule_id: str = attrs.field(default="AS-4-agreed", validator=_rule_id)
+    rule_id: str = attrs.field(default="AS-4-agreed", validator=_rule_id_setting)
 
     def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
         """Allow a refund only that the seller may agree to.

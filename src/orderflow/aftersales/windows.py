@@ -1,4 +1,5 @@
-"""After-sales windows: when the no-reason and the quality window end (AS-2, AS-3, D-4).
+"""After-sales windows: when the no-reason and the quality window end, and the two rules
+that judge them (AS-2, AS-3, D-4).
 
 A window is given in days and counted one of two ways (:class:`WindowMode`):
 
@@ -12,24 +13,48 @@ A window is given in days and counted one of two ways (:class:`WindowMode`):
   end instant is outside too.
 
 :func:`window_end` gives the first instant outside the window, in the shop's time zone.
+:class:`NoReasonWindowRule` (``AS-2-window``) and :class:`QualityWindowRule` (``AS-3-window``)
+allow a request strictly before its window ends and deny it from then on; their facts always
+hold ``delivered_at`` and ``window_ends``. When a request names lines whose windows differ
+(per-category overrides), the window that ends first decides.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Final
 
-from orderflow.errors import InvalidInput
-from orderflow.inputs import check_time
+import attrs
+
+from orderflow.aftersales.decisions import Fact, Verdict, _rule_id_setting
+from orderflow.aftersales.model import Basis, CaseKind
+from orderflow.aftersales.requests import RequestFacts
+from orderflow.errors import InvalidConfiguration, InvalidInput
+from orderflow.inputs import MAX_LONG_TEXT_LENGTH, check_text, check_time
 
 if TYPE_CHECKING:
     from orderflow.aftersales.configuration import PolicySettings
 
-__all__ = ["MAX_WINDOW_DAYS", "WindowMode", "window_end"]
+__all__ = [
+    "MAX_WINDOW_DAYS",
+    "QUALITY_HINT",
+    "NoReasonWindowRule",
+    "QualityWindowRule",
+    "WindowMode",
+    "window_end",
+]
 
 MAX_WINDOW_DAYS: Final = 3650
 """The longest window a policy may set, in days."""
+QUALITY_HINT: Final = "A quality problem can still be reported as a quality return."
+"""The hint of a no-reason denial: exclusions and the no-reason window bind no other return."""
+_WARRANTY_HINT: Final = (
+    "For a fault after the quality window, use the manufacturer's warranty or contact the "
+    "shop's after-sales service."
+)
+_AFTER_DELIVERY: Final = frozenset({CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REFUND_ONLY})
 
 
 class WindowMode(enum.StrEnum):
@@ -73,3 +98,114 @@ def window_end(delivered_at: datetime, days: int, settings: PolicySettings) -> d
     return (
         datetime.combine(first_day_outside, time(0), tzinfo=zone).astimezone(UTC).astimezone(zone)
     )
+
+
+def _shown(end: datetime, time_zone: str) -> str:
+    """A window's end as a customer reads it: ``2026-03-17 24:00 (Asia/Shanghai)``."""
+    if end.time() == time(0):
+        text = f"{(end.date() - timedelta(days=1)).isoformat()} 24:00"
+    else:
+        text = end.strftime("%Y-%m-%d %H:%M:%S" if end.second else "%Y-%m-%d %H:%M")
+    return f"{text} ({time_zone})"
+
+
+def _window(
+    rule_id: str,
+    facts: RequestFacts,
+    settings: PolicySettings,
+    days_for: Callable[[str], int],
+    name: str,
+    hint: str,
+) -> Verdict:
+    """The verdict of a window: allowed strictly before its end, denied from it on (D-4)."""
+    delivered_at = facts.delivered_at
+    assert delivered_at is not None
+    ends = [
+        (window_end(delivered_at, days_for(line.category), settings), line) for line in facts.lines
+    ]
+    end, line = min(ends, key=lambda found: found[0])  # the first line of the earliest end
+    days = days_for(line.category)
+    zone = settings.zone
+    used: dict[str, Fact] = {
+        "delivered_at": delivered_at.astimezone(zone),
+        "window_ends": end,
+        "requested_at": facts.requested_at.astimezone(zone),
+        "days": days,
+        "window_mode": settings.window_mode.value,
+        "time_zone": settings.time_zone,
+        "sku": line.sku,
+        "category": line.category,
+    }
+    shown = _shown(end, settings.time_zone)
+    if facts.requested_at < end:
+        sentence = f"The request is within the {days}-day {name} window, which ends at {shown}."
+        return Verdict.allowed(rule_id, sentence, used)
+    sentence = f"The {days}-day {name} window ended at {shown}."
+    return Verdict.denied(rule_id, sentence, used, hint)
+
+
+@attrs.frozen
+class NoReasonWindowRule:
+    """AS-2, D-4: a no-reason return or exchange must come within the no-reason window.
+
+    Applies to no-reason returns and exchanges of delivered goods. The window is the
+    category's (:meth:`~orderflow.aftersales.PolicySettings.no_reason_days_for`), 7 days by
+    default, counted as :func:`~orderflow.aftersales.window_end` says. Facts: ``delivered_at``,
+    ``window_ends``, ``requested_at`` (in the shop's time zone), ``days``, ``window_mode``,
+    ``time_zone``, and the ``sku`` and ``category`` of the line whose window decided.
+    """
+
+    rule_id: str = attrs.field(default="AS-2-window", validator=_rule_id_setting)
+
+    def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
+        """Allow a no-reason request strictly before its window ends, deny it from then on.
+
+        Returns:
+            ``None`` for other requests and before delivery; else allowed or denied.
+        """
+        if facts.basis is not Basis.NO_REASON or not facts.ships_back or facts.delivered_at is None:
+            return None
+        days_for = settings.no_reason_days_for
+        return _window(self.rule_id, facts, settings, days_for, "no-reason return", QUALITY_HINT)
+
+
+def _hint(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    try:
+        check_text("hint", value, MAX_LONG_TEXT_LENGTH, required=True)
+    except InvalidInput as error:
+        raise InvalidConfiguration("hint", value, error.problem) from None
+
+
+@attrs.frozen
+class QualityWindowRule:
+    """AS-3, D-4: a quality problem is taken back within the quality window.
+
+    Applies to returns, exchanges and refunds only of delivered goods whose reason is a
+    quality problem, excluded goods included (exclusions bind the no-reason return only). The
+    window is the category's (:meth:`~orderflow.aftersales.PolicySettings.quality_days_for`),
+    15 days by default, counted like the no-reason window; its facts are the same. A denial's
+    hint names the warranty and the shop's after-sales service.
+
+    Attributes:
+        rule_id: the rule's id.
+        hint: what a denial tells the customer to do instead (give the shop's own contact).
+    """
+
+    rule_id: str = attrs.field(default="AS-3-window", validator=_rule_id_setting)
+    hint: str = attrs.field(default=_WARRANTY_HINT, validator=_hint)
+
+    def decide(self, facts: RequestFacts, settings: PolicySettings) -> Verdict | None:
+        """Allow a quality request strictly before its window ends, deny it from then on.
+
+        Returns:
+            ``None`` for other requests and before delivery; else allowed or denied.
+        """
+        if (
+            facts.basis is not Basis.QUALITY
+            or facts.kind not in _AFTER_DELIVERY
+            or facts.delivered_at is None
+        ):
+            return None
+        return _window(
+            self.rule_id, facts, settings, settings.quality_days_for, "quality", self.hint
+        )
