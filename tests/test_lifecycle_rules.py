@@ -235,7 +235,11 @@ def test_lc4_auto_confirm_waits_ten_days_after_delivery() -> None:
     assert info.value.code == "auto_confirm_receipt.not_yet_due"
     done = LIFECYCLE.handle(order, AutoConfirmReceipt(), SYSTEM, due).order
     assert done.state is OrderState.COMPLETED
-    assert done.deadlines == ()
+    # TM-6: the return windows outlive the completion; nothing of the lifecycle is timed.
+    assert {deadline.kind for deadline in done.deadlines} == {
+        DeadlineKind.NO_REASON_WINDOW,
+        DeadlineKind.QUALITY_WINDOW,
+    }
 
 
 def test_lc4_auto_confirm_period_is_configurable_and_can_be_off() -> None:
@@ -426,10 +430,12 @@ def test_lc8_time_cannot_run_backwards() -> None:
 
 @pytest.mark.parametrize("final", [completed, closed])
 def test_lc9_final_states_take_no_lifecycle_command(final: object) -> None:
-    """LC-9: completed and closed are final: nothing is offered but the refunds that exist."""
+    """LC-9: completed and closed are final: nothing of the lifecycle is offered but the
+    refunds that exist; a completed order still takes after-sales requests (D-5)."""
     order = final()  # type: ignore[operator]
     availability = LIFECYCLE.available(order, STAFF, order.updated_at)
-    assert availability.allowed_events == ()
+    after_sales = ("request_after_sales",) if order.state is OrderState.COMPLETED else ()
+    assert availability.allowed_events == after_sales
     assert availability.why_not(Pay)[0].code in ("pay.already_paid", "pay.order_closed")
     for command in (ApproveReview(), StartFulfilment(), ConfirmDelivery(), Hold("x")):
         with pytest.raises(CommandRefused) as info:
@@ -781,13 +787,16 @@ def test_as6_refund_confirmed_moves_money_to_refunded() -> None:
 
 
 def test_as6_failed_refund_stays_visible_and_can_be_retried() -> None:
-    """AS-6: a failed refund stays outstanding; a retry asks again under the same refund id."""
+    """AS-6, D-6: a failed refund stays visible; a declined one frees its room while failed
+    (an unknown outcome keeps it, D-17); a retry asks again under the same refund id."""
     order = closed(paid())
     refund_id = order.ledger.refunds[0].refund_id
+    unknown = apply(order, FailRefund(refund_id, "timeout", declined=False), SYSTEM).order
+    assert unknown.ledger.amount_refund_pending == cny("119.90")
     failed = apply(order, FailRefund(refund_id, "card expired", declined=True), SYSTEM).order
     assert failed.ledger.refunds[0].status is RefundStatus.FAILED
     assert failed.ledger.refunds[0].last_error == "card expired"
-    assert failed.ledger.amount_refund_pending == cny("119.90")
+    assert failed.ledger.amount_refund_pending == cny("0.00")
     assert (
         refused(failed, ConfirmRefund(refund_id), SYSTEM).code
         == "confirm_refund.refund_not_pending"
@@ -795,15 +804,16 @@ def test_as6_failed_refund_stays_visible_and_can_be_retried() -> None:
     retried = apply(failed, RetryRefund(refund_id), SYSTEM)
     (request,) = retried.effects
     assert isinstance(request, RequestRefund)
+    assert retried.order.ledger.amount_refund_pending == cny("119.90")
     assert request.refund_id == refund_id
     assert request.attempt == 2
     assert request.idempotency_key == f"{refund_id}#2"
     assert refused(retried.order, RetryRefund(refund_id), SYSTEM).code == (
         "retry_refund.refund_not_failed"
     )
-    unknown = refused(order, ConfirmRefund("nope"), SYSTEM)
-    assert unknown.code == "confirm_refund.refund_not_pending"
-    assert unknown.category is RefusalCategory.INVALID
+    not_found = refused(order, ConfirmRefund("nope"), SYSTEM)
+    assert not_found.code == "confirm_refund.refund_not_pending"
+    assert not_found.category is RefusalCategory.INVALID
 
 
 def test_d17_a_retry_after_an_unknown_outcome_reuses_the_idempotency_key() -> None:
@@ -876,11 +886,13 @@ def test_available_lists_allowed_commands_and_why_not_the_others() -> None:
         "withdraw_from_fulfilment",
         "hold",
         "change_address",
+        "refund_money_only",  # AS-7: money back on an open, unshipped order
+        "request_after_sales",  # D-5: a refund of goods not received, on the buyer's behalf
     }
     assert staff_view.why_not(Close)[0].code == "close.in_fulfilment"
     assert staff_view.why_not(Pay)[0].code == "pay.already_paid"
     customer_view = LIFECYCLE.available(order, CUSTOMER, order.updated_at)
-    assert customer_view.allowed_events == ("change_address",)
+    assert customer_view.allowed_events == ("change_address", "request_after_sales")
     assert set(customer_view.refused) == {BeginPayment, FailPayment, ConfirmReceipt, Close}
     assert customer_view.why_not(Close)[0].code == "close.preparation_started"
     assert customer_view.why_not(ChangeAddress) == ()

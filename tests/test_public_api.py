@@ -25,7 +25,7 @@ EXPECTED = {
     "Shipment", "StartFulfilment", "WithdrawFromFulfilment", "__version__", "check_invariants",
     "register_currency", "audit", "audit_store", "CatalogueEntry", "ConcurrencyConflict",
     "EntryNotFound", "Limits", "OrderAlreadyExists", "OrderNotFound", "RefusalCategory",
-    "StoreError",
+    "StoreError", "AlertStaff", "LineShare", "Preview",
 }  # fmt: skip
 
 

@@ -28,7 +28,8 @@ from orderflow import (
     RetryRefund,
     Ship,
 )
-from orderflow.commands import COMMAND_TYPES
+from orderflow.aftersales import CASE_COMMAND_TYPES
+from orderflow.commands import COMMAND_TYPES as LIFECYCLE_COMMANDS
 from orderflow.testing import strategies as ofs
 from tests.support import (
     CUSTOMER,
@@ -46,6 +47,9 @@ from tests.support import (
 )
 
 CATALOGUE = {entry.code: entry for entry in LIFECYCLE.catalogue()}
+
+
+COMMAND_TYPES = (*LIFECYCLE_COMMANDS, *CASE_COMMAND_TYPES)
 
 
 def _snake(name: str) -> str:

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from orderflow import (
+    AlertStaff,
     Close,
     CloseReason,
     Effect,
@@ -93,21 +94,24 @@ def _everything(handler: Any) -> dict[type[Effect], Any]:
 
 
 def test_a_relay_lacking_a_handler_for_a_kind_is_refused(store: InMemoryStore) -> None:
-    """D-14: the old documented set (no OpenCase handler) cannot build a relay; the error
-    names every missing kind, and dropping them explicitly is accepted."""
+    """D-14: the old documented set (no OpenCase or AlertStaff handler) cannot build a
+    relay; the error names every missing kind, and dropping them explicitly is accepted."""
     stock = RecordingHandler()
     routes = Routes().on(RequestRefund, stock).on(ReserveStock, stock).on(ReleaseStock, stock)
     with pytest.raises(InvalidConfiguration) as refused:
         OutboxRelay(store, handlers=routes, notifier=RecordingNotifier())
     assert refused.value.setting == "handlers"
-    assert refused.value.value == ("OpenCase",)
+    assert refused.value.value == ("OpenCase", "AlertStaff")
     assert "OpenCase (open_case)" in str(refused.value)
+    assert "AlertStaff (alert_staff)" in str(refused.value)
     with pytest.raises(InvalidConfiguration) as nothing:
         OutboxRelay(store)
     assert nothing.value.value == tuple(kind.__name__ for kind in EFFECT_TYPES)
-    relay = OutboxRelay(store, handlers=routes, notifier=RecordingNotifier(), drop=[OpenCase])
-    assert relay.dropped == {OpenCase}
-    assert set(relay.routes) == set(EFFECT_TYPES) - {OpenCase}
+    relay = OutboxRelay(
+        store, handlers=routes, notifier=RecordingNotifier(), drop=[OpenCase, AlertStaff]
+    )
+    assert relay.dropped == {OpenCase, AlertStaff}
+    assert set(relay.routes) == set(EFFECT_TYPES) - {OpenCase, AlertStaff}
 
 
 @pytest.mark.parametrize(
@@ -170,6 +174,7 @@ def test_each_effect_goes_to_the_handler_of_its_class(
         .on(ReserveStock, stock.append)
         .on(ReleaseStock, stock.append)
         .on(OpenCase, RecordingHandler())
+        .on(AlertStaff, RecordingHandler())
     )
     relay = OutboxRelay(store, handlers=routes, notifier=notifier, clock=clock, backoff=EXACT)
     first = relay.run_once()
@@ -200,7 +205,7 @@ def test_dropped_kinds_are_delivered_with_a_record_of_why(
     relay = OutboxRelay(
         store,
         notifier=RecordingNotifier(),
-        drop=[RequestRefund, ReserveStock, ReleaseStock, OpenCase],
+        drop=[RequestRefund, ReserveStock, ReleaseStock, OpenCase, AlertStaff],
         clock=clock,
     )
     report = relay.drain()
@@ -233,6 +238,7 @@ def test_entries_that_keep_failing_never_block_a_later_one(
         handlers=Routes()
         .on(RequestRefund, refund)
         .on(OpenCase, RecordingHandler())
+        .on(AlertStaff, RecordingHandler())
         .on(ReserveStock, RecordingHandler())
         .on(ReleaseStock, RecordingHandler()),
         notifier=RecordingNotifier(),
@@ -365,7 +371,7 @@ def test_reports_count_and_add_up(
         .on(RequestRefund, FailingHandler(TimeoutError("gateway")))
         .on(ReserveStock, RecordingHandler()),
         notifier=RecordingNotifier(),
-        drop=[ReleaseStock, OpenCase],
+        drop=[ReleaseStock, OpenCase, AlertStaff],
         clock=clock,
         max_attempts=1,
     )

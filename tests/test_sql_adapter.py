@@ -282,7 +282,9 @@ def test_each_history_entry_is_its_own_document(store: SqlStore) -> None:
     assert tables.orders.name == f"{store.table_prefix}orders"
     assert (row.state, row.version, row.currency) == ("completed", order.version, "CNY")
     assert row.updated_at == order.updated_at.astimezone(UTC).replace(tzinfo=None)
-    assert row.next_deadline is None
+    # A completed order's next deadline is its no-reason return window closing (TM-6).
+    assert order.next_deadline is not None
+    assert row.next_deadline == order.next_deadline.due_at.astimezone(UTC).replace(tzinfo=None)
     assert "history" not in row.document
     assert [entry.version for entry in entries] == list(range(1, order.version + 1))
     for stored, entry in zip(entries, order.history, strict=True):

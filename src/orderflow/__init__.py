@@ -34,6 +34,7 @@ from orderflow.commands import (
     WithdrawFromFulfilment,
 )
 from orderflow.effects import (
+    AlertStaff,
     Effect,
     NotificationTopic,
     NotifyCustomer,
@@ -62,7 +63,7 @@ from orderflow.errors import (
 )
 from orderflow.lifecycle import LIFECYCLE
 from orderflow.limits import Limits
-from orderflow.machine import Availability, Lifecycle, Outcome, check_invariants
+from orderflow.machine import Availability, Lifecycle, Outcome, Preview, check_invariants
 from orderflow.model import (
     Actor,
     ActorKind,
@@ -80,6 +81,7 @@ from orderflow.order import (
     HistoryEntry,
     HoldRecord,
     Ledger,
+    LineShare,
     Order,
     Payment,
     Refund,
@@ -93,6 +95,7 @@ __all__ = [
     "Actor",
     "ActorKind",
     "Address",
+    "AlertStaff",
     "ApproveReview",
     "AuditReport",
     "AutoCloseUnpaid",
@@ -131,6 +134,7 @@ __all__ = [
     "Ledger",
     "Lifecycle",
     "Limits",
+    "LineShare",
     "Money",
     "NotificationTopic",
     "NotifyCustomer",
@@ -146,6 +150,7 @@ __all__ = [
     "Payment",
     "Permission",
     "PlaceOrder",
+    "Preview",
     "Refund",
     "RefundReason",
     "RefundStatus",

@@ -5,7 +5,8 @@ Reading never coerces: a hook refuses a value of the wrong JSON type (a number f
 a float or a boolean for a whole number, a string for a list) with the path and the expected
 type, never the value; a value of the right type that is still wrong (an unknown enum value,
 a malformed datetime) is shown as a short excerpt. Commands and effects are read through the
-explicit registries :data:`orderflow.commands.COMMAND_TYPES` and
+explicit registries :data:`orderflow.commands.COMMAND_TYPES` (with
+:data:`orderflow.aftersales.CASE_COMMAND_TYPES`) and
 :data:`orderflow.effects.EFFECT_TYPES`, tagged by ``"type"`` and ``"kind"``.
 """
 
@@ -30,6 +31,8 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from orderflow import commands as c
 from orderflow import effects as e
+from orderflow.aftersales.commands import CASE_COMMAND_TYPES
+from orderflow.aftersales.decisions import Fact
 from orderflow.errors import DocumentError, InvalidInput, Shown, describe
 from orderflow.history import History
 from orderflow.model import Actor, ActorKind, CloseReason
@@ -304,7 +307,7 @@ def _registry(classes: Sequence[type[T]], tag: str) -> dict[str, type[T]]:
     return found
 
 
-_COMMANDS: Final = _registry(c.COMMAND_TYPES, "type")
+_COMMANDS: Final = _registry((*c.COMMAND_TYPES, *CASE_COMMAND_TYPES), "type")
 _EFFECTS: Final = _registry(e.EFFECT_TYPES, "kind")
 
 _STRUCTURE_FNS: dict[type[Any], Callable[[Any, type], Any]] = {}
@@ -495,6 +498,52 @@ converter.register_unstructure_hook_factory(_is_frozenset_of_strings, lambda typ
 converter.register_structure_hook_factory(_is_read_only_mapping, _mapping_hook)
 
 # -- end of the after-sales block ----------------------------------------------------------
+
+
+# -- the facts of a policy decision, as an after-sales case keeps them ---------------------
+# A fact is text, a whole number, a boolean, Money or an aware instant (AS-4). JSON cannot
+# tell an instant from text, nor a boolean from a number in every reader, so each fact is
+# written under the name of its type: {"text": ...}, {"flag": ...}, {"number": ...},
+# {"money": {...}}, {"time": "..."}.
+
+_FACT_TYPE: Final = Fact
+
+
+def _unstructure_fact(value: Any) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"flag": value}
+    if isinstance(value, int):
+        return {"number": value}
+    if isinstance(value, str):
+        return {"text": value}
+    if isinstance(value, Money):
+        return {"money": _unstructure_money(value)}
+    if isinstance(value, datetime):
+        return {"time": value.isoformat()}
+    raise InvalidInput("fact", value, "a fact is text, a whole number, a bool, Money or a time")
+
+
+_FACT_READERS: Final[dict[str, Callable[[object], Any]]] = {
+    "flag": lambda value: _structure_bool(value, bool),
+    "number": lambda value: _structure_int(value, int),
+    "text": lambda value: _structure_str(value, str),
+    "money": lambda value: _structure_money(value, Money),
+    "time": lambda value: _structure_datetime(value, datetime),
+}
+
+
+def _structure_fact(value: object, _: type) -> Any:
+    if not isinstance(value, dict) or len(value) != 1:
+        raise _wrong_type(value, "one of {text}, {number}, {flag}, {money}, {time}")
+    ((kind, inner),) = value.items()
+    reader = _FACT_READERS.get(kind)
+    if reader is None:
+        raise _fail("", _shown(kind), "is not a kind of fact (text, number, flag, money, time)")
+    return reader(inner)
+
+
+converter.register_unstructure_hook_func(lambda type_: type_ == _FACT_TYPE, _unstructure_fact)
+converter.register_structure_hook_func(lambda type_: type_ == _FACT_TYPE, _structure_fact)
 
 
 _ORDER_TYPES: Final = get_type_hints(Order)

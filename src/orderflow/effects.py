@@ -22,6 +22,7 @@ from orderflow.money import Money
 
 __all__ = [
     "EFFECT_TYPES",
+    "AlertStaff",
     "Effect",
     "NotificationTopic",
     "NotifyCustomer",
@@ -68,6 +69,8 @@ class NotificationTopic(enum.StrEnum):
     ORDER_HELD = "order_held"
     REFUND_REQUESTED = "refund_requested"
     REFUNDED = "refunded"
+    AFTER_SALES = "after_sales"
+    """An after-sales case was opened, decided or moved on (its details name the case)."""
 
 
 @attrs.frozen
@@ -99,6 +102,14 @@ class RefundReason(enum.StrEnum):
     """A second payment reached an order already paid (RK-3, D-3)."""
     LATE_PAYMENT = "late_payment"
     """A payment reached an order already closed (D-10)."""
+    AFTER_SALES = "after_sales"
+    """An after-sales case pays goods back: not received, refund only, a return (AS-1)."""
+    MONEY_ONLY = "money_only"
+    """Staff refunded money on an open order: out of stock, a price difference, an amount
+    agreed with the buyer (AS-7)."""
+    RETURN_SHIPPING = "return_shipping"
+    """The seller pays back what the buyer paid to ship a return (AS-3); outside the goods
+    cap."""
 
 
 @attrs.frozen
@@ -161,11 +172,29 @@ class OpenCase(Effect):
     detail: str
 
 
+@attrs.frozen
+class AlertStaff(Effect):
+    """Tell staff that something waits on them: a request for a manual review (AS-4), a
+    review asked for (D-8), a case waiting too long.
+
+    Attributes:
+        case_id: the after-sales case concerned.
+        topic: what it is about (``"manual_review"``, ``"review_asked"``, ``"reminder"``).
+        message: a sentence for the agent.
+    """
+
+    kind: ClassVar[str] = "alert_staff"
+    case_id: str
+    topic: str
+    message: str
+
+
 EFFECT_TYPES: tuple[type[Effect], ...] = (
     NotifyCustomer,
     RequestRefund,
     ReserveStock,
     ReleaseStock,
     OpenCase,
+    AlertStaff,
 )
 """Every effect class the library emits, registered explicitly (serialization, the relay)."""

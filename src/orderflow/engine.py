@@ -18,8 +18,10 @@ class name in snake case) and the reason.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable, Mapping
-from typing import Any, cast
+from datetime import datetime
+from typing import Any, TypeAlias, cast
 
 import attrs
 from transitions import Machine as TransitionsMachine
@@ -28,7 +30,7 @@ from transitions.core import EventData
 
 from orderflow import commands as c
 from orderflow.errors import DefinitionError, Refusal, RefusalCategory
-from orderflow.model import Actor, ActorKind, OrderState
+from orderflow.model import Actor, ActorKind
 from orderflow.order import HistoryEntry, Order
 from orderflow.step import Step
 
@@ -113,8 +115,15 @@ class Guard:
     probe: Callable[[Step], GuardResult] | None = None
 
 
-Condition = Callable[[Order], bool]
+State: TypeAlias = enum.StrEnum
+"""The states of a definition: an enum of strings (the order's, or a case's)."""
+Condition = Callable[[Order, c.Command | None, datetime], bool]
+"""Picks one transition among several with the same command and source: it reads the order,
+the command (``None`` when the engine asks which commands an actor may send) and the time."""
 Apply = Callable[[Step], tuple[Order, HistoryEntry]]
+Subject = Callable[[Order, c.Command | None], "State | None"]
+"""The state a command meets: the order's, or that of the case the command names; ``None``
+when the command names a case the order does not have."""
 
 
 @attrs.frozen
@@ -137,8 +146,8 @@ class Transition:
     """
 
     command: type[c.Command]
-    sources: tuple[OrderState, ...]
-    dest: OrderState | None
+    sources: tuple[State, ...]
+    dest: State | None
     apply: Apply
     actors: frozenset[ActorKind]
     permission: str | None = None
@@ -148,8 +157,12 @@ class Transition:
     offered: bool = True
 
 
-def _not_held(order: Order) -> OrderState | None:
+def _not_held(order: Order) -> State | None:
     return None
+
+
+def _order_state(order: Order, command: c.Command | None) -> State | None:
+    return order.state
 
 
 @attrs.frozen
@@ -166,21 +179,37 @@ class Definition:
         actor_refusals: the same, for one kind of actor; they come first.
         held: a state in which the subject waits under a hold; ``None`` if there is none.
         held_from: for a held subject, the state it is judged by (D-13).
+        subject: the state a command meets (the order's by default; a case's for the
+            after-sales machine).
+        missing: the refusal when the command names a subject the order does not have.
+        final_refusal: the refusal in a final state without a declared one (the engine's
+            ``order_final`` when ``None``).
+        state_refusal: the refusal in any other state without a declared one (the engine's
+            ``invalid_state`` when ``None``).
+        followed: moves another definition's commands make on this one's subjects, as
+            ``(source, dest, event)``: an after-sales case follows its refunds, which the
+            lifecycle's refund commands move. They are drawn and count as ways to reach a
+            state; no command of this definition fires them.
     """
 
     name: str
-    states: tuple[OrderState, ...]
-    initial: OrderState
-    final: frozenset[OrderState]
+    states: tuple[State, ...]
+    initial: State
+    final: frozenset[State]
     transitions: tuple[Transition, ...]
-    refusals: Mapping[tuple[type[c.Command], OrderState], RefusalText] = attrs.field(
+    refusals: Mapping[tuple[type[c.Command], State], RefusalText] = attrs.field(
         factory=dict, hash=False
     )
-    actor_refusals: Mapping[tuple[type[c.Command], OrderState, ActorKind], RefusalText] = (
-        attrs.field(factory=dict, hash=False)
+    actor_refusals: Mapping[tuple[type[c.Command], State, ActorKind], RefusalText] = attrs.field(
+        factory=dict, hash=False
     )
-    held: OrderState | None = None
-    held_from: Callable[[Order], OrderState | None] = _not_held
+    held: State | None = None
+    held_from: Callable[[Order], State | None] = _not_held
+    subject: Subject = _order_state
+    missing: RefusalText | None = None
+    final_refusal: RefusalText | None = None
+    state_refusal: RefusalText | None = None
+    followed: tuple[tuple[State, State, str], ...] = ()
 
     @property
     def commands(self) -> tuple[type[c.Command], ...]:
@@ -274,11 +303,13 @@ def _words(text: str) -> str:
 class _Probe:
     """The model ``transitions`` moves when it interprets a command for reference."""
 
-    __slots__ = ("chosen", "order", "state")
+    __slots__ = ("at", "chosen", "command", "order", "state")
 
-    def __init__(self, order: Order, state: OrderState) -> None:
+    def __init__(self, order: Order, command: c.Command, state: State, at: datetime) -> None:
         self.order = order
+        self.command = command
         self.state = state.value
+        self.at = at
         self.chosen: Transition | None = None
 
 
@@ -340,7 +371,8 @@ class Machine:
                 condition = transition.when[1]
 
                 def check(event: EventData, condition: Any = condition) -> bool:
-                    return bool(condition(cast(_Probe, event.model).order))
+                    probe = cast(_Probe, event.model)
+                    return bool(condition(probe.order, probe.command, probe.at))
 
                 conditions.append(check)
 
@@ -355,13 +387,17 @@ class Machine:
                     conditions=conditions,
                     before=[choose],
                 )
+        for source, dest, event in definition.followed:
+            if source not in known or dest not in known:
+                raise DefinitionError(f"{event}: a followed move names a state not defined")
+            machine.add_transition(trigger=event, source=source.value, dest=dest.value)
         return machine
 
     @staticmethod
     def _compile(
         definition: Definition,
-    ) -> dict[tuple[OrderState, type[c.Command]], tuple[Transition, ...]]:
-        table: dict[tuple[OrderState, type[c.Command]], list[Transition]] = {}
+    ) -> dict[tuple[State, type[c.Command]], tuple[Transition, ...]]:
+        table: dict[tuple[State, type[c.Command]], list[Transition]] = {}
         for transition in definition.transitions:
             for source in transition.sources:
                 table.setdefault((source, transition.command), []).append(transition)
@@ -391,6 +427,10 @@ class Machine:
                 if state in transition.sources and dest is not None and dest not in reachable:
                     reachable.add(dest)
                     frontier.append(dest)
+            for source, dest, _ in definition.followed:
+                if source is state and dest not in reachable:
+                    reachable.add(dest)
+                    frontier.append(dest)
         unreachable = set(definition.states) - reachable
         if unreachable:
             names = ", ".join(sorted(state.value for state in unreachable))
@@ -401,16 +441,35 @@ class Machine:
 
     # -- choosing and judging ----------------------------------------------------------------
 
-    def select(self, order: Order, command: type[c.Command]) -> Transition | None:
-        """The transition a command of this class takes from the order's state, if any."""
-        for candidate in self.table.get((order.state, command), ()):
-            if candidate.when is None or candidate.when[1](order):
+    def state_of(self, order: Order, command: c.Command | None) -> State | None:
+        """The state the command meets (``None``: it names a subject the order lacks)."""
+        return self.definition.subject(order, command)
+
+    def select(
+        self,
+        order: Order,
+        command_class: type[c.Command],
+        command: c.Command | None,
+        at: datetime,
+        state: State | None = None,
+    ) -> Transition | None:
+        """The transition a command of this class takes from the state it meets (or from
+        ``state``, when the caller knows it), if any."""
+        if state is None:
+            state = self.definition.subject(order, command)
+            if state is None:
+                return None
+        for candidate in self.table.get((state, command_class), ()):
+            if candidate.when is None or candidate.when[1](order, command, at):
                 return candidate
         return None
 
-    def select_reference(self, order: Order, command: c.Command) -> Transition | None:
+    def select_reference(self, order: Order, command: c.Command, at: datetime) -> Transition | None:
         """The transition ``transitions`` itself picks (the reference interpreter)."""
-        probe = _Probe(order, order.state)
+        state = self.definition.subject(order, command)
+        if state is None:
+            return None
+        probe = _Probe(order, command, state, at)
         event = self._reference.events.get(command.event)
         try:
             fired = event is not None and bool(event.trigger(probe))
@@ -430,7 +489,14 @@ class Machine:
             return needed is None or not needed.isdisjoint(actor.permissions)
         return True
 
-    def authorize(self, transition: Transition, order: Order, actor: Actor) -> Refusal | None:
+    def authorize(
+        self,
+        transition: Transition,
+        order: Order,
+        actor: Actor,
+        command: c.Command | None = None,
+        state: State | None = None,
+    ) -> Refusal | None:
         """Whether the actor may fire this transition: ``None``, or why not (CL-6)."""
         kind = actor.kind
         event = transition.command.event
@@ -438,8 +504,9 @@ class Machine:
             return NOT_OWNER.refusal(event)
         if kind not in transition.actors:
             by_actor = self.definition.actor_refusals
-            judged = self.definition.held_from(order) or order.state
-            special = by_actor.get((transition.command, order.state, kind)) or by_actor.get(
+            state = state or self.definition.subject(order, command) or order.state
+            judged = self.definition.held_from(order) or state
+            special = by_actor.get((transition.command, state, kind)) or by_actor.get(
                 (transition.command, judged, kind)
             )
             if special is not None:
@@ -471,7 +538,14 @@ class Machine:
             found.sort(key=lambda refusal: refusal.category.rank)
         return found
 
-    def refusal_for(self, order: Order, command: type[c.Command], actor: Actor) -> Refusal:
+    def refusal_for(
+        self,
+        order: Order,
+        command: type[c.Command],
+        actor: Actor,
+        sent: c.Command | None = None,
+        state: State | None = None,
+    ) -> Refusal:
         """Why a command has no transition (or none offered) from the order's state.
 
         The actor comes first: another customer's order, then an actor who may never send
@@ -489,7 +563,13 @@ class Machine:
         needed = self._permissions.get(command)
         if kind is _STAFF and needed is not None and needed.isdisjoint(actor.permissions):
             return MISSING_PERMISSION.refusal(event, {"permission": " or ".join(sorted(needed))})
-        state = order.state
+        found = state or definition.subject(order, sent)
+        if found is None:
+            missing = definition.missing or INVALID_STATE
+            case_id = getattr(sent, "case_id", None)
+            values = {"action": _words(event), "state": "unknown", "case_id": case_id}
+            return missing.refusal(event, values)
+        state = found
         judged = definition.held_from(order) or state
         by_actor = definition.actor_refusals
         special = by_actor.get((command, state, kind)) or by_actor.get((command, judged, kind))
@@ -504,10 +584,10 @@ class Machine:
             return declared.refusal(event)
         values = {"action": _words(event), "state": _words(state.value)}
         if state in definition.final:
-            return ORDER_FINAL.refusal(event, values)
+            return (definition.final_refusal or ORDER_FINAL).refusal(event, values)
         if state is definition.held:
             return ON_HOLD.refusal(event, values)
-        return INVALID_STATE.refusal(event, values)
+        return (definition.state_refusal or INVALID_STATE).refusal(event, values)
 
     # -- describing --------------------------------------------------------------------------
 
@@ -535,6 +615,10 @@ class Machine:
             if any(t.permission for t in rows if _STAFF in t.actors):
                 add(command, MISSING_PERMISSION)
             add(command, ID_CONFLICT)
+            if definition.missing is not None and not any(
+                definition.initial in t.sources for t in rows
+            ):
+                add(command, definition.missing)
             for (refused, _, _), text in definition.actor_refusals.items():
                 if refused is command:
                     add(command, text)
@@ -549,11 +633,11 @@ class Machine:
                 if (command, state) in definition.refusals and state is not definition.held:
                     continue
                 if state in definition.final:
-                    add(command, ORDER_FINAL)
+                    add(command, definition.final_refusal or ORDER_FINAL)
                 elif state is definition.held:
                     add(command, ON_HOLD)
                 else:
-                    add(command, INVALID_STATE)
+                    add(command, definition.state_refusal or INVALID_STATE)
             for transition in rows:
                 for guard in transition.guards:
                     add(command, guard.text)

@@ -51,6 +51,9 @@ class Limits:
             ``ChangeLines`` together) an order may take (default 20, 0 to 1,000); one more is
             refused with ``<command>.too_many_corrections``. This bounds how far a customer can
             make an order's history grow by correcting it.
+        cases_per_order: the most after-sales cases an order may hold (default 50, 1 to
+            1,000); one more request is refused with
+            ``request_after_sales.too_many_cases``.
 
     Raises:
         InvalidConfiguration: a limit that is not a whole number in its range.
@@ -64,6 +67,10 @@ class Limits:
     )
     corrections_per_order: int = attrs.field(
         default=20, validator=_count("limits.corrections_per_order", 0, _MAX_CORRECTIONS)
+    )
+
+    cases_per_order: int = attrs.field(
+        default=50, validator=_count("limits.cases_per_order", 1, 1_000)
     )
 
     def check_lines(self, lines: tuple[OrderLine, ...], field: str = "lines") -> None:

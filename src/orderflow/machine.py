@@ -19,6 +19,11 @@ from typing import NamedTuple
 import attrs
 
 from orderflow import commands as c
+from orderflow.aftersales.case import CaseLine, CaseState
+from orderflow.aftersales.commands import RequestAfterSales
+from orderflow.aftersales.deciding import Decider
+from orderflow.aftersales.decisions import Decision
+from orderflow.aftersales.definition import case_definition
 from orderflow.effects import Effect, NotificationTopic, NotifyCustomer, ReserveStock
 from orderflow.engine import (
     FORBIDDEN,
@@ -27,6 +32,7 @@ from orderflow.engine import (
     Definition,
     Machine,
     RefusalText,
+    State,
     Transition,
 )
 from orderflow.errors import (
@@ -39,13 +45,13 @@ from orderflow.errors import (
 from orderflow.history import History
 from orderflow.inputs import LATEST, check_time
 from orderflow.lifecycle import LIFECYCLE
-from orderflow.model import Actor, ActorKind
-from orderflow.money import _EXACT
+from orderflow.model import Actor, ActorKind, OrderState
+from orderflow.money import _EXACT, Money
 from orderflow.order import HistoryEntry, Ledger, Order
 from orderflow.settings import Settings
 from orderflow.step import Step
 
-__all__ = ["Availability", "Lifecycle", "Outcome", "check_invariants"]
+__all__ = ["Availability", "Lifecycle", "Outcome", "Preview", "check_invariants"]
 
 
 class Outcome(NamedTuple):
@@ -93,6 +99,33 @@ class Availability:
     def why_not(self, command: type[c.Command]) -> tuple[Refusal, ...]:
         """The reasons a command class is refused (empty when it is allowed or not listed)."""
         return self.refused.get(command, ())
+
+
+@attrs.frozen
+class Preview:
+    """What an after-sales request would do, without doing it (AS-4).
+
+    Attributes:
+        decision: the policy's decision, with every verdict; ``None`` when the request
+            cannot be judged because the order cannot take it (see ``refusals``: units not
+            left, an amount over the cap, an unknown line).
+        amount: what it would refund (or hold, for a return until it is received).
+        lines: its lines with their amounts.
+        note: why the amount is less than the units' price, when it is.
+        refusals: every reason the command would be refused now; empty if it would apply.
+    """
+
+    decision: Decision | None
+    amount: Money
+    lines: tuple[CaseLine, ...]
+    note: str
+    refusals: tuple[Refusal, ...]
+
+    @property
+    def would_apply(self) -> bool:
+        """Whether the request would be taken (a denied one is taken, and opens a rejected
+        case)."""
+        return not self.refusals
 
 
 _tuple_new = tuple.__new__
@@ -151,8 +184,13 @@ class Lifecycle:
         self.settings = settings or Settings()
         self.definition = definition
         self._machine = Machine(definition)
+        self._policy_snapshot = self.settings.policy.snapshot()
         self._table = self._machine.table
         self._commands = definition.commands
+        self.decider = Decider(self.settings.policy)
+        self.case_definition = case_definition(self.settings, self.decider)
+        self._cases = Machine(self.case_definition)
+        self._case_commands = frozenset(self.case_definition.commands)
 
     # -- placing -------------------------------------------------------------------------
 
@@ -184,7 +222,7 @@ class Lifecycle:
         if actor.kind is ActorKind.CUSTOMER and actor.id != command.customer_id:
             refusal = _NOT_OWNER_PLACING.refusal(event)
             raise CommandRefused(command.order_id, "new", event, (refusal,))
-        initial = self.definition.initial
+        initial = OrderState(self.definition.initial)
         effects: tuple[Effect, ...] = (
             ReserveStock(command.order_id, 1, 0, command.lines),
             NotifyCustomer(
@@ -197,7 +235,7 @@ class Lifecycle:
                 {},
             ),
         )
-        entry = _tuple_new(HistoryEntry, (None, initial, command, actor, at, effects))
+        entry = _tuple_new(HistoryEntry, (None, initial, command, actor, at, effects, ()))
         ledger = Ledger.for_lines(command.lines)
         # PlaceOrder validated its lines and address when it was built; the rest is made here.
         order = _tuple_new(
@@ -214,6 +252,8 @@ class Lifecycle:
                 None,
                 None,
                 self.settings.deadlines_for(initial, at, ledger, None),
+                (),
+                self._policy_snapshot,
             ),
         )
         return _tuple_new(Outcome, (order, effects, entry, False))
@@ -263,9 +303,11 @@ class Lifecycle:
         state = order.state
         for transition in self._table.get((state, command_class), ()):
             when = transition.when
-            if when is None or when[1](order):
+            if when is None or when[1](order, command, at):
                 break
         else:
+            if command_class in self._case_commands:
+                return self._handle_case(order, command, actor, at)
             if command_class is c.PlaceOrder:
                 _check_arguments(order, command, actor, at)
             refusal = self._machine.refusal_for(order, command_class, actor)
@@ -318,14 +360,33 @@ class Lifecycle:
         replay = _replayed(order, command)
         if replay is not None:
             return replay
-        chosen = self._machine.select_reference(order, command)
+        machine = self._machine_for(type(command))
+        chosen = machine.select_reference(order, command, at)
         if chosen is None:
-            refusal = self._machine.refusal_for(order, type(command), actor)
+            refusal = machine.refusal_for(order, type(command), actor, command)
             raise CommandRefused(order.id, order.state.value, command.event, (refusal,))
-        return self._run(chosen, order, command, actor, at)
+        return self._run(machine, chosen, order, command, actor, at)
+
+    def _machine_for(self, command_class: type[c.Command]) -> Machine:
+        """The machine a command class belongs to: the case machine's, or the lifecycle."""
+        return self._cases if command_class in self._case_commands else self._machine
+
+    def _handle_case(self, order: Order, command: c.Command, actor: Actor, at: datetime) -> Outcome:
+        """A command of an after-sales case: the state it meets is its case's."""
+        cases = self._cases
+        command_class = type(command)
+        state = cases.state_of(order, command)
+        transition = None
+        if state is not None:
+            transition = cases.select(order, command_class, command, at, state)
+        if transition is None:
+            refusal = cases.refusal_for(order, command_class, actor, command, state)
+            raise CommandRefused(order.id, order.state.value, command.event, (refusal,))
+        return self._run(cases, transition, order, command, actor, at)
 
     def _run(
         self,
+        machine: Machine,
         transition: Transition,
         order: Order,
         command: c.Command,
@@ -343,11 +404,12 @@ class Lifecycle:
         ):
             reasons = None
         else:
-            refusal = self._machine.authorize(transition, order, actor)
+            refusal = machine.authorize(transition, order, actor, command)
             reasons = None if refusal is None else [refusal]
-        step = Step(order, command, actor, at, transition.dest or order.state, self.settings)
+        state = machine.state_of(order, command) or order.state
+        step = Step(order, command, actor, at, transition.dest or state, self.settings)
         if transition.guards:
-            found = self._machine.judge(transition, step)
+            found = machine.judge(transition, step)
             if found:
                 reasons = found if reasons is None else [*reasons, *found]
         if reasons is not None:
@@ -397,43 +459,75 @@ class Lifecycle:
         at: datetime,
         *,
         asking: bool,
+        state: State | None = None,
     ) -> tuple[Refusal, ...]:
         """Every reason to refuse. ``asking`` which commands are available: a transition not
-        offered counts as none, and checks of a payload not given are skipped."""
-        machine = self._machine
-        transition = machine.select(order, command_class)
+        offered counts as none, and checks of a payload not given are skipped. ``state`` is
+        the state the command meets, when the caller knows it (a case's)."""
+        machine = self._machine_for(command_class)
+        if state is None:
+            state = machine.state_of(order, command)
+        transition = None
+        if state is not None:
+            transition = machine.select(order, command_class, command, at, state)
         if transition is None or (asking and not transition.offered):
-            return (machine.refusal_for(order, command_class, actor),)
+            return (machine.refusal_for(order, command_class, actor, command, state),)
         reasons: list[Refusal] = []
-        refusal = machine.authorize(transition, order, actor)
+        refusal = machine.authorize(transition, order, actor, command, state)
         if refusal is not None:
             reasons.append(refusal)
-        step = Step(order, command, actor, at, transition.dest or order.state, self.settings)
+        assert state is not None
+        step = Step(order, command, actor, at, transition.dest or state, self.settings)
         reasons.extend(machine.judge(transition, step, probing=command is None))
         return tuple(reasons)
 
-    def available(self, order: Order, actor: Actor, at: datetime) -> Availability:
+    def available(
+        self, order: Order, actor: Actor, at: datetime, *, case_id: str | None = None
+    ) -> Availability:
         """What ``actor`` may send to ``order`` now, and why not the rest it could send.
 
+        The lifecycle's commands are listed, and a new after-sales request; with ``case_id``,
+        the commands of that case too (judged on the case's state).
+
         Raises:
-            InvalidInput: malformed arguments.
+            InvalidInput: malformed arguments, or a ``case_id`` the order does not have.
         """
         if type(order) is not Order:
             raise InvalidInput("order", order, "must be an Order")
         _check_actor_and_time(actor, at)
         at = at.astimezone(UTC)
+        case = None
+        if case_id is not None:
+            case = order.case(case_id) if isinstance(case_id, str) else None
+            if case is None:
+                raise InvalidInput("case_id", case_id, "the order has no such after-sales case")
         allowed: list[type[c.Command]] = []
         refused: dict[type[c.Command], tuple[Refusal, ...]] = {}
+
+        def judge(
+            command_class: type[c.Command], command: c.Command | None, state: State | None
+        ) -> None:
+            reasons = self._judge(
+                order, command_class, command, actor, at, asking=True, state=state
+            )
+            if reasons:
+                refused[command_class] = reasons
+            else:
+                allowed.append(command_class)
+
         for command_class in self._commands:
             if not self._machine.could_send(order, command_class, actor):
                 continue
             # A command without a payload is judged whole; one with a payload on the rest.
             command = None if _has_required_fields(command_class) else command_class()
-            reasons = self._judge(order, command_class, command, actor, at, asking=True)
-            if reasons:
-                refused[command_class] = reasons
-            else:
-                allowed.append(command_class)
+            judge(command_class, command, None)
+        for command_class in self.case_definition.commands:
+            if not self._cases.could_send(order, command_class, actor):
+                continue
+            if command_class is RequestAfterSales:
+                judge(command_class, None, CaseState.NEW)
+            elif case is not None:
+                judge(command_class, None, case.state)
         return Availability(tuple(allowed), refused)
 
     # -- describing ----------------------------------------------------------------------
@@ -442,8 +536,13 @@ class Lifecycle:
         """A Mermaid state diagram drawn from the ``transitions`` machine (stays excluded)."""
         return self._machine.mermaid()
 
+    def case_mermaid(self) -> str:
+        """The after-sales case machine's Mermaid state diagram."""
+        return self._cases.mermaid()
+
     def catalogue(self) -> tuple[CatalogueEntry, ...]:
-        """Every refusal the lifecycle can give: code, category, rule, sentence and hint.
+        """Every refusal the lifecycle and the after-sales cases can give: code, category,
+        rule, sentence and hint.
 
         The sentences show the values they name in braces (``until {due}``).
         """
@@ -452,7 +551,26 @@ class Lifecycle:
             _entry(c.PlaceOrder, _NOT_OWNER_PLACING),
             *self._machine.catalogue(),
             _entry(c.Pay, _REFERENCE_CONFLICT),
+            *self._cases.catalogue(),
         )
+
+    # -- after-sales ---------------------------------------------------------------------
+
+    def preview(
+        self, order: Order, command: RequestAfterSales, actor: Actor, at: datetime
+    ) -> Preview:
+        """Dry run of an after-sales request (AS-4): the policy's decision with every
+        verdict, the amount and the lines, and every reason the command would be refused
+        (the order's state, the caps, the units left), without changing anything.
+
+        Raises:
+            InvalidInput: malformed arguments, as the command would.
+        """
+        if not isinstance(command, RequestAfterSales):
+            raise InvalidInput("command", command, "must be a RequestAfterSales")
+        refusals = self.check(order, command, actor, at)
+        quote, decision = self.decider.judge(order, command, at.astimezone(UTC))
+        return Preview(decision, quote.amount, quote.lines, quote.note, refusals)
 
 
 def _has_required_fields(command_class: type[c.Command]) -> bool:

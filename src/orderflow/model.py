@@ -22,7 +22,6 @@ from typing import ClassVar, Final
 
 import attrs
 
-from orderflow.aftersales.model import ExclusionFlag
 from orderflow.errors import InvalidInput
 from orderflow.inputs import (
     MAX_IDENTIFIER_LENGTH,
@@ -57,6 +56,25 @@ MAX_LINES: Final = 1_000
 """The most lines one order may have, whatever the lifecycle's limits say."""
 MAX_PERMISSIONS: Final = 100
 """The most permission names one actor may hold."""
+
+
+class ExclusionFlag(enum.StrEnum):
+    """Goods excluded from the seven-day no-reason return (AS-2 (a)-(e)), as a line states.
+
+    Exclusions bind the no-reason return only; a quality return of excluded goods is
+    allowed.
+    """
+
+    MADE_TO_ORDER = "made_to_order"
+    """(a) made to the buyer's order (定做)."""
+    PERISHABLE = "perishable"
+    """(b) fresh or perishable (鲜活易腐)."""
+    UNSEALED_DIGITAL = "unsealed_digital"
+    """(c) digital, audio-visual or software goods once unsealed or downloaded."""
+    PERIODICAL = "periodical"
+    """(d) newspapers and periodicals delivered."""
+    CONFIRMED_NON_RETURNABLE = "confirmed_non_returnable"
+    """(e) goods the buyer confirmed at purchase as not returnable."""
 
 
 class OrderState(enum.StrEnum):
@@ -116,6 +134,14 @@ class Permission:
     CHANGE_PRICE: ClassVar[str] = "order.price"
     CHANGE_ADDRESS: ClassVar[str] = "order.address"
     REFUND: ClassVar[str] = "order.refund"
+    AFTERSALES: ClassVar[str] = "aftersales.manage"
+    """Handle after-sales cases: ask on the buyer's behalf, approve, reject, receive returns,
+    ship replacements, report a lost return."""
+    AFTERSALES_REVIEW: ClassVar[str] = "aftersales.review"
+    """Decide a buyer's review of a rejection, as a supervisor (D-8)."""
+    AFTERSALES_OVERRIDE: ClassVar[str] = "aftersales.override"
+    """Overturn a policy's denial, with a justification (the default; see
+    ``Settings.override_permission``)."""
 
     @classmethod
     def all(cls) -> frozenset[str]:

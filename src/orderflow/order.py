@@ -12,17 +12,20 @@ disagree with the history.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import attrs
 
+from orderflow.aftersales.case import AfterSalesCase, CaseTransition
+from orderflow.aftersales.policy import PolicySnapshot
 from orderflow.commands import Command, PlaceOrder
-from orderflow.effects import Effect, RefundReason
+from orderflow.deadlines import Deadline, DeadlineKind
+from orderflow.effects import Effect
 from orderflow.errors import InvalidInput
 from orderflow.history import History
+from orderflow.ledger import Ledger, LineShare, Payment, Refund, RefundStatus
 from orderflow.model import (
     Actor,
     ActorKind,
@@ -42,133 +45,13 @@ __all__ = [
     "HistoryEntry",
     "HoldRecord",
     "Ledger",
+    "LineShare",
     "Order",
     "Payment",
     "Refund",
     "RefundStatus",
     "Shipment",
 ]
-
-
-@attrs.frozen
-class Payment:
-    """A payment received for the order.
-
-    Attributes:
-        reference: the payment provider's reference.
-        amount: what was received.
-        at: when it was recorded.
-        applied: whether it counts towards what was paid; a duplicate or late payment is
-            recorded but never applied (D-3, D-10).
-    """
-
-    reference: str
-    amount: Money
-    at: datetime
-    applied: bool = True
-
-
-class RefundStatus(enum.StrEnum):
-    """Where a refund stands (AS-6)."""
-
-    PENDING = "pending"
-    REFUNDED = "refunded"
-    FAILED = "failed"
-
-
-@attrs.frozen
-class Refund:
-    """Money the order owes back, from request to confirmation (AS-6).
-
-    Attributes:
-        refund_id: stable id, also the payment provider's idempotency key (with the attempt).
-        amount: how much.
-        reason: why.
-        payment_reference: the payment it is refunded against.
-        status: pending, refunded or failed.
-        requested_at: when it was first requested.
-        attempts: how many times it was requested.
-        counts_against_paid: whether it reduces what the order has been paid; refunds of
-            payments that were never applied (duplicates, late payments) do not.
-        last_error: the payment side's last error, while failed.
-        key_attempt: the attempt whose idempotency key the next request uses (D-17).
-        declined: whether the last failure was a known decline (a retry then takes a new
-            idempotency key) rather than an unknown outcome (the key is reused).
-    """
-
-    refund_id: str
-    amount: Money
-    reason: RefundReason
-    payment_reference: str
-    status: RefundStatus
-    requested_at: datetime
-    attempts: int = 1
-    counts_against_paid: bool = True
-    last_error: str = ""
-    key_attempt: int = 1
-    declined: bool = False
-
-    @property
-    def idempotency_key(self) -> str:
-        """The key the payment provider gets for this refund's current request (D-17)."""
-        return f"{self.refund_id}#{self.key_attempt}"
-
-
-@attrs.frozen
-class Ledger:
-    """The order's money: what is due, paid and refunded (AS-5, D-6).
-
-    Attributes:
-        amount_due: the sum of the lines.
-        amount_paid: the sum of applied payments.
-        amount_refunded: confirmed refunds that count against what was paid.
-        amount_refund_pending: refunds requested and not yet confirmed (pending or failed) that
-            count against what was paid. They count against the cap (D-6).
-        overpayment: the part of what was paid above what was due, refunded at once.
-        payments: every payment received, applied or not.
-        refunds: every refund requested.
-        payment_in_progress: the reference of a payment the buyer has started (D-10).
-        payment_started_at: when that payment was started (D-16), while it is in progress.
-    """
-
-    amount_due: Money
-    amount_paid: Money
-    amount_refunded: Money
-    amount_refund_pending: Money
-    overpayment: Money
-    payments: tuple[Payment, ...] = ()
-    refunds: tuple[Refund, ...] = ()
-    payment_in_progress: str | None = None
-    payment_started_at: datetime | None = None
-
-    @classmethod
-    def for_lines(cls, lines: tuple[OrderLine, ...]) -> Ledger:
-        """A fresh ledger owing the total of ``lines``."""
-        currency = lines[0].unit_price.currency
-        zero = Money.zero(currency)
-        due = lines[0].total
-        for line in lines[1:]:
-            due = due + line.total
-        return cls(due, zero, zero, zero, zero)
-
-    @property
-    def refundable(self) -> Money:
-        """What may still be refunded: paid, less refunded and pending (D-6)."""
-        return self.amount_paid - self.amount_refunded - self.amount_refund_pending
-
-    def refund(self, refund_id: str) -> Refund | None:
-        """The refund with this id, if there is one."""
-        for refund in self.refunds:
-            if refund.refund_id == refund_id:
-                return refund
-        return None
-
-    def payment(self, reference: str) -> Payment | None:
-        """The payment with this reference, if there is one."""
-        for payment in self.payments:
-            if payment.reference == reference:
-                return payment
-        return None
 
 
 @attrs.frozen
@@ -201,29 +84,6 @@ class HoldRecord:
     case_id: str | None = None
 
 
-class DeadlineKind(enum.StrEnum):
-    """The timers an order can carry (D-15, TM)."""
-
-    AUTO_CLOSE_UNPAID = "auto_close_unpaid"
-    """TM-1: close the order if it stays unpaid."""
-    AUTO_CONFIRM_RECEIPT = "auto_confirm_receipt"
-    """TM-5: confirm receipt if the buyer does not."""
-    CONFIRM_PAYMENT = "confirm_payment"
-    """D-16: fail a payment the buyer started that was never confirmed."""
-
-
-@attrs.frozen
-class Deadline:
-    """A moment at which the system should act on the order; due when ``now >= due_at``."""
-
-    kind: DeadlineKind
-    due_at: datetime
-
-    def is_due(self, now: datetime) -> bool:
-        """Whether the deadline has come (D-15: due at its own instant)."""
-        return now >= self.due_at
-
-
 class HistoryEntry(NamedTuple):
     """One applied command (LC-8). Entries are never rewritten or removed.
 
@@ -236,6 +96,7 @@ class HistoryEntry(NamedTuple):
         actor: who did it.
         at: when.
         effects: the effects the command produced.
+        cases: what the command did to after-sales cases, if it moved any.
     """
 
     from_state: OrderState | None
@@ -244,6 +105,7 @@ class HistoryEntry(NamedTuple):
     actor: Actor
     at: datetime
     effects: tuple[Effect, ...] = ()
+    cases: tuple[CaseTransition, ...] = ()
 
     @property
     def event(self) -> str:
@@ -276,6 +138,8 @@ class _OrderFields(NamedTuple):
     closure: Closure | None
     hold: HoldRecord | None
     deadlines: tuple[Deadline, ...]
+    cases: tuple[AfterSalesCase, ...] = ()
+    policy: PolicySnapshot | None = None
 
 
 ORDER_FIELDS: tuple[str, ...] = _OrderFields._fields
@@ -303,7 +167,13 @@ class Order(_OrderFields):
         shipment: the parcel, once shipped.
         closure: why and when it was closed, once closed.
         hold: why it is held and the state to return to, while on hold.
-        deadlines: the timers running in the current state (D-15).
+        deadlines: the timers running: the lifecycle's in the current state, and those of
+            the open after-sales cases (D-15).
+        cases: the after-sales cases, oldest first (AS-1); they live inside the order, so
+            one version and one save cover the order, its cases and its money.
+        policy: the after-sales policy the order was placed under (its settings and rule
+            ids), so that a later policy change never reaches it; ``None`` for an order
+            placed before policies were snapshotted.
     """
 
     __slots__ = ()
@@ -322,6 +192,8 @@ class Order(_OrderFields):
         closure: Closure | None = None,
         hold: HoldRecord | None = None,
         deadlines: Iterable[Deadline] = (),
+        cases: Iterable[AfterSalesCase] = (),
+        policy: PolicySnapshot | None = None,
     ) -> Order:
         """Validate and build an order.
 
@@ -351,6 +223,8 @@ class Order(_OrderFields):
             if not isinstance(deadline, Deadline):
                 raise InvalidInput(f"deadlines[{index}]", deadline, "must be a Deadline")
             _aware(f"deadlines[{index}].due_at", deadline.due_at)
+        if policy is not None and not isinstance(policy, PolicySnapshot):
+            raise InvalidInput("policy", policy, "must be a PolicySnapshot or None")
         return _tuple_new(
             cls,
             (
@@ -365,6 +239,8 @@ class Order(_OrderFields):
                 closure,
                 hold,
                 checked_deadlines,
+                _check_cases(cases),
+                policy,
             ),
         )
 
@@ -447,8 +323,42 @@ class Order(_OrderFields):
         """The earliest deadline, if any timer is running."""
         return min(self.deadlines, key=lambda deadline: deadline.due_at, default=None)
 
+    def case(self, case_id: str) -> AfterSalesCase | None:
+        """The after-sales case with this id, if the order has it."""
+        for case in self.cases:
+            if case.case_id == case_id:
+                return case
+        return None
+
+    @property
+    def open_cases(self) -> tuple[AfterSalesCase, ...]:
+        """The after-sales cases that have not ended, oldest first."""
+        return tuple(case for case in self.cases if case.is_open)
+
+    def case_history(self, case_id: str) -> tuple[HistoryEntry, ...]:
+        """A case's own history: the order's entries that moved it, oldest first."""
+        return tuple(
+            entry
+            for entry in self.history
+            if any(moved.case_id == case_id for moved in entry.cases)
+        )
+
 
 _tuple_new = tuple.__new__
+
+
+def _check_cases(cases: Iterable[AfterSalesCase]) -> tuple[AfterSalesCase, ...]:
+    if isinstance(cases, str | bytes) or not isinstance(cases, Iterable):
+        raise InvalidInput("cases", cases, "must be a sequence of after-sales cases")
+    checked = tuple(cases)
+    seen: set[str] = set()
+    for index, case in enumerate(checked):
+        if not isinstance(case, AfterSalesCase):
+            raise InvalidInput(f"cases[{index}]", case, "must be an AfterSalesCase")
+        if case.case_id in seen:
+            raise InvalidInput(f"cases[{index}].case_id", case.case_id, "case ids are unique")
+        seen.add(case.case_id)
+    return checked
 
 
 def _rebuild(fields: tuple[Any, ...]) -> Order:
@@ -463,7 +373,7 @@ def _check_ledger(ledger: object, lines: tuple[OrderLine, ...]) -> None:
         value = getattr(ledger, name)
         if not isinstance(value, Money) or value.currency != currency:
             raise InvalidInput(f"ledger.{name}", value, f"must be Money in {currency}")
-    due = Money.sum((line.total for line in lines), currency)
+    due = Money.sum((line.paid_total for line in lines), currency)
     if ledger.amount_due != due:
         raise InvalidInput("ledger.amount_due", ledger.amount_due, f"lines add up to {due}")
     applied = Money.sum((p.amount for p in ledger.payments if p.applied), currency)
@@ -483,9 +393,7 @@ def _check_ledger(ledger: object, lines: tuple[OrderLine, ...]) -> None:
     )
     if ledger.amount_refunded != refunded:
         raise InvalidInput("ledger.amount_refunded", ledger.amount_refunded, f"is {refunded}")
-    pending = Money.sum(
-        (r.amount for r in counting if r.status is not RefundStatus.REFUNDED), currency
-    )
+    pending = Money.sum((r.amount for r in counting if r.in_flight), currency)
     if ledger.amount_refund_pending != pending:
         raise InvalidInput(
             "ledger.amount_refund_pending", ledger.amount_refund_pending, f"is {pending}"

@@ -72,7 +72,7 @@ __all__ = [
     "loads",
 ]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The version of the document layout written by :func:`dump` (see :mod:`orderflow.upgrades`
 for what each version changed; every earlier one still loads)."""
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
+from orderflow.aftersales.policy import Policy
 from orderflow.errors import InvalidConfiguration
 from orderflow.limits import Limits, limits_setting
 from orderflow.model import OrderState
@@ -75,6 +76,10 @@ class Settings:
             20); further ones are refused, so that starting and abandoning payments cannot
             grow an order's history without end.
         limits: how large an order may grow (:class:`Limits`).
+        policy: the after-sales policy (AS-2..AS-4): its rules, and the settings every
+            order placed under it keeps (its snapshot).
+        override_permission: the permission a member of staff needs to overturn a policy's
+            denial (``aftersales.override`` by default).
 
     Raises:
         InvalidConfiguration: a timeout of zero or below or above 3650 days, not a
@@ -95,6 +100,20 @@ class Settings:
         default=20, validator=_whole_at_least_one("max_payment_attempts")
     )
     limits: Limits = attrs.field(factory=Limits, validator=limits_setting)
+    policy: Policy = attrs.field(factory=Policy.default)
+    override_permission: str = attrs.field(default="aftersales.override")
+
+    @policy.validator
+    def _check_policy(self, attribute: object, value: object) -> None:
+        if not isinstance(value, Policy):
+            raise InvalidConfiguration("policy", value, "must be an after-sales Policy")
+
+    @override_permission.validator
+    def _check_override(self, attribute: object, value: object) -> None:
+        if not isinstance(value, str) or not value.strip() or len(value) > 100:
+            raise InvalidConfiguration(
+                "override_permission", value, "must be a permission name (1 to 100 characters)"
+            )
 
     def unpaid_due(self, created_at: datetime) -> datetime | None:
         """When an order placed at ``created_at`` closes unpaid (TM-1); ``None`` if never."""

@@ -8,10 +8,15 @@ through ``Order.__init__``'s checks; the engine's invariants check the result.
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import NamedTuple, cast
 
 from orderflow import commands as c
+from orderflow.aftersales.case import AfterSalesCase, CaseTransition
+from orderflow.aftersales.policy import PolicySnapshot
+from orderflow.aftersales.windows import return_windows
+from orderflow.deadlines import WINDOW_KINDS
 from orderflow.effects import Effect
 from orderflow.model import Actor, Address, OrderLine, OrderState
 from orderflow.order import (
@@ -35,7 +40,7 @@ class _StepFields(NamedTuple):
     command: c.Command | None
     actor: Actor
     at: datetime
-    dest: OrderState
+    dest: enum.StrEnum
     settings: Settings
 
 
@@ -72,8 +77,18 @@ class Step(_StepFields):
         closure: Closure | object | None = _KEEP,
         hold: HoldRecord | object | None = _KEEP,
         deadlines: tuple[Deadline, ...] | None = None,
+        cases: tuple[AfterSalesCase, ...] | None = None,
+        moved: tuple[CaseTransition, ...] = (),
+        state: OrderState | None = None,
     ) -> tuple[Order, HistoryEntry]:
         """Build the new order: the changes given, the new state, one more history entry.
+
+        The order's new state is the transition's destination for a command of the order's
+        lifecycle, and the state it had for a command of an after-sales case, unless
+        ``state`` says otherwise (a full refund closing the order, D-12). ``deadlines`` are
+        the order's own (the lifecycle's timers and the return windows); the cases' own
+        deadlines are added to them. ``moved`` records what
+        the command did to cases.
 
         This is the hot path of every command: the new order is built from values already
         validated, without going through ``Order.__init__``'s checks; the machine's
@@ -91,23 +106,36 @@ class Step(_StepFields):
             old_closure,
             old_hold,
             old_deadlines,
+            old_cases,
+            policy,
         ) = self.order
         dest = self.dest
+        if state is None:
+            state = dest if dest.__class__ is OrderState else source
         command = self.command
         assert command is not None
-        entry = _tuple_new(HistoryEntry, (source, dest, command, self.actor, self.at, effects))
+        assert state is not None
+        entry = _tuple_new(
+            HistoryEntry, (source, state, command, self.actor, self.at, effects, moved)
+        )
         if ledger is None:
             ledger = old_ledger
         new_shipment = cast(Shipment | None, old_shipment if shipment is _KEEP else shipment)
-        if deadlines is None:
-            if dest is source:
-                deadlines = old_deadlines
-            elif dest in _TIMED_STATES:
-                deadlines = self.settings.deadlines_for(
-                    dest, history.first.at, ledger, new_shipment
-                )
-            else:
-                deadlines = ()
+        if cases is None:
+            cases = old_cases
+            keep = deadlines is None and state is source
+        else:
+            keep = False
+        if keep:
+            deadlines = old_deadlines  # the common case: nothing timed changed
+        else:
+            if deadlines is None:
+                if state is source:
+                    deadlines = tuple(d for d in old_deadlines if d.case_id is None)
+                else:
+                    deadlines = self._deadlines_for(state, source, ledger, new_shipment, policy)
+            if cases:
+                deadlines = (*deadlines, *_case_deadlines(cases))
         new = _tuple_new(
             Order,
             (
@@ -115,16 +143,47 @@ class Step(_StepFields):
                 customer_id,
                 old_lines if lines is None else lines,
                 old_address if address is None else address,
-                dest,
+                state,
                 ledger,
                 history.append(entry),
                 new_shipment,
                 old_closure if closure is _KEEP else closure,
                 old_hold if hold is _KEEP else hold,
                 deadlines,
+                cases,
+                policy,
             ),
         )
         return new, entry
+
+    def _deadlines_for(
+        self,
+        state: OrderState,
+        source: OrderState,
+        ledger: Ledger,
+        shipment: Shipment | None,
+        policy: PolicySnapshot | None,
+    ) -> tuple[Deadline, ...]:
+        """The order's own deadlines in a new state: the lifecycle's timers, and the return
+        windows (TM-6), set at delivery and kept until they close or the order closes."""
+        settings = self.settings
+        order = self.order
+        own: tuple[Deadline, ...] = ()
+        if state in _TIMED_STATES:
+            own = settings.deadlines_for(state, order.history.first.at, ledger, shipment)
+        if state is OrderState.CLOSED:
+            return own
+        if state is OrderState.DELIVERED and source is OrderState.SHIPPED:
+            assert shipment is not None
+            assert shipment.delivered_at is not None
+            after_sales = settings.policy.settings if policy is None else policy.settings
+            return (*own, *return_windows(order.lines, shipment.delivered_at, after_sales))
+        windows = tuple(d for d in order.deadlines if d.kind in WINDOW_KINDS)
+        return (*own, *windows) if windows else own
+
+
+def _case_deadlines(cases: tuple[AfterSalesCase, ...]) -> tuple[Deadline, ...]:
+    return tuple(case.deadline for case in cases if case.deadline is not None)
 
 
 _tuple_new = tuple.__new__

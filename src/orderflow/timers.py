@@ -11,7 +11,17 @@ deadline kind                  command fired                        rules
 ``auto_close_unpaid``          :class:`~orderflow.AutoCloseUnpaid`  TM-1, CL-7
 ``confirm_payment``            :class:`~orderflow.FailPayment`      D-16
 ``auto_confirm_receipt``       :class:`~orderflow.AutoConfirmReceipt`  TM-5, LC-4
+``no_reason_window``           ``CloseReturnWindow("no_reason")``   TM-6, AS-2
+``quality_window``             ``CloseReturnWindow("quality")``     TM-6, AS-3
+``seller_response``            ``RespondForSeller``                 AS-4
+``ship_back``                  ``ExpireCase``                       AS-1
+``seller_receipt``             ``ReceiveOverdueReturn``             D-7
+``review_window``              ``ExpireCase``                       D-8
+``staff_reminder``             ``RemindStaff``                      D-15
 =============================  ===================================  =========
+
+The after-sales commands are in :mod:`orderflow.aftersales`; a case's deadline names its case,
+and the command fired names it too.
 
 Hosts that add deadline kinds of their own give the sweep a mapping that extends
 :data:`TIMERS`.
@@ -24,6 +34,14 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from orderflow import commands as c
+from orderflow.aftersales.commands import (
+    CaseCommand,
+    CloseReturnWindow,
+    ExpireCase,
+    ReceiveOverdueReturn,
+    RemindStaff,
+    RespondForSeller,
+)
 from orderflow.order import Deadline, DeadlineKind, Order
 
 __all__ = ["TIMERS", "TimerCommand", "due_deadlines", "timer_command_id"]
@@ -33,11 +51,15 @@ TimerCommand = Callable[[Order, Deadline], c.Command | None]
 
 
 def timer_command_id(deadline: Deadline) -> str:
-    """The command id a deadline fires under: its kind and its instant in UTC.
+    """The command id a deadline fires under: its kind, its case (if any) and its instant in
+    UTC.
 
-    The same deadline always gives the same id, so firing it twice applies it once (D-3).
+    The same deadline always gives the same id, so firing it twice applies it once (D-3);
+    two cases' deadlines of one kind at one instant fire under different ids.
     """
     instant = deadline.due_at.astimezone(UTC).isoformat()
+    if deadline.case_id is not None:
+        return f"timer:{deadline.kind.value}:{deadline.case_id}@{instant}"
     return f"timer:{deadline.kind.value}@{instant}"
 
 
@@ -60,11 +82,34 @@ def _confirm_payment(order: Order, deadline: Deadline) -> c.Command | None:
     )
 
 
+def _window(window: str) -> TimerCommand:
+    def close(order: Order, deadline: Deadline) -> c.Command:
+        return CloseReturnWindow(window, command_id=timer_command_id(deadline))
+
+    return close
+
+
+def _for_case(command: type[CaseCommand]) -> TimerCommand:
+    def fire(order: Order, deadline: Deadline) -> c.Command | None:
+        if deadline.case_id is None or order.case(deadline.case_id) is None:
+            return None
+        return command(deadline.case_id, command_id=timer_command_id(deadline))
+
+    return fire
+
+
 TIMERS: Mapping[DeadlineKind, TimerCommand] = MappingProxyType(
     {
         DeadlineKind.AUTO_CLOSE_UNPAID: _auto_close_unpaid,
         DeadlineKind.CONFIRM_PAYMENT: _confirm_payment,
         DeadlineKind.AUTO_CONFIRM_RECEIPT: _auto_confirm_receipt,
+        DeadlineKind.NO_REASON_WINDOW: _window("no_reason"),
+        DeadlineKind.QUALITY_WINDOW: _window("quality"),
+        DeadlineKind.SELLER_RESPONSE: _for_case(RespondForSeller),
+        DeadlineKind.SHIP_BACK: _for_case(ExpireCase),
+        DeadlineKind.SELLER_RECEIPT: _for_case(ReceiveOverdueReturn),
+        DeadlineKind.REVIEW_WINDOW: _for_case(ExpireCase),
+        DeadlineKind.STAFF_REMINDER: _for_case(RemindStaff),
     }
 )
 """The command each deadline kind fires when it is due."""

@@ -22,11 +22,19 @@ Versions:
    reads as a known decline (``declined: true``) and a refund's current key is its last
    attempt's (``key_attempt`` = ``attempts``). The command placing an order is named
    ``place_order`` (every event name is its command's class name in snake case).
+3. After-sales: an order carries its cases (``cases``, none before) and the policy it was
+   placed under (``policy``); a version-2 order is given the default policy's snapshot
+   (:meth:`orderflow.aftersales.Policy.default`), the policy every order placed before
+   version 3 was judged by. A declined refund no longer counts as pending (it frees its room
+   until retried, D-6), so the ledger's ``amount_refund_pending`` is recomputed from the
+   refunds in flight (pending, or failed with an unknown outcome). History entries may name
+   the cases a command moved (``cases``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from orderflow.errors import DocumentError, InvalidInput
@@ -117,7 +125,52 @@ def _1_to_2(kind: str, body: Body) -> Body:
     return upgraded
 
 
-STEPS: Final[Mapping[int, Step]] = {1: _1_to_2}
+def _default_snapshot() -> Any:
+    # Imported here: the converter imports this module's readers.
+    from orderflow.aftersales.policy import Policy
+    from orderflow.converter import converter
+
+    return converter.unstructure(Policy.default().snapshot())
+
+
+def _pending(ledger: Mapping[str, Any]) -> object:
+    """The amount of the refunds in flight that count against what was paid: pending, or
+    failed with an unknown outcome."""
+    refunds = ledger.get("refunds")
+    pending = ledger.get("amount_refund_pending")
+    if not isinstance(refunds, list) or not isinstance(pending, Mapping):
+        return pending  # left for the loader to refuse, naming the path
+    total = Decimal(0)
+    for refund in refunds:
+        if not isinstance(refund, Mapping):
+            return pending
+        if refund.get("counts_against_paid") is False:
+            continue
+        status = refund.get("status")
+        if status != "pending" and not (status == "failed" and refund.get("declined") is False):
+            continue
+        amount = refund.get("amount")
+        try:
+            total += Decimal(str(amount["amount"])) if isinstance(amount, Mapping) else 0
+        except (InvalidOperation, KeyError):
+            return pending
+    return {**pending, "amount": str(total)}
+
+
+def _2_to_3(kind: str, body: Body) -> Body:
+    if kind != "order":
+        return body  # an entry's case is optional; commands and effects are unchanged
+    upgraded = dict(body)
+    upgraded.setdefault("cases", [])
+    if upgraded.get("policy") is None:
+        upgraded["policy"] = _default_snapshot()
+    ledger = body.get("ledger")
+    if isinstance(ledger, Mapping):
+        upgraded["ledger"] = {**ledger, "amount_refund_pending": _pending(ledger)}
+    return upgraded
+
+
+STEPS: Final[Mapping[int, Step]] = {1: _1_to_2, 2: _2_to_3}
 """The step from each version to the next: ``STEPS[n]`` reads version ``n``, writes ``n + 1``."""
 
 

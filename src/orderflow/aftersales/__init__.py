@@ -8,8 +8,43 @@
   :mod:`~orderflow.aftersales.configuration` the settings a shop configures,
   :mod:`~orderflow.aftersales.requests` what a rule looks at,
   :mod:`~orderflow.aftersales.decisions` verdicts and decisions.
+* :mod:`orderflow.aftersales.case`: the case an order holds, its states and lines;
+  :mod:`~orderflow.aftersales.commands` the commands of a case and the money-only refund;
+  :mod:`~orderflow.aftersales.money` where refunds stand against the caps (D-6, D-11).
+* The case machine itself is :mod:`orderflow.aftersales.definition`, run by
+  :class:`orderflow.Lifecycle` on the same engine as the order lifecycle.
 """
 
+from orderflow.aftersales.case import (
+    FINAL_CASE_STATES,
+    AfterSalesCase,
+    CaseLine,
+    CaseState,
+    CaseTransition,
+    Parcel,
+)
+from orderflow.aftersales.commands import (
+    CASE_COMMAND_TYPES,
+    ApproveCase,
+    AskForReview,
+    CaseCommand,
+    CloseReturnWindow,
+    DecideReview,
+    ExpireCase,
+    OverrideDenial,
+    ReceiveOverdueReturn,
+    ReceiveReturn,
+    RefundMoneyOnly,
+    RejectCase,
+    RemindStaff,
+    ReportReturnLost,
+    RequestAfterSales,
+    RespondForSeller,
+    ShareRequest,
+    ShipBack,
+    ShipReplacement,
+    Units,
+)
 from orderflow.aftersales.configuration import CategoryPolicy, PolicySettings, ResponseAction
 from orderflow.aftersales.decisions import (
     Decision,
@@ -27,6 +62,7 @@ from orderflow.aftersales.model import (
     ReturnCondition,
     ShippingPayer,
 )
+from orderflow.aftersales.money import LineStanding, Standing, standing
 from orderflow.aftersales.policy import POLICY_RULE_ID, Policy, PolicySnapshot
 from orderflow.aftersales.requests import RequestedLine, RequestFacts
 from orderflow.aftersales.rules import (
@@ -46,35 +82,64 @@ from orderflow.aftersales.windows import (
 )
 
 __all__ = [
+    "CASE_COMMAND_TYPES",
     "DEFAULT_RULES",
+    "FINAL_CASE_STATES",
     "POLICY_RULE_ID",
+    "AfterSalesCase",
     "AgreedRefundRule",
+    "ApproveCase",
+    "AskForReview",
     "Basis",
+    "CaseCommand",
     "CaseKind",
+    "CaseLine",
     "CaseReason",
+    "CaseState",
+    "CaseTransition",
     "CategoryExclusionRule",
     "CategoryPolicy",
+    "CloseReturnWindow",
+    "DecideReview",
     "Decision",
     "DeliveredRule",
     "DeliveryDisputeRule",
     "ExclusionFlag",
     "ExclusionRule",
+    "ExpireCase",
     "Fact",
+    "LineStanding",
     "NoReasonWindowRule",
     "NotReceivedRule",
+    "OverrideDenial",
+    "Parcel",
     "Policy",
     "PolicySettings",
     "PolicySnapshot",
     "QualityWindowRule",
+    "ReceiveOverdueReturn",
+    "ReceiveReturn",
+    "RefundMoneyOnly",
+    "RejectCase",
+    "RemindStaff",
+    "ReportReturnLost",
+    "RequestAfterSales",
     "RequestFacts",
     "RequestedLine",
+    "RespondForSeller",
     "ResponseAction",
     "ReturnCondition",
     "Rule",
     "Ruling",
+    "ShareRequest",
+    "ShipBack",
+    "ShipReplacement",
     "ShippingPayer",
+    "Standing",
+    "Units",
     "Verdict",
     "WindowMode",
     "return_shipping_payer",
+    "standing",
     "window_end",
 ]

@@ -16,7 +16,6 @@ import enum
 import itertools
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
-from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,6 +24,7 @@ import attrs
 from orderflow.aftersales.model import ExclusionFlag
 from orderflow.aftersales.windows import MAX_WINDOW_DAYS, WindowMode
 from orderflow.errors import InvalidConfiguration, InvalidInput
+from orderflow.frozen import FrozenMap
 from orderflow.inputs import check_identifier
 
 __all__ = ["MAX_CATEGORIES", "CategoryPolicy", "PolicySettings", "ResponseAction"]
@@ -130,7 +130,7 @@ def _category_map(value: Mapping[str, CategoryPolicy]) -> Mapping[str, CategoryP
                 "policy.categories", override, "a category's override must be a CategoryPolicy"
             )
         checked[name] = override
-    return MappingProxyType(checked)
+    return FrozenMap(checked)
 
 
 def _version(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -190,6 +190,10 @@ class PolicySettings:
             is approved (7 days).
         seller_receipt: how long the seller has to confirm receipt of goods shipped back
             (10 days).
+        review_window: how long a rejected case waits for the buyer to ask for a review
+            (or for staff to override it) before it closes, still rejected (7 days).
+        staff_reminder: how often staff are reminded of a case waiting on them: a review,
+            a replacement to ship, a refund the payment side has not answered (24 hours).
 
     Raises:
         InvalidConfiguration: a blank or overlong version, an unknown time zone, windows
@@ -213,6 +217,8 @@ class PolicySettings:
     )
     ship_back: timedelta = attrs.field(default=timedelta(days=7), validator=_timer)
     seller_receipt: timedelta = attrs.field(default=timedelta(days=10), validator=_timer)
+    review_window: timedelta = attrs.field(default=timedelta(days=7), validator=_timer)
+    staff_reminder: timedelta = attrs.field(default=timedelta(hours=24), validator=_timer)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from datetime import datetime
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Protocol, TypeAlias, runtime_checkable
 
 import attrs
@@ -23,6 +22,7 @@ import attrs
 from orderflow.aftersales.model import Basis, CaseKind, ShippingPayer
 from orderflow.aftersales.requests import RequestFacts
 from orderflow.errors import InvalidConfiguration, InvalidInput
+from orderflow.frozen import FrozenMap
 from orderflow.inputs import MAX_LONG_TEXT_LENGTH, check_identifier, check_text, check_time
 from orderflow.money import Money
 
@@ -74,7 +74,7 @@ def _facts(value: Mapping[str, Fact]) -> Mapping[str, Fact]:
         raise InvalidInput("facts", len(value), f"a verdict carries at most {MAX_FACTS} facts")
     for key, item in value.items():
         _check_fact(key, item)
-    return MappingProxyType(dict(value))
+    return FrozenMap(dict(value))
 
 
 def _rule_id(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
@@ -221,6 +221,8 @@ class Decision:
         shipping_payer: who pays the return shipping (:func:`return_shipping_payer`), which
             follows from the request's kind and basis whatever the ruling.
         policy_version: the version of the settings that decided.
+        amount_note: why ``amount`` is less than the units' price, when it is: the earlier
+            refunds of the same lines it names (from the request's facts).
     """
 
     ruling: Ruling
@@ -232,6 +234,7 @@ class Decision:
     amount: Money
     shipping_payer: ShippingPayer
     policy_version: str = ""
+    amount_note: str = ""
 
     @property
     def deciding(self) -> Verdict | None:

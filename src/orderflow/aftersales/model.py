@@ -14,6 +14,7 @@ import attrs
 
 from orderflow.errors import InvalidInput
 from orderflow.inputs import MAX_SHORT_TEXT_LENGTH, check_identifier, check_text
+from orderflow.model import ExclusionFlag
 
 __all__ = ["Basis", "CaseKind", "CaseReason", "ExclusionFlag", "ReturnCondition", "ShippingPayer"]
 
@@ -149,25 +150,6 @@ CaseReason.NOT_AS_DESCRIBED = CaseReason.register(
 CaseReason.AGREED_AMOUNT = CaseReason.register(
     "agreed_amount", "an amount agreed with the buyer", Basis.AGREED
 )
-
-
-class ExclusionFlag(enum.StrEnum):
-    """Goods excluded from the seven-day no-reason return (AS-2 (a)-(e)), as a line states.
-
-    Exclusions bind the no-reason return only; a quality return of excluded goods is
-    allowed.
-    """
-
-    MADE_TO_ORDER = "made_to_order"
-    """(a) made to the buyer's order (定做)."""
-    PERISHABLE = "perishable"
-    """(b) fresh or perishable (鲜活易腐)."""
-    UNSEALED_DIGITAL = "unsealed_digital"
-    """(c) digital, audio-visual or software goods once unsealed or downloaded."""
-    PERIODICAL = "periodical"
-    """(d) newspapers and periodicals delivered."""
-    CONFIRMED_NON_RETURNABLE = "confirmed_non_returnable"
-    """(e) goods the buyer confirmed at purchase as not returnable."""
 
 
 class ReturnCondition(enum.StrEnum):

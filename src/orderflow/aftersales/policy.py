@@ -20,7 +20,6 @@ windows), so that ``from orderflow.aftersales.policy import ...`` finds them all
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import MappingProxyType
 from typing import Any, Final
 
 import attrs
@@ -38,6 +37,7 @@ from orderflow.aftersales.requests import RequestedLine, RequestFacts
 from orderflow.aftersales.rules import DEFAULT_RULES
 from orderflow.aftersales.windows import WindowMode, window_end
 from orderflow.errors import InvalidConfiguration, InvalidInput
+from orderflow.frozen import FrozenMap
 from orderflow.inputs import check_identifier
 
 __all__ = [
@@ -276,11 +276,12 @@ class Policy:
                 POLICY_RULE_ID,
                 "No rule of the shop's policy limits this request; the seller decides.",
                 "",
-                MappingProxyType(used),
+                FrozenMap(used),
                 (),
                 facts.amount,
                 payer,
                 settings.version,
+                facts.amount_note,
             )
         return Decision(
             deciding.ruling,
@@ -292,6 +293,7 @@ class Policy:
             facts.amount,
             payer,
             settings.version,
+            facts.amount_note,
         )
 
 

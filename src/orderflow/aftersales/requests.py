@@ -17,7 +17,13 @@ import attrs
 
 from orderflow.aftersales.model import Basis, CaseKind, CaseReason, ExclusionFlag
 from orderflow.errors import InvalidInput
-from orderflow.inputs import MAX_IDENTIFIER_LENGTH, check_identifier, check_text, check_time
+from orderflow.inputs import (
+    MAX_IDENTIFIER_LENGTH,
+    MAX_LONG_TEXT_LENGTH,
+    check_identifier,
+    check_text,
+    check_time,
+)
 from orderflow.money import Money
 
 if TYPE_CHECKING:
@@ -148,6 +154,10 @@ def _bool(instance: object, attribute: attrs.Attribute[bool], value: object) -> 
         raise InvalidInput(attribute.name, value, "must be True or False")
 
 
+def _note(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check_text(attribute.name, value, MAX_LONG_TEXT_LENGTH)
+
+
 def _state(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
     check_identifier("order_state", value)
 
@@ -170,6 +180,9 @@ class RequestFacts:
         stated_unsealed: the request states that digital goods were unsealed or downloaded
             (AS-2 (c)); keyword only, ``False`` by default.
         order_state: the order's state value (``"delivered"``); keyword only.
+        amount_note: why ``amount`` is less than the units' price, when it is (an earlier
+            refund of the same line), naming the earlier refunds; keyword only. The decision
+            carries it, so a reduction is explained, never silent.
 
     Raises:
         InvalidInput: a field of the wrong type, no lines or more than 1,000, a line named
@@ -185,6 +198,7 @@ class RequestFacts:
     requested_at: datetime = attrs.field(validator=_time)
     stated_unsealed: bool = attrs.field(default=False, validator=_bool, kw_only=True)
     order_state: str = attrs.field(validator=_state, kw_only=True)
+    amount_note: str = attrs.field(default="", validator=_note, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         currency = self.amount.currency

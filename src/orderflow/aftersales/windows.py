@@ -22,7 +22,7 @@ hold ``delivered_at`` and ``window_ends``. When a request names lines whose wind
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -31,11 +31,13 @@ import attrs
 from orderflow.aftersales.decisions import Fact, Verdict, _rule_id_setting
 from orderflow.aftersales.model import Basis, CaseKind
 from orderflow.aftersales.requests import RequestFacts
+from orderflow.deadlines import Deadline, DeadlineKind
 from orderflow.errors import InvalidConfiguration, InvalidInput
 from orderflow.inputs import MAX_LONG_TEXT_LENGTH, check_text, check_time
 
 if TYPE_CHECKING:
     from orderflow.aftersales.configuration import PolicySettings
+    from orderflow.model import OrderLine
 
 __all__ = [
     "MAX_WINDOW_DAYS",
@@ -43,6 +45,7 @@ __all__ = [
     "NoReasonWindowRule",
     "QualityWindowRule",
     "WindowMode",
+    "return_windows",
     "window_end",
 ]
 
@@ -209,3 +212,27 @@ class QualityWindowRule:
         return _window(
             self.rule_id, facts, settings, settings.quality_days_for, "quality", self.hint
         )
+
+
+def return_windows(
+    lines: Iterable[OrderLine], delivered_at: datetime, settings: PolicySettings
+) -> tuple[Deadline, ...]:
+    """The deadlines of an order's return windows (TM-6, D-15): when the no-reason window
+    (AS-2) and the quality window (AS-3) close for the last line they cover. Lines of a
+    category excluded from no-reason returns do not keep that window open; when no line has
+    one, there is no no-reason deadline."""
+    no_reason = [
+        window_end(delivered_at, settings.no_reason_days_for(line.category), settings)
+        for line in lines
+        if not settings.excludes_category(line.category)
+    ]
+    quality = [
+        window_end(delivered_at, settings.quality_days_for(line.category), settings)
+        for line in lines
+    ]
+    deadlines = []
+    if no_reason:
+        deadlines.append(Deadline(DeadlineKind.NO_REASON_WINDOW, max(no_reason).astimezone(UTC)))
+    if quality:
+        deadlines.append(Deadline(DeadlineKind.QUALITY_WINDOW, max(quality).astimezone(UTC)))
+    return tuple(deadlines)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import attrs
 
 from orderflow import commands as c
+from orderflow.aftersales.links import close_cases
 from orderflow.effects import (
     Effect,
     NotificationTopic,
@@ -17,7 +18,6 @@ from orderflow.effects import (
     OpenCase,
     RefundReason,
     ReleaseStock,
-    RequestRefund,
     ReserveStock,
 )
 from orderflow.model import CloseReason, OrderState
@@ -30,10 +30,9 @@ from orderflow.order import (
     Ledger,
     Order,
     Payment,
-    Refund,
-    RefundStatus,
     Shipment,
 )
+from orderflow.refunding import paying_reference, request_refund
 from orderflow.step import Step
 
 __all__ = [
@@ -44,15 +43,12 @@ __all__ = [
     "apply_change_lines",
     "apply_change_price",
     "apply_close",
-    "apply_confirm_refund",
     "apply_deliver",
     "apply_fail_payment",
-    "apply_fail_refund",
     "apply_hold",
     "apply_pay",
     "apply_pay_while_held",
     "apply_release",
-    "apply_retry_refund",
     "apply_ship",
     "apply_unapplied_payment",
 ]
@@ -63,44 +59,6 @@ def _notify(
 ) -> NotifyCustomer:
     order = step.order
     return NotifyCustomer(order.id, step.version, seq, order.customer_id, topic, message, details)
-
-
-def _request_refund(
-    step: Step,
-    seq: int,
-    amount: Money,
-    reason: RefundReason,
-    payment_reference: str,
-    *,
-    counts: bool,
-    ledger: Ledger,
-) -> tuple[RequestRefund, Ledger]:
-    """A refund request effect and the ledger that records it as pending."""
-    refund_id = f"{step.order.id}/refund/{len(ledger.refunds) + 1}"
-    effect = RequestRefund(
-        step.order.id, step.version, seq, refund_id, amount, reason, payment_reference
-    )
-    record = Refund(
-        refund_id,
-        amount,
-        reason,
-        payment_reference,
-        RefundStatus.PENDING,
-        step.at,
-        1,
-        counts,
-    )
-    pending = ledger.amount_refund_pending + amount if counts else ledger.amount_refund_pending
-    return effect, attrs.evolve(
-        ledger, refunds=(*ledger.refunds, record), amount_refund_pending=pending
-    )
-
-
-def _last_payment_reference(ledger: Ledger) -> str:
-    for payment in reversed(ledger.payments):
-        if payment.applied:
-            return payment.reference
-    return ""
 
 
 def _payment_deadlines(step: Step, ledger: Ledger) -> tuple[Deadline, ...]:
@@ -144,7 +102,7 @@ def _paid_ledger(step: Step, command: c.Pay) -> tuple[Ledger, tuple[Effect, ...]
     )
     if over <= 0:
         return ledger, ()
-    effect, ledger = _request_refund(
+    effect, ledger = request_refund(
         step,
         0,
         overpayment,
@@ -189,7 +147,7 @@ def apply_unapplied_payment(step: Step) -> tuple[Order, HistoryEntry]:
             Payment(command.payment_reference, command.amount, step.at, False),
         ),
     )
-    refund, ledger = _request_refund(
+    refund, ledger = request_refund(
         step, 0, command.amount, reason, command.payment_reference, counts=False, ledger=ledger
     )
     case = OpenCase(
@@ -238,18 +196,19 @@ def apply_deliver(step: Step) -> tuple[Order, HistoryEntry]:
 
 
 def _close(step: Step, reason: CloseReason, note: str) -> tuple[Order, HistoryEntry]:
-    """Close the order (CL-3, CL-4, CL-5, D-1): refund what is owed, release stock, tell."""
+    """Close the order (CL-3, CL-4, CL-5, D-1): refund what is owed, release stock, tell;
+    its open after-sales cases end with it (D-13), but for refunds still in flight."""
     order = step.order
     ledger = order.ledger
     effects: list[Effect] = []
     refundable = ledger.refundable
     if refundable.is_positive():
-        refund, ledger = _request_refund(
+        refund, ledger = request_refund(
             step,
             0,
             refundable,
             RefundReason.ORDER_CLOSED,
-            _last_payment_reference(ledger),
+            paying_reference(ledger),
             counts=True,
             ledger=ledger,
         )
@@ -264,7 +223,10 @@ def _close(step: Step, reason: CloseReason, note: str) -> tuple[Order, HistoryEn
         message += f" A refund of {refundable} is on its way."
     effects.append(_notify(step, len(effects), NotificationTopic.CLOSED, message, **details))
     closure = Closure(reason, note, step.at, step.actor)
-    return step.commit(tuple(effects), ledger=ledger, closure=closure, hold=None)
+    cases, moved = close_cases(order.cases, ledger, "order_closed")
+    return step.commit(
+        tuple(effects), ledger=ledger, closure=closure, hold=None, cases=cases, moved=moved
+    )
 
 
 def apply_close(step: Step) -> tuple[Order, HistoryEntry]:
@@ -293,16 +255,19 @@ def apply_release(step: Step) -> tuple[Order, HistoryEntry]:
 
 
 def apply_change_price(step: Step) -> tuple[Order, HistoryEntry]:
-    """LC-5: change one line's unit price and what is due."""
+    """LC-5: change one line's unit price and what is due. The new price is what the buyer
+    pays for the line: a discount recorded in the line's ``paid`` gives way to it."""
     command = step.command
     assert isinstance(command, c.ChangePrice)
     lines = tuple(
-        attrs.evolve(line, unit_price=command.unit_price) if line.sku == command.sku else line
+        attrs.evolve(line, unit_price=command.unit_price, paid=None)
+        if line.sku == command.sku
+        else line
         for line in step.order.lines
     )
     ledger = attrs.evolve(
         step.order.ledger,
-        amount_due=Money.sum((line.total for line in lines), step.order.currency),
+        amount_due=Money.sum((line.paid_total for line in lines), step.order.currency),
     )
     return step.commit(lines=lines, ledger=ledger)
 
@@ -313,7 +278,8 @@ def apply_change_lines(step: Step) -> tuple[Order, HistoryEntry]:
     assert isinstance(command, c.ChangeLines)
     order = step.order
     ledger = attrs.evolve(
-        order.ledger, amount_due=Money.sum((line.total for line in command.lines), order.currency)
+        order.ledger,
+        amount_due=Money.sum((line.paid_total for line in command.lines), order.currency),
     )
     effects = (
         ReleaseStock(order.id, step.version, 0, order.lines),
@@ -327,84 +293,3 @@ def apply_change_address(step: Step) -> tuple[Order, HistoryEntry]:
     command = step.command
     assert isinstance(command, c.ChangeAddress)
     return step.commit(address=command.address)
-
-
-def _replace_refund(ledger: Ledger, refund: Refund, updated: Refund) -> tuple[Refund, ...]:
-    return tuple(updated if item is refund else item for item in ledger.refunds)
-
-
-def apply_confirm_refund(step: Step) -> tuple[Order, HistoryEntry]:
-    """AS-6: the payment side paid the refund back; the customer is told."""
-    command = step.command
-    assert isinstance(command, c.ConfirmRefund)
-    ledger = step.order.ledger
-    refund = ledger.refund(command.refund_id)
-    assert refund is not None
-    updated = attrs.evolve(refund, status=RefundStatus.REFUNDED, last_error="")
-    if refund.counts_against_paid:
-        ledger = attrs.evolve(
-            ledger,
-            amount_refunded=ledger.amount_refunded + refund.amount,
-            amount_refund_pending=ledger.amount_refund_pending - refund.amount,
-        )
-    ledger = attrs.evolve(ledger, refunds=_replace_refund(ledger, refund, updated))
-    notice = _notify(
-        step,
-        0,
-        NotificationTopic.REFUNDED,
-        f"A refund of {refund.amount} has been paid back to you.",
-        refund_id=refund.refund_id,
-        amount=str(refund.amount),
-    )
-    return step.commit((notice,), ledger=ledger)
-
-
-def apply_fail_refund(step: Step) -> tuple[Order, HistoryEntry]:
-    """AS-6, D-17: the refund failed; known decline or unknown outcome."""
-    command = step.command
-    assert isinstance(command, c.FailRefund)
-    ledger = step.order.ledger
-    refund = ledger.refund(command.refund_id)
-    assert refund is not None
-    updated = attrs.evolve(
-        refund,
-        status=RefundStatus.FAILED,
-        last_error=command.error or ("declined" if command.declined else "outcome unknown"),
-        declined=command.declined,
-    )
-    ledger = attrs.evolve(ledger, refunds=_replace_refund(ledger, refund, updated))
-    return step.commit(ledger=ledger)
-
-
-def apply_retry_refund(step: Step) -> tuple[Order, HistoryEntry]:
-    """AS-6, D-17: ask again, under the same key after an unknown outcome."""
-    command = step.command
-    assert isinstance(command, c.RetryRefund)
-    ledger = step.order.ledger
-    refund = ledger.refund(command.refund_id)
-    assert refund is not None
-    attempt = refund.attempts + 1
-    # D-17: a new key only after a known decline; after an unknown outcome the provider may
-    # still pay the earlier request, so the retry must carry the same key.
-    key_attempt = attempt if refund.declined else refund.key_attempt
-    updated = attrs.evolve(
-        refund,
-        status=RefundStatus.PENDING,
-        attempts=attempt,
-        last_error="",
-        key_attempt=key_attempt,
-        declined=False,
-    )
-    effect = RequestRefund(
-        step.order.id,
-        step.version,
-        0,
-        refund.refund_id,
-        refund.amount,
-        refund.reason,
-        refund.payment_reference,
-        attempt,
-        updated.idempotency_key,
-    )
-    ledger = attrs.evolve(ledger, refunds=_replace_refund(ledger, refund, updated))
-    return step.commit((effect,), ledger=ledger)

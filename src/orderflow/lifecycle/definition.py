@@ -9,7 +9,17 @@ refusals of states without a transition in :mod:`orderflow.lifecycle.refusals`.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from orderflow import commands as c
+from orderflow.aftersales.commands import CloseReturnWindow, RefundMoneyOnly
+from orderflow.aftersales.order_commands import (
+    MONEY_ONLY_GUARDS,
+    ROOM_FOR_RETRY,
+    WINDOW_RUNNING,
+    apply_close_return_window,
+    apply_refund_money_only,
+)
 from orderflow.engine import Condition, Definition, Transition
 from orderflow.lifecycle.appliers import (
     apply_approve,
@@ -19,15 +29,12 @@ from orderflow.lifecycle.appliers import (
     apply_change_lines,
     apply_change_price,
     apply_close,
-    apply_confirm_refund,
     apply_deliver,
     apply_fail_payment,
-    apply_fail_refund,
     apply_hold,
     apply_pay,
     apply_pay_while_held,
     apply_release,
-    apply_retry_refund,
     apply_ship,
     apply_unapplied_payment,
 )
@@ -54,6 +61,11 @@ from orderflow.lifecycle.guards import (
     REVIEW_ADDRESS,
     REVIEW_AMOUNT,
 )
+from orderflow.lifecycle.refunds import (
+    apply_confirm_refund,
+    apply_fail_refund,
+    apply_retry_refund,
+)
 from orderflow.lifecycle.refusals import ACTOR_REFUSALS, STATE_REFUSALS
 from orderflow.model import ActorKind, OrderState, Permission
 from orderflow.order import Order
@@ -77,18 +89,27 @@ _PAID_ONWARDS = (
     S.COMPLETED,
 )
 _CLOSABLE_HELD = (S.PENDING_PAYMENT, S.PAID, S.AWAITING_SHIPMENT)
+_UNSHIPPED = (S.PAID, S.AWAITING_SHIPMENT, S.IN_FULFILMENT)
 
 
 def _held_from(*states: OrderState) -> tuple[str, Condition]:
     wanted = frozenset(states)
     name = "held from " + " or ".join(state.value for state in states)
-    return name, lambda order: order.hold is not None and order.hold.from_state in wanted
+
+    def held(order: Order, command: c.Command | None, at: datetime) -> bool:
+        return order.hold is not None and order.hold.from_state in wanted
+
+    return name, held
 
 
 def _held_from_not(*states: OrderState) -> tuple[str, Condition]:
     unwanted = frozenset(states)
     name = "held from other than " + " or ".join(state.value for state in states)
-    return name, lambda order: order.hold is not None and order.hold.from_state not in unwanted
+
+    def held(order: Order, command: c.Command | None, at: datetime) -> bool:
+        return order.hold is not None and order.hold.from_state not in unwanted
+
+    return name, held
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -164,7 +185,15 @@ TRANSITIONS: tuple[Transition, ...] = (
                guards=(REFUND_PENDING,), rule="AS-6, D-17"),
     Transition(c.RetryRefund, _ALL, None, apply_retry_refund,
                frozenset({SYSTEM, STAFF}), Permission.REFUND,
-               guards=(REFUND_FAILED,), rule="AS-6, D-17"),
+               guards=(REFUND_FAILED, ROOM_FOR_RETRY), rule="AS-6, D-6, D-17"),
+    Transition(RefundMoneyOnly, _UNSHIPPED, None, apply_refund_money_only,
+               frozenset({STAFF}), Permission.REFUND, guards=MONEY_ONLY_GUARDS,
+               rule="AS-7, D-6"),
+    Transition(RefundMoneyOnly, (S.ON_HOLD,), None, apply_refund_money_only,
+               frozenset({STAFF}), Permission.REFUND, when=_held_from(*_UNSHIPPED),
+               guards=MONEY_ONLY_GUARDS, rule="AS-7, D-6, D-13"),
+    Transition(CloseReturnWindow, (S.DELIVERED, S.COMPLETED), None, apply_close_return_window,
+               frozenset({SYSTEM}), guards=(WINDOW_RUNNING,), rule="TM-6", offered=False),
 )  # fmt: skip
 
 

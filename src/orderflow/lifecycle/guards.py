@@ -341,7 +341,7 @@ def _price_total_fits(step: Step) -> GuardResult:
     try:
         Money.sum(
             (
-                command.unit_price * line.quantity if line.sku == command.sku else line.total
+                command.unit_price * line.quantity if line.sku == command.sku else line.paid_total
                 for line in step.order.lines
             ),
             currency,

@@ -10,7 +10,8 @@ entry get the engine's generic refusals (``<command>.order_final``, ``<command>.
 from __future__ import annotations
 
 from orderflow import commands as c
-from orderflow.engine import RefusalText
+from orderflow.aftersales.commands import RefundMoneyOnly
+from orderflow.engine import RefusalText, State
 from orderflow.model import ActorKind, OrderState
 
 __all__ = ["ACTOR_REFUSALS", "STATE_REFUSALS"]
@@ -19,7 +20,7 @@ S = OrderState
 _AFTER_SALES = "Open an after-sales case (a return or a refund) instead."
 _RELEASE_FIRST = "Resolve the exception case and release the hold first."
 
-STATE_REFUSALS: dict[tuple[type[c.Command], OrderState], RefusalText] = {
+STATE_REFUSALS: dict[tuple[type[c.Command], State], RefusalText] = {
     (c.Close, S.IN_FULFILMENT): RefusalText(
         "in_fulfilment",
         "The warehouse is packing this order, so it cannot be closed now.",
@@ -154,10 +155,25 @@ STATE_REFUSALS: dict[tuple[type[c.Command], OrderState], RefusalText] = {
         "A payment that arrives anyway is recorded and refunded.",
         "D-10",
     ),
+    **{
+        (RefundMoneyOnly, state): RefusalText(
+            "shipped",
+            "The order has shipped, so money goes back through an after-sales case.",
+            "Open an after-sales case (a refund only, a return) instead.",
+            "AS-7, D-5",
+        )
+        for state in (S.SHIPPED, S.DELIVERED, S.COMPLETED)
+    },
+    (RefundMoneyOnly, S.PENDING_PAYMENT): RefusalText(
+        "not_paid",
+        "Nothing has been paid on this order yet, so there is nothing to refund.",
+        "Change the price or the lines instead.",
+        "AS-7",
+    ),
 }
 """The refusal for a command in a state it has no transition from (or none offered)."""
 
-ACTOR_REFUSALS: dict[tuple[type[c.Command], OrderState, ActorKind], RefusalText] = {
+ACTOR_REFUSALS: dict[tuple[type[c.Command], State, ActorKind], RefusalText] = {
     (c.Close, S.IN_FULFILMENT, ActorKind.CUSTOMER): RefusalText(
         "preparation_started",
         "The warehouse has started preparing this order, so it can no longer be cancelled online.",

@@ -5,7 +5,7 @@ Example::
     notifier, stock = RecordingNotifier(), RecordingHandler()
     routes = Routes().on(ReserveStock, stock).on(ReleaseStock, stock)
     relay = OutboxRelay(store, handlers=routes, notifier=notifier,
-                        drop=[RequestRefund, OpenCase])
+                        drop=[RequestRefund, OpenCase, AlertStaff])
     relay.run_once()
     assert [n.topic for n in notifier.delivered] == ["order_placed"]
 """

@@ -23,6 +23,7 @@ import pytest
 from orderflow import commands as c
 from orderflow.effects import (
     EFFECT_TYPES,
+    AlertStaff,
     OpenCase,
     ReleaseStock,
     RequestRefund,
@@ -324,7 +325,7 @@ class OutboxContract:
         relay = OutboxRelay(
             store,
             handlers=Routes().on(ReserveStock, others).on(ReleaseStock, others)
-            .on(RequestRefund, others).on(OpenCase, others),
+            .on(RequestRefund, others).on(OpenCase, others).on(AlertStaff, others),
             notifier=notifier,
             clock=world.clock,
             lease=lease,

@@ -1,0 +1,450 @@
+"""After-sales commands: requests, decisions, returns, replacements, and money-only refunds.
+
+Like every command they validate what their payload alone decides when they are built
+(:class:`~orderflow.errors.InvalidInput`): a return without lines, a rejection without a
+reason, a deduction without a justification. What depends on the order (its state, the
+caps, the units left) is judged when the command meets the order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+import attrs
+
+from orderflow.aftersales.model import CaseKind, CaseReason, ReturnCondition
+from orderflow.commands import (
+    Command,
+    _flag,
+    _identifier,
+    _note,
+    _optional_id,
+    _positive_money,
+    _required_note,
+    _shipping_text,
+)
+from orderflow.errors import InvalidInput
+from orderflow.inputs import check_identifier
+from orderflow.money import Money
+
+__all__ = [
+    "CASE_COMMAND_TYPES",
+    "ApproveCase",
+    "AskForReview",
+    "CaseCommand",
+    "CloseReturnWindow",
+    "DecideReview",
+    "ExpireCase",
+    "OverrideDenial",
+    "ReceiveOverdueReturn",
+    "ReceiveReturn",
+    "RefundMoneyOnly",
+    "RejectCase",
+    "RemindStaff",
+    "ReportReturnLost",
+    "RequestAfterSales",
+    "RespondForSeller",
+    "ShareRequest",
+    "ShipBack",
+    "ShipReplacement",
+    "Units",
+]
+
+
+@attrs.frozen
+class Units:
+    """Units of one line: ``Units("TEA", 2)``.
+
+    Raises:
+        InvalidInput: a malformed SKU, or a quantity that is not a whole number from 1.
+    """
+
+    sku: str = attrs.field(validator=_identifier)
+    quantity: int = attrs.field()
+
+    @quantity.validator
+    def _whole(self, attribute: attrs.Attribute[int], value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1_000_000:
+            raise InvalidInput("quantity", value, "must be a whole number from 1 to 1,000,000")
+
+
+@attrs.frozen
+class ShareRequest:
+    """An amount of a refund meant for one line: ``ShareRequest("TEA", Money("5", "CNY"))``."""
+
+    sku: str = attrs.field(validator=_identifier)
+    amount: Money = attrs.field(validator=_positive_money)
+
+
+def _positive(field: str, value: object) -> None:
+    if not isinstance(value, Money):
+        raise InvalidInput(field, value, "must be Money")
+    if not value.is_positive():
+        raise InvalidInput(field, value, "must be more than zero")
+
+
+def _units(values: Iterable[Units]) -> tuple[Units, ...]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidInput("lines", values, "must be a sequence of Units")
+    checked = tuple(values)
+    if len(checked) > 1_000:
+        raise InvalidInput("lines", len(checked), "at most 1,000 lines")
+    seen: set[str] = set()
+    for index, item in enumerate(checked):
+        if not isinstance(item, Units):
+            raise InvalidInput(f"lines[{index}]", item, "must be Units")
+        if item.sku in seen:
+            raise InvalidInput(f"lines[{index}].sku", item.sku, "each SKU at most once")
+        seen.add(item.sku)
+    return checked
+
+
+def _shares(values: Iterable[ShareRequest]) -> tuple[ShareRequest, ...]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidInput("shares", values, "must be a sequence of ShareRequest")
+    checked = tuple(values)
+    seen: set[str] = set()
+    for index, item in enumerate(checked):
+        if not isinstance(item, ShareRequest):
+            raise InvalidInput(f"shares[{index}]", item, "must be a ShareRequest")
+        if item.sku in seen:
+            raise InvalidInput(f"shares[{index}].sku", item.sku, "each SKU at most once")
+        seen.add(item.sku)
+    return checked
+
+
+def _skus(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidInput("skus", values, "must be a sequence of SKUs")
+    checked = tuple(values)
+    for index, sku in enumerate(checked):
+        check_identifier(f"skus[{index}]", sku)
+        if sku in checked[:index]:
+            raise InvalidInput(f"skus[{index}]", sku, "each SKU at most once")
+    return checked
+
+
+@attrs.frozen
+class RequestAfterSales(Command):
+    """The buyer (or staff on the buyer's behalf) asks for money back, a return or an
+    exchange (AS-1). When each kind may be asked is D-5.
+
+    Attributes:
+        kind: what is asked for.
+        reason: why.
+        lines: the units asked for, line by line; required for a return or an exchange;
+            for a refund with goods not received, all the units left when empty.
+        amount: the amount agreed with the buyer, for a refund only (required there).
+        note: what the buyer or the agent writes.
+        stated_unsealed: the request states that digital goods were unsealed or downloaded
+            (AS-2 (c)).
+        case_id: the new case's id (``<order id>/case/<n>`` when not given).
+    """
+
+    event: ClassVar[str] = "request_after_sales"
+    kind: CaseKind = attrs.field(validator=attrs.validators.instance_of(CaseKind))
+    reason: CaseReason = attrs.field(validator=attrs.validators.instance_of(CaseReason))
+    lines: tuple[Units, ...] = attrs.field(default=(), converter=_units)
+    amount: Money | None = attrs.field(default=None)
+    note: str = attrs.field(default="", validator=_note)
+    stated_unsealed: bool = attrs.field(default=False, validator=_flag)
+    case_id: str | None = attrs.field(default=None, validator=_optional_id)
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount is not None:
+            _positive("amount", self.amount)
+        if self.kind in (CaseKind.RETURN, CaseKind.EXCHANGE) and not self.lines:
+            raise InvalidInput("lines", (), f"a {self.kind.value} names the units to send back")
+        if self.kind is CaseKind.REFUND_ONLY and self.amount is None:
+            raise InvalidInput("amount", None, "a refund only names the amount agreed")
+        if self.kind is not CaseKind.REFUND_ONLY and self.amount is not None:
+            raise InvalidInput("amount", self.amount, "only a refund only names an amount")
+
+    @property
+    def reason_text(self) -> str | None:
+        """The reason's code, with the note if there is one."""
+        return f"{self.reason.code}: {self.note}" if self.note else self.reason.code
+
+
+@attrs.frozen
+class CaseCommand(Command):
+    """Base of the commands on an existing case.
+
+    Attributes:
+        case_id: the case.
+    """
+
+    event: ClassVar[str] = "case_command"
+    case_id: str = attrs.field(validator=_identifier)
+
+
+@attrs.frozen
+class ApproveCase(CaseCommand):
+    """Staff approve a request, all of it or some lines (the others are rejected with the
+    reason given). Approving a refund with goods not received, or a refund only, requests
+    its refund in the same step; an approved return or exchange waits for the goods.
+
+    Attributes:
+        skus: the lines approved; all of them when empty.
+        reason: why the other lines are rejected (required when some are left out).
+    """
+
+    event: ClassVar[str] = "approve_case"
+    skus: tuple[str, ...] = attrs.field(default=(), converter=_skus)
+    reason: str = attrs.field(default="", validator=_note)
+
+
+@attrs.frozen
+class RejectCase(CaseCommand):
+    """Staff reject a request, all of it or some lines, with a reason (D-8).
+
+    Attributes:
+        reason: why (required).
+        skus: the lines rejected; all of them when empty.
+    """
+
+    event: ClassVar[str] = "reject_case"
+    reason: str = attrs.field(validator=_required_note)
+    skus: tuple[str, ...] = attrs.field(default=(), converter=_skus)
+
+    @property
+    def reason_text(self) -> str | None:
+        """The reason."""
+        return self.reason
+
+
+@attrs.frozen
+class AskForReview(CaseCommand):
+    """The buyer asks, once per case, for a supervisor's review of a rejection (D-8)."""
+
+    event: ClassVar[str] = "ask_for_review"
+    note: str = attrs.field(default="", validator=_note)
+
+
+@attrs.frozen
+class DecideReview(CaseCommand):
+    """A supervisor decides a review, for the rejected lines; the decision is final (D-8).
+
+    Attributes:
+        approve: whether the rejected lines are approved.
+        note: why (required).
+    """
+
+    event: ClassVar[str] = "decide_review"
+    approve: bool = attrs.field(validator=_flag)
+    note: str = attrs.field(validator=_required_note)
+
+    @property
+    def reason_text(self) -> str | None:
+        """The supervisor's note."""
+        return self.note
+
+
+@attrs.frozen
+class OverrideDenial(CaseCommand):
+    """Staff with the override permission overturn a denial, with a written justification;
+    the denial and the override both stay in history.
+
+    Attributes:
+        justification: why (required).
+    """
+
+    event: ClassVar[str] = "override_denial"
+    justification: str = attrs.field(validator=_required_note)
+
+    @property
+    def reason_text(self) -> str | None:
+        """The justification."""
+        return self.justification
+
+
+@attrs.frozen
+class ShipBack(CaseCommand):
+    """The buyer ships the goods back: carrier and tracking number (and what the shipping
+    cost, when the seller pays it back).
+
+    Attributes:
+        carrier: the carrier.
+        tracking_number: the return's tracking number.
+        shipping_cost: what the buyer paid to ship it back; refunded on receipt on its own,
+            outside the goods cap, when the seller pays the return shipping.
+    """
+
+    event: ClassVar[str] = "ship_back"
+    carrier: str = attrs.field(validator=_shipping_text)
+    tracking_number: str = attrs.field(validator=_shipping_text)
+    shipping_cost: Money | None = attrs.field(default=None)
+
+    def __attrs_post_init__(self) -> None:
+        if self.shipping_cost is not None:
+            _positive("shipping_cost", self.shipping_cost)
+
+
+@attrs.frozen
+class ReceiveReturn(CaseCommand):
+    """Staff receive the goods back: units per line, and their condition (D-7: a return
+    refunds what was received).
+
+    Attributes:
+        lines: the units received, line by line.
+        condition: as sold, damaged by the buyer, or a wrong item.
+        deduction: for goods damaged by the buyer, what is deducted from the refund.
+        justification: why the deduction (required with one).
+    """
+
+    event: ClassVar[str] = "receive_return"
+    lines: tuple[Units, ...] = attrs.field(converter=_units)
+    condition: ReturnCondition = attrs.field(
+        default=ReturnCondition.AS_SOLD, validator=attrs.validators.instance_of(ReturnCondition)
+    )
+    deduction: Money | None = attrs.field(default=None)
+    justification: str = attrs.field(default="", validator=_note)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.lines:
+            raise InvalidInput("lines", (), "a receipt names the units received")
+        damaged = self.condition is ReturnCondition.DAMAGED_BY_BUYER
+        if damaged != (self.deduction is not None):
+            raise InvalidInput(
+                "deduction", self.deduction, "goes with goods damaged by the buyer, and only then"
+            )
+        if self.deduction is not None:
+            _positive("deduction", self.deduction)
+            if not self.justification.strip():
+                raise InvalidInput("justification", "", "a deduction needs a justification")
+
+
+@attrs.frozen
+class ReportReturnLost(CaseCommand):
+    """The carrier lost the buyer's return: an agent decides on its tracking (D-7).
+
+    Attributes:
+        refund: whether the approved units are refunded as if received; if not, the case
+            ends rejected with the note as its reason.
+        note: the decision's reason (required).
+    """
+
+    event: ClassVar[str] = "report_return_lost"
+    refund: bool = attrs.field(validator=_flag)
+    note: str = attrs.field(validator=_required_note)
+
+    @property
+    def reason_text(self) -> str | None:
+        """The note."""
+        return self.note
+
+
+@attrs.frozen
+class ShipReplacement(CaseCommand):
+    """The replacement of an exchange ships (carrier and tracking number)."""
+
+    event: ClassVar[str] = "ship_replacement"
+    carrier: str = attrs.field(validator=_shipping_text)
+    tracking_number: str = attrs.field(validator=_shipping_text)
+
+
+@attrs.frozen
+class RespondForSeller(CaseCommand):
+    """The seller did not answer in time: the system takes the shop's action (approve by
+    default)."""
+
+    event: ClassVar[str] = "respond_for_seller"
+
+
+@attrs.frozen
+class ExpireCase(CaseCommand):
+    """A case waited past its time: the buyer never shipped back, or a rejection was not
+    reviewed. The system closes it."""
+
+    event: ClassVar[str] = "expire_case"
+
+
+@attrs.frozen
+class ReceiveOverdueReturn(CaseCommand):
+    """The seller did not confirm the return's receipt in time: the system receives the
+    approved units as sold and the refund starts by itself."""
+
+    event: ClassVar[str] = "receive_overdue_return"
+
+
+@attrs.frozen
+class RemindStaff(CaseCommand):
+    """A case has waited on staff for the shop's reminder period (a review, a replacement to
+    ship, a refund the payment side has not answered): the system alerts staff and sets the
+    next reminder."""
+
+    event: ClassVar[str] = "remind_staff"
+
+
+def _window(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    if value not in ("no_reason", "quality"):
+        raise InvalidInput("window", value, "must be 'no_reason' or 'quality'")
+
+
+@attrs.frozen
+class CloseReturnWindow(Command):
+    """A return window closed (TM-6): the system records it and drops its deadline.
+
+    Attributes:
+        window: ``"no_reason"`` (AS-2) or ``"quality"`` (AS-3).
+    """
+
+    event: ClassVar[str] = "close_return_window"
+    window: str = attrs.field(validator=_window)
+
+
+@attrs.frozen
+class RefundMoneyOnly(Command):
+    """Staff refund money on an open, unshipped order (AS-7: part of a line out of stock,
+    a price difference, an amount agreed with the buyer). Over the cap it is refused and the
+    refusal names what may still be refunded; nothing is ever clamped (D-6).
+
+    Attributes:
+        amount: how much (positive).
+        shares: how much of it each line gets; spread over the lines by what each may still
+            be refunded when empty (D-11). They add up to ``amount`` when given.
+        note: why (required).
+        refund_id: the refund's id (``<order id>/refund/<n>`` when not given).
+    """
+
+    event: ClassVar[str] = "refund_money_only"
+    amount: Money = attrs.field(validator=_positive_money)
+    note: str = attrs.field(validator=_required_note)
+    shares: tuple[ShareRequest, ...] = attrs.field(default=(), converter=_shares)
+    refund_id: str | None = attrs.field(default=None, validator=_optional_id)
+
+    def __attrs_post_init__(self) -> None:
+        if self.shares:
+            currency = self.amount.currency
+            if any(share.amount.currency != currency for share in self.shares):
+                raise InvalidInput("shares", "", "must be in the amount's currency")
+            total = Money.sum((share.amount for share in self.shares), currency)
+            if total != self.amount:
+                raise InvalidInput("shares", str(total), f"must add up to {self.amount}")
+
+    @property
+    def reason_text(self) -> str | None:
+        """The note."""
+        return self.note
+
+
+CASE_COMMAND_TYPES: tuple[type[Command], ...] = (
+    RequestAfterSales,
+    ApproveCase,
+    RejectCase,
+    AskForReview,
+    DecideReview,
+    OverrideDenial,
+    ShipBack,
+    ReceiveReturn,
+    ReportReturnLost,
+    ShipReplacement,
+    RespondForSeller,
+    ExpireCase,
+    ReceiveOverdueReturn,
+    RemindStaff,
+    CloseReturnWindow,
+    RefundMoneyOnly,
+)
+"""Every after-sales command class, registered explicitly (serialization, docs)."""

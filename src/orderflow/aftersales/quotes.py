@@ -1,0 +1,256 @@
+"""What a request, an approval or a receipt would refund, line by line (AS-5, D-6, D-7, D-11).
+
+A :class:`Quote` is computed from the order as it stands (:func:`~orderflow.aftersales.money.
+standing`) and never clamps: when the units asked for are not left, or the amount is over a
+cap, it says so (:attr:`Quote.problem`) with the values the refusal names, and the command is
+refused. A quote whose amount is less than the units' price (an earlier refund of an agreed
+amount on the same line) says why in :attr:`Quote.note`, naming the earlier refunds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+import attrs
+
+from orderflow.aftersales.case import AfterSalesCase, CaseLine
+from orderflow.aftersales.commands import RequestAfterSales, Units
+from orderflow.aftersales.model import CaseKind
+from orderflow.aftersales.money import LineStanding, Standing, allocate, standing
+from orderflow.ledger import LineShare, RefundStatus
+from orderflow.money import Money
+
+if TYPE_CHECKING:
+    from orderflow.order import Order
+
+__all__ = ["Quote", "approval_quote", "receipt_quote", "request_quote", "shares_of"]
+
+
+@attrs.frozen
+class Quote:
+    """What a case would hold or refund now.
+
+    Attributes:
+        lines: the case's lines with their amounts.
+        amount: their total.
+        note: why the amount is less than the units' price, when it is.
+        problem: why it cannot be done (``"unknown_line"``, ``"units_left"``,
+            ``"over_cap"``, ``"currency"``, ``"not_approved"``, ``"more_than_approved"``,
+            ``"deduction_too_large"``), or ``""``.
+        values: what the refusal names (the SKU, the units or the amount left).
+    """
+
+    lines: tuple[CaseLine, ...]
+    amount: Money
+    note: str = ""
+    problem: str = ""
+    values: Mapping[str, object] = attrs.field(factory=dict, hash=False)
+
+
+def _refused(code: str, problem: str, **values: object) -> Quote:
+    """A quote that refuses, in the order's currency ``code``, naming ``values``."""
+    return Quote((), Money.zero(code), "", problem, values)
+
+
+def _earlier(order: Order, sku: str) -> str:
+    ids = [
+        refund.refund_id
+        for refund in order.ledger.refunds
+        if refund.counts_against_paid
+        and refund.status is not RefundStatus.FAILED
+        and any(share.sku == sku for share in refund.shares)
+    ]
+    return ", ".join(ids) if ids else "an earlier case"
+
+
+def _unit_lines(
+    order: Order,
+    now: Standing,
+    wanted: Iterable[Units],
+    *,
+    money: bool,
+) -> Quote:
+    """The quote for units of lines, each line's next units in order (D-11)."""
+    currency = order.currency
+    lines: list[CaseLine] = []
+    notes: list[str] = []
+    total = Money.zero(currency)
+    for units in wanted:
+        line = now.line(units.sku)
+        if line is None:
+            return _refused(currency, "unknown_line", sku=units.sku)
+        if units.quantity > line.units_left:
+            return _refused(
+                currency, "units_left", sku=units.sku, left=line.units_left, asked=units.quantity
+            )
+        amount = line.amount_for(units.quantity) if money else Money.zero(currency)
+        if money:
+            worth = line.parts_for(units.quantity)
+            if amount < worth:
+                notes.append(
+                    f"{units.quantity} unit(s) of {units.sku} are worth {worth}; earlier refunds "
+                    f"of this line ({_earlier(order, units.sku)}) leave {amount} to refund."
+                )
+        lines.append(CaseLine(units.sku, units.quantity, amount))
+        total = total + amount
+    if total > now.room:
+        return _refused(currency, "over_cap", remaining=now.room)
+    return Quote(tuple(lines), total, " ".join(notes))
+
+
+def _spread(order: Order, now: Standing, amount: Money, wanted: tuple[Units, ...]) -> Quote:
+    """An agreed amount spread over lines by what each may still be refunded (D-11)."""
+    currency = order.currency
+    if amount.currency != currency:
+        return _refused(currency, "currency", currency=currency)
+    targets: list[tuple[LineStanding, int]] = []
+    for units in wanted:
+        line = now.line(units.sku)
+        if line is None:
+            return _refused(currency, "unknown_line", sku=units.sku)
+        if units.quantity > line.units_left:
+            return _refused(
+                currency, "units_left", sku=units.sku, left=line.units_left, asked=units.quantity
+            )
+        targets.append((line, units.quantity))
+    if not wanted:
+        targets = [(line, 0) for line in now.lines]
+    room = Money.sum((line.room for line, _ in targets), currency)
+    remaining = min(room, now.room)
+    if amount > remaining:
+        return _refused(currency, "over_cap", remaining=remaining)
+    parts = allocate(amount, [line.room for line, _ in targets])
+    lines = tuple(
+        CaseLine(line.sku, units, part)
+        for (line, units), part in zip(targets, parts, strict=True)
+        if part.is_positive() or units
+    )
+    return Quote(lines, amount)
+
+
+def request_quote(order: Order, command: RequestAfterSales) -> Quote:
+    """What a request would hold: its lines, their amounts, and any problem (D-6, D-11).
+
+    A refund with goods not received names all the units left when it names none; a refund
+    only spreads its agreed amount over the lines it names (or all lines) by what each may
+    still be refunded; an exchange holds units and no money.
+    """
+    now = standing(order)
+    if command.kind is CaseKind.REFUND_ONLY:
+        assert command.amount is not None
+        return _spread(order, now, command.amount, command.lines)
+    wanted = command.lines
+    if not wanted:
+        wanted = tuple(Units(line.sku, line.units_left) for line in now.lines if line.units_left)
+        if not wanted:
+            return _refused(order.currency, "nothing_left")
+    return _unit_lines(order, now, wanted, money=command.kind is not CaseKind.EXCHANGE)
+
+
+def approval_quote(order: Order, case: AfterSalesCase, skus: Iterable[str]) -> Quote:
+    """What approving these lines of a case holds now, computed again: the case's own hold
+    is left out, so a case approved after a rejection or a review is checked against what
+    other cases and refunds took meanwhile (D-6)."""
+    now = standing(order, without=case.case_id)
+    chosen = [line for line in case.lines if line.sku in set(skus)]
+    if case.kind is CaseKind.REFUND_ONLY:
+        currency = order.currency
+        total = Money.sum((line.amount for line in chosen), currency)
+        for line in chosen:
+            standing_line = now.line(line.sku)
+            assert standing_line is not None
+            if line.amount > standing_line.room or line.quantity > standing_line.units_left:
+                return _refused(currency, "over_cap", remaining=min(standing_line.room, now.room))
+        if total > now.room:
+            return _refused(currency, "over_cap", remaining=now.room)
+        return Quote(tuple(chosen), total)
+    quote = _unit_lines(
+        order,
+        now,
+        (Units(line.sku, line.quantity) for line in chosen),
+        money=case.kind is not CaseKind.EXCHANGE,
+    )
+    if quote.problem:
+        return quote
+    merged = tuple(
+        attrs.evolve(line, amount=priced.amount, approved=line.quantity)
+        for line, priced in zip(chosen, quote.lines, strict=True)
+    )
+    return Quote(merged, quote.amount, quote.note)
+
+
+def receipt_quote(
+    order: Order,
+    case: AfterSalesCase,
+    received: Iterable[Units],
+    deduction: Money | None = None,
+) -> Quote:
+    """What receiving these units refunds (D-7: what was received), less a deduction for
+    goods the buyer damaged; units beyond those approved, or of a line not approved, are
+    refused, never clamped."""
+    currency = order.currency
+    counts: dict[str, int] = {}
+    for units in received:
+        line = case.line(units.sku)
+        if line is None or line.rejected or not line.approved:
+            return _refused(currency, "not_approved", sku=units.sku)
+        if units.quantity > line.approved:
+            return _refused(
+                currency,
+                "more_than_approved",
+                sku=units.sku,
+                approved=line.approved,
+                asked=units.quantity,
+            )
+        counts[units.sku] = units.quantity
+    now = standing(order, without=case.case_id)
+    money = case.kind is not CaseKind.EXCHANGE
+    quote = _unit_lines(
+        order, now, (Units(sku, quantity) for sku, quantity in counts.items()), money=money
+    )
+    if quote.problem:
+        return quote
+    lines = {line.sku: line for line in quote.lines}
+    updated = tuple(
+        attrs.evolve(
+            line,
+            received=counts.get(line.sku, 0),
+            amount=lines[line.sku].amount if line.sku in lines else Money.zero(currency),
+        )
+        for line in case.lines
+    )
+    amount, note = quote.amount, quote.note
+    if deduction is not None and money:
+        if deduction.currency != currency:
+            return _refused(currency, "currency", currency=currency)
+        if deduction >= amount:
+            return _refused(currency, "deduction_too_large", amount=amount)
+        cuts = allocate(deduction, [line.amount for line in updated])
+        updated = tuple(
+            attrs.evolve(line, amount=line.amount - cut)
+            for line, cut in zip(updated, cuts, strict=True)
+        )
+        amount = amount - deduction
+        note = f"{note} {deduction} deducted for damage.".strip()
+    return Quote(updated, amount, note)
+
+
+def shares_of(case: AfterSalesCase, lines: Iterable[CaseLine]) -> tuple[LineShare, ...]:
+    """The lines a refund of the case pays back, with the units it pays for: the received
+    units of a return, the units of a refund with goods not received, none for a refund
+    only (the buyer keeps the goods)."""
+    kind = case.kind
+    return tuple(
+        LineShare(
+            line.sku,
+            line.amount,
+            line.received
+            if kind is CaseKind.RETURN
+            else (line.approved or line.quantity)
+            if kind is CaseKind.NOT_RECEIVED
+            else 0,
+        )
+        for line in lines
+        if line.amount.is_positive() and not line.rejected
+    )
