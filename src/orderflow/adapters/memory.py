@@ -55,6 +55,9 @@ _time = itemgetter(0)
 
 
 def _deadline_key(order: Order) -> _DeadlineKey | None:
+    deadlines = order.deadlines
+    if len(deadlines) == 1:  # the usual case: one timer running
+        return (deadlines[0].due_at, order.id)
     deadline = order.next_deadline
     return None if deadline is None else (deadline.due_at, order.id)
 
