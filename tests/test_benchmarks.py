@@ -69,3 +69,28 @@ def test_race_benchmark_counts_conflicts_each_way(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     for column in ("conflicts/run", "runs with any", "at once", "backoff", "target"):
         assert column in out
+
+
+def test_memory_store_benchmark_prints_its_growth_table(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/memory_store.py times every write and page of the memory store at each
+    size (PT-1, D-14, D-15: saves, pages, sweeper and relay claims) and prints the growth."""
+    bench = runpy.run_path(str(BENCHMARKS / "memory_store.py"), run_name="memory_benchmark")
+    results = bench["main"]((40, 200), rounds=2, per_round=20)
+    operations = {
+        "get",
+        "find_by_state first",
+        "find_by_state middle",
+        "find_due",
+        "find_by_customer",
+        "claim_due+release",
+        "outbox pending",
+        "outbox claim",
+        "save",
+    }
+    assert set(results) == {40, 200}
+    for figures in results.values():
+        assert set(figures) == operations
+        assert all(0 < best <= mean for mean, best in figures.values())
+    out = capsys.readouterr().out
+    for text in ("200 orders: 200 pending outbox entries", "growth 40 -> 200", "target"):
+        assert text in out

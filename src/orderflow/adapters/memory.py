@@ -1,25 +1,31 @@
 """An in-memory order store: the reference semantics of :class:`~orderflow.ports.OrderStore`.
 
 Thread-safe (one lock, which also makes outbox claims atomic), exact (orders are immutable
-values, kept as they are), and indexed like a database would be: by state, by next deadline
-in a sorted list, and by customer in a sorted list per customer. Good for tests, prototypes
-and single-process tools; everything is lost when the process ends.
+values, kept as they are), and indexed like a database would be, with ordered indexes
+(:class:`~orderflow.adapters.ordered.OrderedIndex`) that keep their order as they change:
+orders by state (by id), by next deadline, by customer (by creation time and id); outbox
+entries (:mod:`orderflow.adapters.memory_outbox`) by due time, by claim expiry, dead ones by
+id and delivered ones by delivery time. So a save, a claim and a page cost O(log n) plus the
+page, whatever the number of orders or entries. Good for tests, prototypes and
+single-process tools; everything is lost when the process ends.
+
+A timer sweeper's claims in flight (at most a batch per sweeper, soon released) are skipped
+by the claims after them; an order a sweeper sets aside (``release_due`` with ``until``)
+leaves the deadline index claims are taken from for one ordered by the end of its set-aside,
+and comes back when a later claim finds that end passed. So however many orders wait set
+aside, a claim reads only the due orders it takes and those in flight.
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
-import threading
 from datetime import datetime, timedelta
-
-import attrs
+from operator import itemgetter
 
 from orderflow.adapters.arguments import (
     check_after_id,
     check_before,
     check_customer_id,
-    check_entry_id,
     check_expected_version,
     check_limit,
     check_order_id,
@@ -28,34 +34,35 @@ from orderflow.adapters.arguments import (
     check_state,
 )
 from orderflow.adapters.history import check_extends
+from orderflow.adapters.memory_outbox import InMemoryOutbox
+from orderflow.adapters.ordered import OrderedIndex
 from orderflow.errors import (
     ConcurrencyConflict,
-    EntryNotFound,
     InvalidInput,
     OrderAlreadyExists,
     OrderNotFound,
 )
-from orderflow.inputs import MAX_LONG_TEXT_LENGTH, check_text
 from orderflow.model import OrderState
 from orderflow.order import Order
-from orderflow.ports import (
-    OutboxEntry,
-    OutboxStatus,
-    check_claim,
-    check_time,
-    clean_error,
-    outbox_entries,
-)
+from orderflow.ports import check_claim, check_time
 
 __all__ = ["InMemoryStore"]
 
 
-def _deadline_key(order: Order) -> tuple[datetime, str] | None:
+_DeadlineKey = tuple[datetime, str]
+"""A time and an order id: its next deadline, the end of its set-aside, or its creation time."""
+_time = itemgetter(0)
+
+
+def _deadline_key(order: Order) -> _DeadlineKey | None:
+    deadlines = order.deadlines
+    if len(deadlines) == 1:  # the usual case: one timer running
+        return (deadlines[0].due_at, order.id)
     deadline = order.next_deadline
     return None if deadline is None else (deadline.due_at, order.id)
 
 
-class InMemoryStore:
+class InMemoryStore(InMemoryOutbox):
     """An :class:`~orderflow.ports.OrderStore` in memory.
 
     It checks its arguments like the SQL store (:mod:`orderflow.adapters.arguments`): ids are
@@ -65,17 +72,24 @@ class InMemoryStore:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
+        super().__init__()
         self._orders: dict[str, Order] = {}
-        self._by_state: dict[OrderState, set[str]] = {state: set() for state in OrderState}
-        self._deadlines: list[tuple[datetime, str]] = []
-        # Per customer, (created_at, id) ascending; an order's customer and placing time
-        # never change, so an order enters its customer's list once, when it is added.
-        self._by_customer: dict[str, list[tuple[datetime, str]]] = {}
+        self._by_state: dict[OrderState, OrderedIndex[str]] = {
+            state: OrderedIndex() for state in OrderState
+        }
+        # Orders with a deadline, by (deadline, id): those a sweeper may claim in
+        # _deadlines, those set aside (release_due with ``until``) apart in _aside until
+        # a claim finds the end of their set-aside (_aside_ends) passed.
+        self._deadlines: OrderedIndex[_DeadlineKey] = OrderedIndex()
+        self._aside: OrderedIndex[_DeadlineKey] = OrderedIndex()
+        self._aside_ends: OrderedIndex[_DeadlineKey] = OrderedIndex()
+        self._set_aside: dict[str, datetime] = {}
+        # Sweeper claims, (worker, until) per order: a claim in flight (at most a batch per
+        # sweeper) is skipped by the claims after it; a set-aside one is kept apart.
         self._claims: dict[str, tuple[str, datetime]] = {}
-        self._outbox: dict[str, OutboxEntry] = {}
-        self._sequence: dict[str, int] = {}
-        self._written = itertools.count()
+        # Per customer, (created_at, id); an order's customer and placing time never change,
+        # so an order enters its customer's index once, when it is added.
+        self._by_customer: dict[str, OrderedIndex[_DeadlineKey]] = {}
 
     # -- orders --------------------------------------------------------------------------
 
@@ -105,9 +119,10 @@ class InMemoryStore:
             if order.id in self._orders:
                 raise OrderAlreadyExists(order.id)
             self._index(None, order)
-            bisect.insort(
-                self._by_customer.setdefault(order.customer_id, []), (order.created_at, order.id)
-            )
+            customer = self._by_customer.get(order.customer_id)
+            if customer is None:
+                customer = self._by_customer[order.customer_id] = OrderedIndex()
+            customer.add((order.created_at, order.id))
             self._orders[order.id] = order
             self._append_outbox(order, 1)
 
@@ -153,8 +168,8 @@ class InMemoryStore:
         check_limit(limit)
         check_after_id(after_id)
         with self._lock:
-            ids = sorted(i for i in self._by_state[wanted] if after_id is None or i > after_id)
-            return [self._orders[i] for i in ids[:limit]]
+            ids = self._by_state[wanted].ascending(after_id, strict=True)
+            return [self._orders[i] for i in itertools.islice(ids, limit)]
 
     def find_due(self, before: datetime, *, limit: int = 100) -> list[Order]:
         """Up to ``limit`` orders whose next deadline is at or before ``before``.
@@ -166,8 +181,11 @@ class InMemoryStore:
         check_before(before)
         check_limit(limit)
         with self._lock:
-            end = bisect.bisect_right(self._deadlines, (before, "\U0010ffff"))
-            return [self._orders[order_id] for _, order_id in self._deadlines[:end][:limit]]
+            due = list(itertools.islice(self._deadlines.leading(before, _time), limit))
+            if self._aside:
+                aside = itertools.islice(self._aside.leading(before, _time), limit)
+                due = sorted([*due, *aside])[:limit]
+            return [self._orders[order_id] for _, order_id in due]
 
     def find_by_customer(
         self,
@@ -188,227 +206,85 @@ class InMemoryStore:
         check_limit(limit)
         cursor = check_page_before(before)
         with self._lock:
-            keys = self._by_customer.get(customer_id, [])
-            end = len(keys) if cursor is None else bisect.bisect_left(keys, cursor)
-            page = keys[max(end - limit, 0) : end]
-            return [self._orders[order_id] for _, order_id in reversed(page)]
+            keys = self._by_customer.get(customer_id)
+            if keys is None:
+                return []
+            page = itertools.islice(keys.descending(cursor), limit)
+            return [self._orders[order_id] for _, order_id in page]
 
     def claim_due(
         self, worker: str, now: datetime, *, limit: int = 100, lease: timedelta
     ) -> list[str]:
         """Claim up to ``limit`` due orders for ``worker`` until ``now + lease``."""
         check_claim(worker, now, limit, lease)
-        claimed: list[str] = []
+        until = now + lease
         with self._lock:
-            end = bisect.bisect_right(self._deadlines, (now, "\U0010ffff"))
-            for _, order_id in self._deadlines[:end]:
-                if len(claimed) >= limit:
-                    break
-                held = self._claims.get(order_id)
-                if held is not None and held[1] > now:
-                    continue
-                self._claims[order_id] = (worker, now + lease)
-                claimed.append(order_id)
-        return claimed
+            self._end_set_asides(now)
+            claims = self._claims
+            chosen: list[str] = []
+            if limit:
+                for _, order_id in self._deadlines.leading(now, _time):
+                    held = claims.get(order_id)
+                    if held is None or held[1] <= now:
+                        chosen.append(order_id)
+                        if len(chosen) == limit:
+                            break
+            for order_id in chosen:
+                claims[order_id] = (worker, until)
+            return chosen
 
     def release_due(self, order_id: str, worker: str, *, until: datetime | None = None) -> None:
-        """End ``worker``'s claim on an order, or keep it until ``until``."""
+        """End ``worker``'s claim on an order, or keep it until ``until`` (set it aside)."""
         if until is not None:
             check_time("until", until)
         with self._lock:
             held = self._claims.get(order_id)
             if held is None or held[0] != worker:
                 return
+            if order_id in self._set_aside:
+                self._take_back(order_id)
             if until is None:
                 del self._claims[order_id]
             else:
                 self._claims[order_id] = (worker, until)
+                self._put_aside(order_id, until)
+
+    def _put_aside(self, order_id: str, until: datetime) -> None:
+        self._set_aside[order_id] = until
+        self._aside_ends.add((until, order_id))
+        key = _deadline_key(self._orders[order_id])
+        if key is not None:
+            self._deadlines.discard(key)
+            self._aside.add(key)
+
+    def _take_back(self, order_id: str) -> None:
+        until = self._set_aside.pop(order_id)
+        self._aside_ends.discard((until, order_id))
+        key = _deadline_key(self._orders[order_id])
+        if key is not None:
+            self._aside.discard(key)
+            self._deadlines.add(key)
+
+    def _end_set_asides(self, now: datetime) -> None:
+        """Put back among the claimable the orders set aside until ``now`` or before.
+
+        Their claims stay recorded: their holder may still release or extend them, and a
+        claim asked at an earlier time skips them (see :meth:`claim_due`).
+        """
+        if self._aside_ends:
+            for _, order_id in list(self._aside_ends.leading(now, _time)):
+                self._take_back(order_id)
 
     def _index(self, old: Order | None, new: Order) -> None:
-        if old is not None:
-            self._by_state[old.state].discard(old.id)
-            key = _deadline_key(old)
-            if key is not None:
-                self._deadlines.pop(bisect.bisect_left(self._deadlines, key))
-        self._by_state[new.state].add(new.id)
-        key = _deadline_key(new)
-        if key is not None:
-            bisect.insort(self._deadlines, key)
-
-    # -- outbox --------------------------------------------------------------------------
-
-    def _append_outbox(self, order: Order, first_new_version: int) -> None:
-        for entry in outbox_entries(order, first_new_version):
-            if entry.id not in self._outbox:
-                self._outbox[entry.id] = entry
-                self._sequence[entry.id] = next(self._written)
-
-    def _due_order(self, entry: OutboxEntry) -> tuple[datetime, datetime, int]:
-        return (entry.next_attempt_at, entry.created_at, self._sequence[entry.id])
-
-    def claim(
-        self, worker: str, now: datetime, *, limit: int = 100, lease: timedelta
-    ) -> list[OutboxEntry]:
-        """Claim up to ``limit`` due entries for ``worker`` until ``now + lease`` (atomic:
-        under the store's lock).
-
-        Raises:
-            InvalidInput: a malformed worker, time, limit or lease.
-        """
-        check_claim(worker, now, limit, lease)
-        until = now + lease
-        with self._lock:
-            due = [
-                entry
-                for entry in self._outbox.values()
-                if entry.status is OutboxStatus.PENDING
-                and entry.next_attempt_at <= now
-                and (entry.claimed_until is None or entry.claimed_until <= now)
-            ]
-            due.sort(key=self._due_order)
-            claimed = []
-            for entry in due[:limit]:
-                taken = attrs.evolve(entry, claimed_by=worker, claimed_until=until)
-                self._outbox[entry.id] = taken
-                claimed.append(taken)
-            claimed.sort(key=lambda e: (e.created_at, self._sequence[e.id]))
-            return claimed
-
-    def mark_delivered(self, entry_id: str, at: datetime, *, note: str = "") -> None:
-        """Record a delivery and end the claim (idempotent).
-
-        Raises:
-            EntryNotFound: no entry has this id.
-            InvalidInput: a malformed id or note, or ``at`` is naive.
-        """
-        check_entry_id(entry_id)
-        check_time("at", at)
-        check_text("note", note, MAX_LONG_TEXT_LENGTH)
-        with self._lock:
-            entry = self._entry(entry_id)
-            if entry.status is not OutboxStatus.DELIVERED:
-                self._outbox[entry_id] = attrs.evolve(
-                    entry,
-                    status=OutboxStatus.DELIVERED,
-                    delivered_at=at,
-                    last_error=clean_error(note),
-                    claimed_by=None,
-                    claimed_until=None,
-                )
-
-    def mark_failed(
-        self, entry_id: str, error: str, at: datetime, *, retry_at: datetime | None
-    ) -> None:
-        """Record a failed attempt: due again at ``retry_at``, or dead without one.
-
-        Raises:
-            EntryNotFound: no entry has this id.
-            InvalidInput: a malformed id, an error that is not text, or ``at`` or
-                ``retry_at`` is naive.
-        """
-        check_entry_id(entry_id)
-        if not isinstance(error, str):
-            raise InvalidInput("error", error, "must be text")
-        check_time("at", at)
-        if retry_at is not None:
-            check_time("retry_at", retry_at)
-        with self._lock:
-            entry = self._entry(entry_id)
-            if entry.status is OutboxStatus.PENDING:
-                self._outbox[entry_id] = attrs.evolve(
-                    entry,
-                    status=OutboxStatus.DEAD if retry_at is None else OutboxStatus.PENDING,
-                    next_attempt_at=at if retry_at is None else retry_at,
-                    attempts=entry.attempts + 1,
-                    last_error=clean_error(error),
-                    claimed_by=None,
-                    claimed_until=None,
-                )
-
-    def pending(self, limit: int = 100) -> list[OutboxEntry]:
-        """Up to ``limit`` pending entries, by next attempt, then age, then written order.
-
-        Raises:
-            InvalidInput: a limit that is not a whole number from 0 to 1,000,000.
-        """
-        check_limit(limit)
-        with self._lock:
-            waiting = [e for e in self._outbox.values() if e.status is OutboxStatus.PENDING]
-            waiting.sort(key=self._due_order)
-            return waiting[:limit]
-
-    def dead(self, limit: int = 100, after_id: str | None = None) -> list[OutboxEntry]:
-        """Up to ``limit`` dead entries, by id, starting after ``after_id``.
-
-        Raises:
-            InvalidInput: a malformed limit or ``after_id``.
-        """
-        check_limit(limit)
-        if after_id is not None:
-            check_entry_id(after_id)
-        with self._lock:
-            parked = sorted(
-                (
-                    e
-                    for e in self._outbox.values()
-                    if e.status is OutboxStatus.DEAD and (after_id is None or e.id > after_id)
-                ),
-                key=lambda e: e.id,
-            )
-            return parked[:limit]
-
-    def requeue(self, entry_id: str, at: datetime) -> bool:
-        """Put a dead entry back, due at ``at`` (idempotent).
-
-        Raises:
-            EntryNotFound: no entry has this id.
-            InvalidInput: a malformed id, or ``at`` is naive.
-        """
-        check_entry_id(entry_id)
-        check_time("at", at)
-        with self._lock:
-            entry = self._entry(entry_id)
-            if entry.status is not OutboxStatus.DEAD:
-                return False
-            self._outbox[entry_id] = attrs.evolve(
-                entry, status=OutboxStatus.PENDING, next_attempt_at=at, attempts=0
-            )
-            return True
-
-    def purge_delivered(self, before: datetime, *, limit: int = 1000) -> int:
-        """Delete up to ``limit`` entries delivered before ``before``; how many.
-
-        Raises:
-            InvalidInput: ``before`` is naive, or a negative limit.
-        """
-        check_time("before", before)
-        check_limit(limit)
-        with self._lock:
-            old = [
-                e.id
-                for e in self._outbox.values()
-                if e.status is OutboxStatus.DELIVERED
-                and e.delivered_at is not None
-                and e.delivered_at < before
-            ][:limit]
-            for entry_id in old:
-                del self._outbox[entry_id]
-                del self._sequence[entry_id]
-            return len(old)
-
-    def entries(self, order_id: str) -> list[OutboxEntry]:
-        """Every entry of one order, in the order they were written.
-
-        Raises:
-            InvalidInput: the id is not an identifier.
-        """
-        check_order_id(order_id)
-        with self._lock:
-            found = [e for e in self._outbox.values() if e.order_id == order_id]
-            return sorted(found, key=lambda e: self._sequence[e.id])
-
-    def _entry(self, entry_id: str) -> OutboxEntry:
-        try:
-            return self._outbox[entry_id]
-        except KeyError:
-            raise EntryNotFound(entry_id) from None
+        if old is None or old.state is not new.state:
+            if old is not None:
+                self._by_state[old.state].discard(old.id)
+            self._by_state[new.state].add(new.id)
+        old_key = None if old is None else _deadline_key(old)
+        new_key = _deadline_key(new)
+        if old_key != new_key:
+            index = self._aside if new.id in self._set_aside else self._deadlines
+            if old_key is not None:
+                index.discard(old_key)
+            if new_key is not None:
+                index.add(new_key)
