@@ -33,9 +33,11 @@ from orderflow import (
     InvalidInput,
     Money,
     Order,
+    RetryRefund,
     check_invariants,
 )
 from orderflow.adapters.history import check_extends
+from orderflow.aftersales import Policy
 from orderflow.serialization import SCHEMA_VERSION, dump, load, load_order_parts
 from orderflow.upgrades import STEPS, upgrade
 from tests.fixtures.version1 import rich_order
@@ -150,6 +152,30 @@ def test_an_order_saved_in_one_process_loads_in_one_that_registered_nothing(
 
 
 # -- version 1 -------------------------------------------------------------------------------
+
+
+def test_version_2_documents_load_with_the_default_policy_and_pending_recomputed() -> None:
+    """PT-1, AS-4, D-6: the committed version-2 documents (written before after-sales) load:
+    each order gets the default policy's snapshot and no cases, and a declined refund no
+    longer counts as pending, so its room is free until it is retried."""
+    rich, declined = json.loads((FIXTURES / "order_v2.json").read_text(encoding="utf-8"))
+    assert rich["schema_version"] == declined["schema_version"] == 2
+    assert "policy" not in rich
+    assert "cases" not in rich
+    loaded = load(rich, Order)
+    assert loaded == rich_order()[-1]
+    assert loaded.policy == Policy.default().snapshot()
+    assert loaded.cases == ()
+    assert declined["ledger"]["amount_refund_pending"]["amount"] == "30.00"
+    order = load(declined, Order)
+    assert order.ledger.amount_refund_pending == Money("0.00", "CNY")
+    assert order.ledger.refundable == Money("30.00", "CNY")
+    assert dump(order)["schema_version"] == SCHEMA_VERSION == 3
+    assert load(json.loads(json.dumps(dump(order))), Order) == order
+    (refund,) = order.ledger.refunds
+    retried = apply(order, RetryRefund(refund.refund_id), STAFF).order
+    assert retried.ledger.amount_refund_pending == Money("30.00", "CNY")
+    assert retried.ledger.refunds[0].idempotency_key == f"{refund.refund_id}#2"  # D-17
 
 
 def test_a_version_1_order_document_loads_as_the_order_it_was() -> None:
