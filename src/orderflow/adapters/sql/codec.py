@@ -1,9 +1,24 @@
-"""Rows and documents: what one change of an order writes, and how stored text is read back."""
+"""Rows and documents: what one change of an order writes, and how stored text is read back.
+
+JSON is written and parsed with orjson when it is installed (the ``sql`` extra installs it),
+and with the standard library's ``json`` otherwise; both read what the other wrote.
+
+Checksums. Every history row and every order row carries a ``checksum`` that chains the
+documents of the order's history (:func:`_chain`): a history row's is the hash of the
+previous row's checksum and its own document, the order row's the hash of its last history
+row's checksum and the order's document. A row whose checksum matches what its documents
+hash to was written by the store (or by another orderflow store), so the store may read it
+back without checking every value again (:mod:`.trusted`); a row changed by hand (or written
+before checksums) does not match, and is read the strict way, which refuses what does not
+hold together. A checksum is not a signature: it tells the store's own writes from others,
+it does not keep out someone who can write the tables and hash.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, NamedTuple, TypeVar
@@ -28,8 +43,37 @@ T = TypeVar("T")
 # -- documents -----------------------------------------------------------------------------
 
 
-def _json(document: object) -> str:
+def _json_dumps(document: object) -> str:
     return json.dumps(document, separators=(",", ":"))
+
+
+_json_loads: Callable[[str], Any] = json.loads
+_json: Callable[[object], str] = _json_dumps
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the sql extra installs it
+    pass
+else:
+
+    def _orjson_dumps(document: object) -> str:
+        try:
+            text: str = orjson.dumps(document).decode()
+        except (orjson.JSONEncodeError, UnicodeDecodeError):  # what json still writes
+            return _json_dumps(document)
+        return text
+
+    _json = _orjson_dumps
+    _json_loads = orjson.loads
+
+
+_HASH_PERSON: Final = b"orderflow.sql"
+
+
+def _chain(previous: bytes, document: str) -> bytes:
+    """The next checksum of a chain: the hash of the previous one and a document."""
+    return hashlib.blake2b(
+        previous + document.encode("utf-8", "surrogatepass"), digest_size=16, person=_HASH_PERSON
+    ).digest()
 
 
 def _read(text: str, kind: type[T], what: str, *, max_size: int | None = None) -> T:
@@ -83,7 +127,7 @@ PROJECTED: Final = (
 
 class _OrderRow(NamedTuple):
     """An order's row as a load reads it: its id, the :data:`PROJECTED` columns, its
-    document."""
+    document and its checksum (``None`` in a row written before checksums)."""
 
     id: str
     customer_id: Any
@@ -97,12 +141,31 @@ class _OrderRow(NamedTuple):
     created_at: Any
     updated_at: Any
     document: str
+    checksum: str | None
 
 
-assert _OrderRow._fields == ("id", *PROJECTED, "document")
+assert _OrderRow._fields == ("id", *PROJECTED, "document", "checksum")
 
 ENTRY_PROJECTED: Final = ("version", "from_state", "to_state", "event", "actor", "at")
 """The columns of a history row that repeat what its entry says."""
+
+
+class _EntryRow(NamedTuple):
+    """A history row as a load reads it: its order, the :data:`ENTRY_PROJECTED` columns,
+    its document and its checksum (``None`` in a row written before checksums)."""
+
+    order_id: str
+    version: int
+    from_state: Any
+    to_state: Any
+    event: Any
+    actor: Any
+    at: Any
+    document: str
+    checksum: str | None
+
+
+assert _EntryRow._fields == ("order_id", *ENTRY_PROJECTED, "document", "checksum")
 
 
 def _projections(order: Order) -> tuple[Any, ...]:
@@ -209,13 +272,15 @@ class _Rows:
     ``first_new_version`` on, and an outbox entry for each of their effects.
 
     Each row is a tuple of its table's column values in the table's column order (the outbox
-    without its ``position``), as :class:`_Prepared` statements take them.
+    without its ``position``), as :class:`_Prepared` statements take them. The order row and
+    the history rows get their checksums from :meth:`seal`: at once for a new order, and for
+    a change once the checksum chain of the stored history it extends is known.
 
     Raises:
         InvalidInput: a document is larger than ``max_size`` characters.
     """
 
-    __slots__ = ("document", "history", "order", "outbox", "projections")
+    __slots__ = ("chain", "checksum", "document", "history", "order", "outbox", "projections")
 
     def __init__(
         self,
@@ -264,6 +329,22 @@ class _Rows:
             for entry in outbox_entries(order, first_new_version)
             for created in (_naive_utc(entry.created_at),)
         ]
+        self.chain = b""
+        self.checksum = ""
+        if first_new_version == 1:  # a new order: its chain starts here
+            self.seal(b"")
+
+    def seal(self, previous: bytes) -> None:
+        """Add the checksums to the order row and the history rows, continuing the chain of
+        the stored history (``previous``: its last row's checksum; ``b""`` for a new order)."""
+        chain = previous
+        history = self.history
+        for index, row in enumerate(history):
+            chain = _chain(chain, row[-1])
+            history[index] = (*row, chain.hex())
+        self.chain = chain
+        self.checksum = _chain(chain, self.document).hex()
+        self.order = (*self.order, self.checksum)
 
 
 def _sized(text: str, max_size: int, field: str) -> str:
