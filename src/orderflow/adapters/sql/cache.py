@@ -7,6 +7,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
+from orderflow.adapters.sql.codec import _Chain
 from orderflow.order import Order
 
 
@@ -17,15 +18,15 @@ class _Cached(NamedTuple):
         order: the order.
         checksum: the ``checksum`` column of its row (never ``None``: rows without one,
             written before checksums, are not cached).
-        chain: the checksum chain of its history rows' documents, versions 1 to the order's
-            version (what the next history row's checksum continues).
+        chain: the hash of its history rows' documents, versions 1 to the order's version
+            (what the next history row's checksum continues).
         projections: the projection columns of its row, as last checked, as the driver
             gives or takes them.
     """
 
     order: Order
     checksum: str
-    chain: bytes
+    chain: _Chain
     projections: tuple[Any, ...]
 
     @property

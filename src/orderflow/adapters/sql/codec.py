@@ -3,15 +3,16 @@
 JSON is written and parsed with orjson when it is installed (the ``sql`` extra installs it),
 and with the standard library's ``json`` otherwise; both read what the other wrote.
 
-Checksums. Every history row and every order row carries a ``checksum`` that chains the
-documents of the order's history (:func:`_chain`): a history row's is the hash of the
-previous row's checksum and its own document, the order row's the hash of its last history
-row's checksum and the order's document. A row whose checksum matches what its documents
-hash to was written by the store (or by another orderflow store), so the store may read it
-back without checking every value again (:mod:`.trusted`); a row changed by hand (or written
-before checksums) does not match, and is read the strict way, which refuses what does not
-hold together. A checksum is not a signature: it tells the store's own writes from others,
-it does not keep out someone who can write the tables and hash.
+Checksums. Every history row and every order row carries a ``checksum`` over the documents
+of the order's history (:class:`_Chain`): a history row's is the hash of the documents of
+versions 1 to its own, in order, the order row's the hash of those of all its history rows
+followed by the order's document (BLAKE2b, 16 bytes, in hex). An order whose row's checksum
+matches what its documents hash to was written by the store (or by another orderflow
+store), so the store may read it back without checking every value again (:mod:`.trusted`);
+rows changed by hand (or written before checksums) do not match, and are read the strict
+way, which refuses what does not hold together. A checksum is not a signature: it tells the
+store's own writes from others, it does not keep out someone who can write the tables and
+hash.
 """
 
 from __future__ import annotations
@@ -69,11 +70,50 @@ else:
 _HASH_PERSON: Final = b"orderflow.sql"
 
 
-def _chain(previous: bytes, document: str) -> bytes:
-    """The next checksum of a chain: the hash of the previous one and a document."""
-    return hashlib.blake2b(
-        previous + document.encode("utf-8", "surrogatepass"), digest_size=16, person=_HASH_PERSON
-    ).digest()
+class _Chain:
+    """The running hash of an order's history documents, versions 1 to ``length``.
+
+    Each document is hashed with its length in front, so that no two lists of documents
+    hash alike by moving text from one to the next. A chain is never changed once made:
+    :meth:`extended` makes a new one.
+    """
+
+    __slots__ = ("_hash", "length")
+
+    def __init__(self) -> None:
+        self._hash = hashlib.blake2b(digest_size=16, person=_HASH_PERSON)
+        self.length = 0
+
+    def extended(self, documents: Sequence[str]) -> _Chain:
+        """The chain with these documents after the ones it has."""
+        grown = _new_chain(_Chain)
+        state = grown._hash = self._hash.copy()
+        for document in documents:
+            data = document.encode("utf-8", "surrogatepass")
+            state.update(b"%d:" % len(data))
+            state.update(data)
+        grown.length = self.length + len(documents)
+        return grown
+
+    def checksums(self, documents: Sequence[str]) -> tuple[_Chain, list[str]]:
+        """The chain extended with these documents, and the checksum after each of them."""
+        grown = self
+        found = []
+        for document in documents:
+            grown = grown.extended((document,))
+            found.append(grown.checksum())
+        return grown, found
+
+    def checksum(self) -> str:
+        """The checksum of the history row of version ``length``."""
+        return self._hash.hexdigest()
+
+    def sealed(self, document: str) -> str:
+        """The checksum of the order row whose document this is."""
+        return self.extended((document,)).checksum()
+
+
+_new_chain = object.__new__
 
 
 def _read(text: str, kind: type[T], what: str, *, max_size: int | None = None) -> T:
@@ -194,6 +234,21 @@ def _entry_projections(version: int, entry: HistoryEntry) -> tuple[Any, ...]:
         entry.event[:_EVENT_LENGTH],
         str(entry.actor)[:_ACTOR_LENGTH],
         _naive_utc(entry.at),
+    )
+
+
+def _entry_agrees(version: int, entry: HistoryEntry, stored: Sequence[Any]) -> bool:
+    """Whether a history row's projections are those of its entry: the quick comparison
+    for rows the store wrote (states compare equal to their values)."""
+    at = entry[4]
+    actor = entry[3]
+    return stored == (
+        version,
+        entry[0],
+        entry[1],
+        entry[2].event[:_EVENT_LENGTH],
+        f"{actor.kind._value_}:{actor.id}"[:_ACTOR_LENGTH],
+        at.replace(tzinfo=None) if at.tzinfo is UTC else _naive_utc(at),
     )
 
 
@@ -329,21 +384,19 @@ class _Rows:
             for entry in outbox_entries(order, first_new_version)
             for created in (_naive_utc(entry.created_at),)
         ]
-        self.chain = b""
+        self.chain = _Chain()
         self.checksum = ""
         if first_new_version == 1:  # a new order: its chain starts here
-            self.seal(b"")
+            self.seal(self.chain)
 
-    def seal(self, previous: bytes) -> None:
+    def seal(self, stored: _Chain) -> None:
         """Add the checksums to the order row and the history rows, continuing the chain of
-        the stored history (``previous``: its last row's checksum; ``b""`` for a new order)."""
-        chain = previous
+        the stored history they extend (an empty one for a new order)."""
         history = self.history
-        for index, row in enumerate(history):
-            chain = _chain(chain, row[-1])
-            history[index] = (*row, chain.hex())
-        self.chain = chain
-        self.checksum = _chain(chain, self.document).hex()
+        self.chain, checksums = stored.checksums([row[-1] for row in history])
+        for index, checksum in enumerate(checksums):
+            history[index] = (*history[index], checksum)
+        self.checksum = self.chain.sealed(self.document)
         self.order = (*self.order, self.checksum)
 
 

@@ -26,8 +26,9 @@ from orderflow.adapters.sql.cache import _Cached, _OrderCache
 from orderflow.adapters.sql.codec import (
     ENTRY_PROJECTED,
     PROJECTED,
-    _chain,
+    _Chain,
     _check_columns,
+    _entry_agrees,
     _entry_projections,
     _EntryRow,
     _json_loads,
@@ -196,7 +197,7 @@ class SqlLoading:
         ``None`` when not (the caller then reads the whole order)."""
         if not entries or entries[0].version != cached.version:
             return None
-        if entries[0].checksum != cached.chain.hex():
+        if entries[0].checksum != cached.chain.checksum():
             return None
         return self._trusted(raw, row, entries[1:], cached.chain, cached.order.history)
 
@@ -215,7 +216,7 @@ class SqlLoading:
                 f"are not versions 1 to {row.version} ({len(versions)} rows)"
             )
         if row.checksum is not None:
-            order = self._trusted(raw, row, entries, b"", None)
+            order = self._trusted(raw, row, entries, _Chain(), None)
             if order is not None:
                 return order
         return self._strict(raw, row, entries)
@@ -225,12 +226,12 @@ class SqlLoading:
         raw: _OrderRow,
         row: _OrderRow,
         entries: Sequence[_EntryRow],
-        chain: bytes,
+        chain: _Chain,
         prefix: History | None,
     ) -> Order | None:
-        """The order decoded without checks, if the rows' checksums continue ``chain`` up to
-        the order row's; ``None`` when they do not, or a document is not one the trusted
-        decoders read.
+        """The order decoded without checks, if ``chain`` extended with the rows' documents
+        gives the order row's checksum; ``None`` when it does not, or a document is not one
+        the trusted decoders read.
 
         Raises:
             StoreError: a document above the size limit, or a projection column that
@@ -243,10 +244,8 @@ class SqlLoading:
         self._check_size(order_id, row.document, "row")
         for entry_row in entries:
             self._check_size(order_id, entry_row.document, f"history row {entry_row.version}")
-            chain = _chain(chain, entry_row.document)
-            if entry_row.checksum != chain.hex():
-                return None
-        if row.checksum != _chain(chain, row.document).hex():
+        chain = chain.extended([entry_row.document for entry_row in entries])
+        if row.checksum != chain.sealed(row.document):
             return None
         try:
             decoded = [decode_entry(_json_loads(entry.document)) for entry in entries]
@@ -270,10 +269,9 @@ class SqlLoading:
         """
         order_id: str = row.id
         self._check_size(order_id, row.document, "row")
-        chain = b""
         for entry_row in entries:
             self._check_size(order_id, entry_row.document, f"history row {entry_row.version}")
-            chain = _chain(chain, entry_row.document)
+        chain = _Chain().extended([entry_row.document for entry_row in entries])
         order = _read_order(
             row.document,
             [entry_row.document for entry_row in entries],
@@ -290,16 +288,20 @@ class SqlLoading:
         order_id = order.id
         for entry_row in entries:
             version = entry_row.version
+            entry = history[version - 1]
+            stored = entry_row[1:-2]
+            if _entry_agrees(version, entry, stored):
+                continue
             _check_columns(
                 order_id,
                 f"history row {version}",
                 ENTRY_PROJECTED,
-                _entry_projections(version, history[version - 1]),
-                entry_row[1:-2],
+                _entry_projections(version, entry),
+                stored,
                 self._exact_amounts,
             )
 
-    def _checked(self, order: Order, raw: _OrderRow, row: _OrderRow, chain: bytes) -> Order:
+    def _checked(self, order: Order, raw: _OrderRow, row: _OrderRow, chain: _Chain) -> Order:
         """Refuse an order row whose projections disagree with the order; cache the order
         (unless its row has no checksum: it is read the strict way until saved again)."""
         _check_columns(

@@ -19,7 +19,7 @@ from orderflow.adapters.arguments import (
 from orderflow.adapters.history import check_extends
 from orderflow.adapters.sql.cache import _Cached, _OrderCache
 from orderflow.adapters.sql.claims import SqlClaims
-from orderflow.adapters.sql.codec import _chain, _check_order, _OrderRow, _Rows
+from orderflow.adapters.sql.codec import _Chain, _check_order, _OrderRow, _Rows
 from orderflow.adapters.sql.connections import SqlConnections, _Pin
 from orderflow.adapters.sql.engines import (
     _check_engine,
@@ -505,10 +505,10 @@ class SqlStore(SqlConnections, SqlLoading, SqlQueries, SqlClaims, SqlOutbox):
 
     def _check_stored_history(
         self, connection: sa.Connection, order: Order, expected_version: int
-    ) -> tuple[str, bytes, bool]:
+    ) -> tuple[str, _Chain, bool]:
         """Load the stored order (in the saving transaction) and refuse ``order`` unless it
         extends its history; what the update matches (the row's checksum, or its document
-        if it has none), the history's checksum chain, and whether the row has a checksum."""
+        if it has none), the hash of the history's documents, and whether the row has a checksum."""
         found = self._select_order.rows(connection, (order.id,))
         if not found:
             raise OrderNotFound(order.id)
@@ -518,9 +518,7 @@ class SqlStore(SqlConnections, SqlLoading, SqlQueries, SqlClaims, SqlOutbox):
         entries = self._entry_rows(connection, order.id, 1, raw.version)
         stored = self._materialize(raw, self._processed(raw), entries)
         check_extends(order, stored.history)
-        chain = b""
-        for entry in entries:
-            chain = _chain(chain, entry.document)
+        chain = _Chain().extended([entry.document for entry in entries])
         if raw.checksum is None:
             return raw.document, chain, False
         return raw.checksum, chain, True

@@ -3,7 +3,7 @@
 :func:`orderflow.serialization.load_order_parts` checks every value of a document it reads:
 its JSON type, its text limits, every actor's permissions, every amount's places, and the
 order whole. A store that wrote a document itself, and can prove the stored text is still
-the one it wrote (see :func:`orderflow.adapters.sql.codec._chain`), may skip those checks:
+the one it wrote (see :class:`orderflow.adapters.sql.codec._Chain`), may skip those checks:
 the values were checked when the order was built. The decoders here build the same values
 directly, field by field, from the layout :data:`orderflow.serialization.SCHEMA_VERSION`
 writes: no cattrs validation hooks, no attrs validators, no :class:`~orderflow.Order`
@@ -206,42 +206,47 @@ def _attrs_class(cls: type[Any], tag: str | None = None) -> Decoder:
         Untrusted: a class with state other than its fields (a cached hash, say), or a
             field of a type these decoders cannot build.
     """
-    fields = attrs.fields(cls)
-    names = [field.name for field in fields]
-    if not getattr(cls, "__attrs_attrs__", None) or _slots(cls) - set(names):
+    names = [field.name for field in attrs.fields(cls)]
+    if _slots(cls) - set(names):
         raise Untrusted(f"{cls.__name__} keeps more than its fields")
     hints = get_type_hints(cls)
-    decoders = [_decoder(hints[name]) for name in names]
-    count = len(names) + (tag is not None)
-    namespace: dict[str, Any] = {"_new": _new, "_set": _set, "_cls": cls, "_count": count}
-    namespace["_Untrusted"] = Untrusted
-    body = [
-        "def build(value):",
-        "    if len(value) != _count:",
-        "        raise _Untrusted('other keys')",
-        "    made = _new(_cls)",
+    steps = [
+        f"_set(made, {name!r}, _d{index}(value[{name!r}]))" for index, name in enumerate(names)
     ]
-    for index, (name, decode) in enumerate(zip(names, decoders, strict=True)):
-        namespace[f"_d{index}"] = decode
-        body.append(f"    _set(made, {name!r}, _d{index}(value[{name!r}]))")
-    body.append("    return made")
-    exec("\n".join(body), namespace)  # code made of the class's field names only
-    build: Decoder = namespace["build"]
-    return build
+    return _compiled(cls, names, [hints[name] for name in names], len(names) + (tag is not None),
+                     ["made = _new(_cls)", *steps, "return made"])  # fmt: skip
 
 
-def _named_tuple(cls: type[Any], fields: Sequence[str], skip: int = 0) -> Decoder:
+def _named_tuple(cls: type[Any], names: Sequence[str], skip: int = 0) -> Decoder:
     """A decoder building a named tuple from its fields, in order, without checks."""
     hints = get_type_hints(cls)
-    decoders = [_decoder(hints[name]) for name in fields]
-    pairs = list(zip(fields, decoders, strict=True))
-    count = len(fields) + skip
+    values = ", ".join(f"_d{index}(value[{name!r}])" for index, name in enumerate(names))
+    return _compiled(cls, names, [hints[name] for name in names], len(names) + skip,
+                     [f"return _tuple_new(_cls, ({values},))"])  # fmt: skip
 
-    def build(value: Any) -> Any:
-        if len(value) != count:
-            raise Untrusted("other keys")
-        return _tuple_new(cls, [decode(value[name]) for name, decode in pairs])
 
+def _compiled(
+    cls: type[Any], names: Sequence[str], types_: Sequence[Any], keys: int, body: list[str]
+) -> Decoder:
+    """A function ``build(value)`` refusing a mapping without exactly ``keys`` keys, then
+    running ``body`` with ``_d0``, ``_d1``, ... the decoders of the fields' types."""
+    namespace: dict[str, Any] = {
+        "_new": _new,
+        "_set": _set,
+        "_tuple_new": _tuple_new,
+        "_cls": cls,
+        "_Untrusted": Untrusted,
+    }
+    for index, type_ in enumerate(types_):
+        namespace[f"_d{index}"] = _decoder(type_)
+    lines = [
+        "def build(value):",
+        f"    if len(value) != {keys}:",
+        "        raise _Untrusted('other keys')",
+        *(f"    {line}" for line in body),
+    ]
+    exec("\n".join(lines), namespace)  # code made of the class's field names only
+    build: Decoder = namespace["build"]
     return build
 
 
