@@ -18,6 +18,7 @@ class _Cached(NamedTuple):
         order: the order.
         checksum: the ``checksum`` column of its row (never ``None``: rows without one,
             written before checksums, are not cached).
+        document: the ``document`` column of its row.
         chain: the hash of its history rows' documents, versions 1 to the order's version
             (what the next history row's checksum continues).
         projections: the projection columns of its row, as last checked, as the driver
@@ -26,6 +27,7 @@ class _Cached(NamedTuple):
 
     order: Order
     checksum: str
+    document: str
     chain: _Chain
     projections: tuple[Any, ...]
 
@@ -39,9 +41,9 @@ class _OrderCache:
     """Orders this store wrote or read, by id, least recently used dropped first;
     thread-safe.
 
-    An entry is used for a load only if the order's row still has the version and checksum
-    it was cached with, so an order changed or replaced behind the store's back is never
-    served; an entry at an earlier version than the row is a prefix the store may extend
+    An entry is used for a load only if the order's row still has the version, checksum and
+    document it was cached with, so an order changed or replaced behind the store's back is
+    never served; an entry at an earlier version than the row is a prefix the store may extend
     with the newer history rows, once their checksums show they follow it. A store puts an
     order here only after writing it, or after loading and checking it, never one it was
     merely given.

@@ -175,9 +175,9 @@ class SqlLoading:
     # -- from rows to an order -------------------------------------------------------------
 
     def _hit(self, row: _OrderRow, cached: _Cached, process: Any) -> Order | None:
-        """The cached order, if the row is still the one it was cached from (its version and
-        checksum); its projections are checked again when they changed since."""
-        if row.checksum is None or row.checksum != cached.checksum:
+        """The cached order, if the row is still the one it was cached from (its version,
+        checksum and document); its projections are checked again when they changed since."""
+        if row.checksum != cached.checksum or row.document != cached.document:
             return None
         self._check_size(row.id, row.document, "row")
         projections: tuple[Any, ...] = row[1:-2]
@@ -308,7 +308,7 @@ class SqlLoading:
             order.id, "row", PROJECTED, _projections(order), row[1:-2], self._exact_amounts
         )
         if row.checksum is not None:
-            self._cache.put(_Cached(order, row.checksum, chain, tuple(raw[1:-2])))
+            self._cache.put(_Cached(order, row.checksum, row.document, chain, tuple(raw[1:-2])))
         return order
 
     def _check_size(self, order_id: str, document: str, what: str) -> None:

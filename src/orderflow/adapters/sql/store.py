@@ -433,7 +433,8 @@ class SqlStore(SqlConnections, SqlLoading, SqlQueries, SqlClaims, SqlOutbox):
             with _translate(action, order_id=order.id, inserting_order=True):
                 insert.run_bound(connection, bound)
             self._write_history_and_outbox(connection, rows)
-        self._cache.put(_Cached(order, rows.checksum, rows.chain, tuple(bound[1:11])))
+        projections = tuple(bound[1:11])
+        self._cache.put(_Cached(order, rows.checksum, rows.document, rows.chain, projections))
 
     def save(self, order: Order, expected_version: int) -> None:
         """Replace the stored order if it is still at ``expected_version``, appending its new
@@ -501,7 +502,8 @@ class SqlStore(SqlConnections, SqlLoading, SqlQueries, SqlClaims, SqlOutbox):
             self._cache.drop(order.id)
             actual = self._stored_version(order.id)
             raise ConcurrencyConflict(order.id, expected_version, actual) from None
-        self._cache.put(_Cached(order, rows.checksum, rows.chain, tuple(bound[:10])))
+        projections = tuple(bound[:10])
+        self._cache.put(_Cached(order, rows.checksum, rows.document, rows.chain, projections))
 
     def _check_stored_history(
         self, connection: sa.Connection, order: Order, expected_version: int

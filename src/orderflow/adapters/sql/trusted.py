@@ -73,11 +73,11 @@ _strict_actor = converter.get_structure_hook(Actor)
 def _actor(value: Any) -> Actor:
     """An actor, read strictly once per distinct document and then shared (actors are
     immutable; a shop has few of them)."""
+    if len(value) != 3:
+        raise Untrusted("an actor with other keys")
     key = (value["kind"], value["id"], tuple(value["permissions"]))
     actor = _ACTORS.get(key)
     if actor is None:
-        if len(value) != 3:
-            raise Untrusted("an actor with other keys")
         actor = _strict_actor(value, Actor)
         if len(_ACTORS) >= _MOST_ACTORS:
             _ACTORS.clear()
