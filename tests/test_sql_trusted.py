@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from orderflow import Order
-from orderflow.adapters.sql.codec import _Chain, _json_dumps, _json_loads
+from orderflow.adapters.sql.checksums import _Chain
+from orderflow.adapters.sql.codec import _json_dumps, _json_loads
 from orderflow.adapters.sql.trusted import Untrusted, decode_entry, decode_order
 from orderflow.history import History
 from orderflow.machine import Lifecycle

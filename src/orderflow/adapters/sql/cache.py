@@ -7,7 +7,7 @@ import threading
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
-from orderflow.adapters.sql.codec import _Chain
+from orderflow.adapters.sql.checksums import _Chain
 from orderflow.order import Order
 
 

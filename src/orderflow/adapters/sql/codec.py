@@ -1,23 +1,12 @@
 """Rows and documents: what one change of an order writes, and how stored text is read back.
 
 JSON is written and parsed with orjson when it is installed (the ``sql`` extra installs it),
-and with the standard library's ``json`` otherwise; both read what the other wrote.
-
-Checksums. Every history row and every order row carries a ``checksum`` over the documents
-of the order's history (:class:`_Chain`): a history row's is the hash of the documents of
-versions 1 to its own, in order, the order row's the hash of those of all its history rows
-followed by the order's document (BLAKE2b, 16 bytes, in hex). An order whose row's checksum
-matches what its documents hash to was written by the store (or by another orderflow
-store), so the store may read it back without checking every value again (:mod:`.trusted`);
-rows changed by hand (or written before checksums) do not match, and are read the strict
-way, which refuses what does not hold together. A checksum is not a signature: it tells the
-store's own writes from others, it does not keep out someone who can write the tables and
-hash.
+and with the standard library's ``json`` otherwise; both read what the other wrote. The
+checksums of the rows are in :mod:`.checksums`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -25,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Final, NamedTuple, TypeVar
 
 from orderflow import serialization
+from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.schema import (
     _ACTOR_LENGTH,
     _EVENT_LENGTH,
@@ -65,55 +55,6 @@ else:
 
     _json = _orjson_dumps
     _json_loads = orjson.loads
-
-
-_HASH_PERSON: Final = b"orderflow.sql"
-
-
-class _Chain:
-    """The running hash of an order's history documents, versions 1 to ``length``.
-
-    Each document is hashed with its length in front, so that no two lists of documents
-    hash alike by moving text from one to the next. A chain is never changed once made:
-    :meth:`extended` makes a new one.
-    """
-
-    __slots__ = ("_hash", "length")
-
-    def __init__(self) -> None:
-        self._hash = hashlib.blake2b(digest_size=16, person=_HASH_PERSON)
-        self.length = 0
-
-    def extended(self, documents: Sequence[str]) -> _Chain:
-        """The chain with these documents after the ones it has."""
-        grown = _new_chain(_Chain)
-        state = grown._hash = self._hash.copy()
-        for document in documents:
-            data = document.encode("utf-8", "surrogatepass")
-            state.update(b"%d:" % len(data))
-            state.update(data)
-        grown.length = self.length + len(documents)
-        return grown
-
-    def checksums(self, documents: Sequence[str]) -> tuple[_Chain, list[str]]:
-        """The chain extended with these documents, and the checksum after each of them."""
-        grown = self
-        found = []
-        for document in documents:
-            grown = grown.extended((document,))
-            found.append(grown.checksum())
-        return grown, found
-
-    def checksum(self) -> str:
-        """The checksum of the history row of version ``length``."""
-        return self._hash.hexdigest()
-
-    def sealed(self, document: str) -> str:
-        """The checksum of the order row whose document this is."""
-        return self.extended((document,)).checksum()
-
-
-_new_chain = object.__new__
 
 
 def _read(text: str, kind: type[T], what: str, *, max_size: int | None = None) -> T:

@@ -23,10 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from orderflow.adapters.sql.cache import _Cached, _OrderCache
+from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.codec import (
     ENTRY_PROJECTED,
     PROJECTED,
-    _Chain,
     _check_columns,
     _entry_agrees,
     _entry_projections,

@@ -18,8 +18,9 @@ from orderflow.adapters.arguments import (
 )
 from orderflow.adapters.history import check_extends
 from orderflow.adapters.sql.cache import _Cached, _OrderCache
+from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.claims import SqlClaims
-from orderflow.adapters.sql.codec import _Chain, _check_order, _OrderRow, _Rows
+from orderflow.adapters.sql.codec import _check_order, _OrderRow, _Rows
 from orderflow.adapters.sql.connections import SqlConnections, _Pin
 from orderflow.adapters.sql.engines import (
     _check_engine,

@@ -3,7 +3,7 @@
 :func:`orderflow.serialization.load_order_parts` checks every value of a document it reads:
 its JSON type, its text limits, every actor's permissions, every amount's places, and the
 order whole. A store that wrote a document itself, and can prove the stored text is still
-the one it wrote (see :class:`orderflow.adapters.sql.codec._Chain`), may skip those checks:
+the one it wrote (see :class:`orderflow.adapters.sql.checksums._Chain`), may skip those checks:
 the values were checked when the order was built. The decoders here build the same values
 directly, field by field, from the layout :data:`orderflow.serialization.SCHEMA_VERSION`
 writes: no cattrs validation hooks, no attrs validators, no :class:`~orderflow.Order`
