@@ -112,9 +112,13 @@ def load_sql(store: SqlStore, orders: list[Order]) -> None:
     for start in range(0, len(orders), 1000):
         rows = [_Rows(order, 1) for order in orders[start : start + 1000]]
         with store._transaction("bulk load") as connection:
-            store._insert_order.run_many(connection, [row.order for row in rows])
-            store._insert_history.run_many(connection, [h for row in rows for h in row.history])
-            store._insert_outbox.run_many(connection, [o for row in rows for o in row.outbox])
+            store._statements.insert_order.run_many(connection, [row.order for row in rows])
+            store._statements.insert_history.run_many(
+                connection, [h for row in rows for h in row.history]
+            )
+            store._statements.insert_outbox.run_many(
+                connection, [o for row in rows for o in row.outbox]
+            )
 
 
 def load_everything(store: OrderStore) -> int:

@@ -28,11 +28,12 @@ def test_lifecycle_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]
         assert row in out
 
 
-def test_store_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
-    """benchmarks/store.py compares the service with the bare driver on each backend."""
-    _run("store.py", "5")
+def test_store_benchmark_prints_its_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/store.py compares the service with the bare driver on each backend, cache
+    hits with misses on long orders, and (on PostgreSQL) worker processes."""
+    _run("store.py", "6", "--runs", "1", "--long", "4", "--workers", "1,2")
     out = capsys.readouterr().out
-    for row in ("memory", "sqlite (file, WAL)", "ratio", "target"):
+    for row in ("memory", "sqlite (file, WAL)", "ratio", "target", "miss cmd/s", "fsync"):
         assert row in out
 
 

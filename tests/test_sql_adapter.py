@@ -425,8 +425,10 @@ def test_a_customers_page_is_read_from_its_index_without_sorting(db: Database) -
         for n in range(2000)
     ]
     with store._transaction("load") as connection:
-        store._insert_order.run_many(connection, [row.order for row in rows])
-        store._insert_history.run_many(connection, [h for row in rows for h in row.history])
+        store._statements.insert_order.run_many(connection, [row.order for row in rows])
+        store._statements.insert_history.run_many(
+            connection, [h for row in rows for h in row.history]
+        )
         if db.backend in ("postgresql", "mysql"):
             connection.exec_driver_sql(f"ANALYZE TABLE {store.tables.orders.name}"
                                        if db.backend == "mysql"

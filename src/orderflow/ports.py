@@ -308,6 +308,12 @@ class OrderStore(Outbox, Protocol):
     * Errors from the backend are translated into :class:`~orderflow.errors.StoreError`
       (or the more precise orderflow errors), chained with ``raise ... from``.
     * Thread safety: a store may be shared by the threads of one process.
+
+    Optional: a store may offer ``command_scope()``, a context manager within which the
+    calls one thread makes share what a call would otherwise take and give back (the SQL
+    store: one connection of its pool). :meth:`~orderflow.service.OrderService.handle` runs
+    each attempt of a command (load, decide, save) in it when the store has one; every call
+    behaves as it does outside a scope.
     """
 
     def get(self, order_id: str) -> Order:

@@ -23,7 +23,9 @@ from __future__ import annotations
 import random as random_module
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
+from typing import cast
 
 from orderflow import commands as c
 from orderflow.adapters.arguments import check_expected_version
@@ -207,19 +209,20 @@ class OrderService:
                 )
         attempt = 0
         while True:
-            order = self.store.get(order_id)
-            if expected_version is not None and order.version != expected_version:
-                return self._replay_or_conflict(order, command, actor, expected_version)
-            outcome = self.lifecycle.handle(order, command, actor, self._now(order))
-            if outcome.replayed:
-                return outcome
             try:
-                self.store.save(outcome.order, order.version)
+                with self._scope():
+                    order = self.store.get(order_id)
+                    if expected_version is not None and order.version != expected_version:
+                        return self._replay_or_conflict(order, command, actor, expected_version)
+                    outcome = self.lifecycle.handle(order, command, actor, self._now(order))
+                    if outcome.replayed:
+                        return outcome
+                    self.store.save(outcome.order, order.version)
             except ConcurrencyConflict:
                 if expected_version is not None or attempt >= retries:
                     raise
                 attempt += 1
-                self._pause(attempt)
+                self._pause(attempt)  # outside the scope: no connection is held while waiting
                 continue
             return outcome
 
@@ -263,6 +266,11 @@ class OrderService:
         if outcome is not None and outcome.replayed:
             return outcome
         raise ConcurrencyConflict(order.id, expected_version, order.version)
+
+    def _scope(self) -> AbstractContextManager[object]:
+        """The store's command scope (its calls share one connection), if it has one."""
+        scope = getattr(self.store, "command_scope", None)
+        return nullcontext() if scope is None else cast(AbstractContextManager[object], scope())
 
     def _pause(self, attempt: int) -> None:
         """Wait before the ``attempt``-th retry (1 for the first)."""

@@ -32,6 +32,7 @@ PostgreSQL, so ids compare and sort exactly as Python strings do::
                      amount_due, amount_paid, amount_refunded NUMERIC(26, 8),
                      created_at DATETIME, updated_at DATETIME,
                      document TEXT  -- the order without its history
+                     checksum VARCHAR(32) NULL  -- of the order's documents
                      due_claimed_by VARCHAR(100) NULL, due_claimed_until DATETIME NULL
                      -- the timer sweeper holding the order, and until when
                      index (customer_id, created_at, id), (state, id),
@@ -40,6 +41,7 @@ PostgreSQL, so ids compare and sort exactly as Python strings do::
                      PK (order_id, version), from_state VARCHAR(32) NULL,
                      to_state VARCHAR(32), event VARCHAR(64), actor VARCHAR(200),
                      at DATETIME, document TEXT  -- one history entry
+                     checksum VARCHAR(32) NULL  -- of the documents up to this entry
     <prefix>outbox   position BIGINT PK autoincrement (the order entries were written in),
                      id VARCHAR(200) UNIQUE (the effect id), order_id VARCHAR(100),
                      version INTEGER, seq INTEGER, kind VARCHAR(64),
@@ -54,6 +56,15 @@ PostgreSQL, so ids compare and sort exactly as Python strings do::
 :class:`~orderflow.Money` accepts (18 integer digits, 8 decimal places); SQLite keeps them as
 floating point, so report on them there with care (the documents stay exact).
 
+Checksums. A history row's ``checksum`` is the BLAKE2b hash (16 bytes, in hex) of the
+documents of the order's history rows up to its own, each preceded by its length; the order
+row's is that of all of them followed by the order's document. An order whose documents hash
+to its row's checksum is one an orderflow store wrote, and is read back without checking
+every value again; rows changed by hand (or written before checksums) do not match and are
+read the strict way, which refuses what does not hold together. A checksum is not a
+signature: it tells a store's own writes from others, not from someone who can write the
+tables and hash. Reports need not read it.
+
 Upgrades. Opening tables of an earlier schema version with ``create=True`` upgrades them in
 place, version by version (:mod:`orderflow.adapters.sql.upgrades`), and records the new
 version; stores opening the same tables at the same moment wait for the one upgrading them
@@ -65,7 +76,9 @@ outbox's ``next_attempt_at`` (filled from ``created_at``), ``claimed_by`` and
 by ``(status, next_attempt_at, created_at, position)``, adds the orders' ``due_claimed_by``
 and ``due_claimed_until`` columns (timer sweepers' claims), and replaces the orders' index
 ``(customer_id)`` by ``(customer_id, created_at, id)`` (a customer's orders, newest first, in
-pages: :meth:`SqlStore.find_by_customer`). An upgrade alters the outbox and orders tables:
+pages: :meth:`SqlStore.find_by_customer`), and adds the ``checksum`` columns of orders and
+history rows, left ``NULL`` in the rows already there (they are read the strict way until
+their order is saved again). An upgrade alters the outbox and orders tables:
 on large ones it takes a while, and on MySQL it waits for the transactions of running
 stores; upgrade while no relay runs, and back the database up first.
 
@@ -91,6 +104,17 @@ order row's columns against its document (a cached order too), every read of an 
 history rows checks them against their entries (versions 1 to n, states, times), and a
 disagreement is refused naming the order and the column
 (:class:`~orderflow.errors.StoreError`).
+
+Loading (:mod:`orderflow.adapters.sql.loading`): a cache hit (the row's version, checksum and
+document are the cached ones) reads the order's row and decodes nothing; when the cache holds
+an earlier version of the order, only the history rows after it are read and decoded; a
+store's own rows are decoded without the strict loader's checks
+(:mod:`orderflow.adapters.sql.trusted`). Within :meth:`SqlStore.command_scope` the calls of
+one thread share one pooled connection (:meth:`~orderflow.service.OrderService.handle` runs
+each attempt of a command in one). The hot statements are compiled once and run on the
+driver's cursor, through SQLAlchemy's error handling; when anything listens to the engine's
+cursor events, they run through ``Connection.exec_driver_sql`` so every listener sees them.
+JSON is written and parsed with orjson when it is installed (the ``sql`` extra installs it).
 """
 
 from orderflow.adapters.sql.schema import SCHEMA_VERSION, SqlTables

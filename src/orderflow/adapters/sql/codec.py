@@ -1,14 +1,20 @@
-"""Rows and documents: what one change of an order writes, and how stored text is read back."""
+"""Rows and documents: what one change of an order writes, and how stored text is read back.
+
+JSON is written and parsed with orjson when it is installed (the ``sql`` extra installs it),
+and with the standard library's ``json`` otherwise; both read what the other wrote. The
+checksums of the rows are in :mod:`.checksums`.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, NamedTuple, TypeVar
 
 from orderflow import serialization
+from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.schema import (
     _ACTOR_LENGTH,
     _EVENT_LENGTH,
@@ -28,8 +34,27 @@ T = TypeVar("T")
 # -- documents -----------------------------------------------------------------------------
 
 
-def _json(document: object) -> str:
+def _json_dumps(document: object) -> str:
     return json.dumps(document, separators=(",", ":"))
+
+
+_json_loads: Callable[[str], Any] = json.loads
+_json: Callable[[object], str] = _json_dumps
+try:
+    import orjson
+except ImportError:  # pragma: no cover - the sql extra installs it
+    pass
+else:
+
+    def _orjson_dumps(document: object) -> str:
+        try:
+            text: str = orjson.dumps(document).decode()
+        except (orjson.JSONEncodeError, UnicodeDecodeError):  # what json still writes
+            return _json_dumps(document)
+        return text
+
+    _json = _orjson_dumps
+    _json_loads = orjson.loads
 
 
 def _read(text: str, kind: type[T], what: str, *, max_size: int | None = None) -> T:
@@ -83,7 +108,7 @@ PROJECTED: Final = (
 
 class _OrderRow(NamedTuple):
     """An order's row as a load reads it: its id, the :data:`PROJECTED` columns, its
-    document."""
+    document and its checksum (``None`` in a row written before checksums)."""
 
     id: str
     customer_id: Any
@@ -97,12 +122,31 @@ class _OrderRow(NamedTuple):
     created_at: Any
     updated_at: Any
     document: str
+    checksum: str | None
 
 
-assert _OrderRow._fields == ("id", *PROJECTED, "document")
+assert _OrderRow._fields == ("id", *PROJECTED, "document", "checksum")
 
 ENTRY_PROJECTED: Final = ("version", "from_state", "to_state", "event", "actor", "at")
 """The columns of a history row that repeat what its entry says."""
+
+
+class _EntryRow(NamedTuple):
+    """A history row as a load reads it: its order, the :data:`ENTRY_PROJECTED` columns,
+    its document and its checksum (``None`` in a row written before checksums)."""
+
+    order_id: str
+    version: int
+    from_state: Any
+    to_state: Any
+    event: Any
+    actor: Any
+    at: Any
+    document: str
+    checksum: str | None
+
+
+assert _EntryRow._fields == ("order_id", *ENTRY_PROJECTED, "document", "checksum")
 
 
 def _projections(order: Order) -> tuple[Any, ...]:
@@ -131,6 +175,21 @@ def _entry_projections(version: int, entry: HistoryEntry) -> tuple[Any, ...]:
         entry.event[:_EVENT_LENGTH],
         str(entry.actor)[:_ACTOR_LENGTH],
         _naive_utc(entry.at),
+    )
+
+
+def _entry_agrees(version: int, entry: HistoryEntry, stored: Sequence[Any]) -> bool:
+    """Whether a history row's projections are those of its entry: the quick comparison
+    for rows the store wrote (states compare equal to their values)."""
+    at = entry[4]
+    actor = entry[3]
+    return stored == (
+        version,
+        entry[0],
+        entry[1],
+        entry[2].event[:_EVENT_LENGTH],
+        f"{actor.kind._value_}:{actor.id}"[:_ACTOR_LENGTH],
+        at.replace(tzinfo=None) if at.tzinfo is UTC else _naive_utc(at),
     )
 
 
@@ -209,13 +268,15 @@ class _Rows:
     ``first_new_version`` on, and an outbox entry for each of their effects.
 
     Each row is a tuple of its table's column values in the table's column order (the outbox
-    without its ``position``), as :class:`_Prepared` statements take them.
+    without its ``position``), as :class:`_Prepared` statements take them. The order row and
+    the history rows get their checksums from :meth:`seal`: at once for a new order, and for
+    a change once the checksum chain of the stored history it extends is known.
 
     Raises:
         InvalidInput: a document is larger than ``max_size`` characters.
     """
 
-    __slots__ = ("document", "history", "order", "outbox", "projections")
+    __slots__ = ("chain", "checksum", "document", "history", "order", "outbox", "projections")
 
     def __init__(
         self,
@@ -264,6 +325,20 @@ class _Rows:
             for entry in outbox_entries(order, first_new_version)
             for created in (_naive_utc(entry.created_at),)
         ]
+        self.chain = _Chain()
+        self.checksum = ""
+        if first_new_version == 1:  # a new order: its chain starts here
+            self.seal(self.chain)
+
+    def seal(self, stored: _Chain) -> None:
+        """Add the checksums to the order row and the history rows, continuing the chain of
+        the stored history they extend (an empty one for a new order)."""
+        history = self.history
+        self.chain, checksums = stored.checksums([row[-1] for row in history])
+        for index, checksum in enumerate(checksums):
+            history[index] = (*history[index], checksum)
+        self.checksum = self.chain.sealed(self.document)
+        self.order = (*self.order, self.checksum)
 
 
 def _sized(text: str, max_size: int, field: str) -> str:

@@ -1,42 +1,76 @@
-"""Hot-path statements compiled once per dialect, and the cache of loaded orders."""
+"""Hot-path statements compiled once per dialect and run on the driver's cursor.
+
+SQLAlchemy stays the store's engine: its pool, its transactions, its dialects and its
+errors. What the hot path skips is the work SQLAlchemy does for every statement it
+executes: looking the statement up in its compiled cache, building an execution context
+and a result object, and processing every value bound and every value read. A prepared
+statement is compiled once; each call binds its values with the processors SQLAlchemy
+would use for their types on this dialect, and runs on the DB-API cursor of the
+connection. A driver error is handed to SQLAlchemy's own error handling (wrapping,
+``handle_error`` events, invalidation of a connection the database dropped), exactly as
+for a statement SQLAlchemy ran.
+
+When anything listens to the engine's cursor events (a host's tracing, a test counting
+statements), the statements run through ``Connection.exec_driver_sql`` instead, so that
+every listener sees every statement.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from orderflow.order import Order
+from orderflow.adapters.sql.codec import _OUTBOX_COLUMNS
+from orderflow.adapters.sql.schema import CLAIM_COLUMNS, SqlTables, _insert_new
+
+Parameters = Sequence[Any] | dict[str, Any]
 
 
-class _Prepared:
-    """A hot-path statement compiled once for the engine's dialect, run with
-    ``Connection.exec_driver_sql``: no compilation, cache lookup or bind processing per call.
+def _listened(connection: sa.Connection) -> bool:
+    """Whether anything listens to this connection's events (unknown: yes)."""
+    return bool(getattr(connection, "_has_events", True)) or bool(
+        getattr(connection.engine, "_has_events", True)
+    )
 
-    Values are given as tuples in the order of ``names``; each is converted with the bind
-    processor SQLAlchemy would use for its type on this dialect (SQLite keeps datetimes as
-    text and numerics as floats), then laid out in the driver's parameter style. Errors,
-    events and the transaction are SQLAlchemy's, as with ``Connection.execute``.
+
+def _execute(connection: sa.Connection, sql: str, parameters: Any, many: bool) -> Any:
+    """Run ``sql`` on the connection's DB-API cursor; the cursor (or, when events are
+    listened to, SQLAlchemy's result), which has ``rowcount``, ``description``,
+    ``fetchall`` and ``close``.
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: as SQLAlchemy raises it for its own statements.
     """
+    if _listened(connection):
+        return connection.exec_driver_sql(sql, parameters)
+    cursor = connection.connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, parameters)
+        else:
+            cursor.execute(sql, parameters)
+    except Exception as error:
+        connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
+    return cursor
+
+
+class _Binding:
+    """How the values of one compiled statement are bound: in the order of ``names``,
+    through SQLAlchemy's bind processors for their types (SQLite keeps datetimes as text
+    and numerics as floats), laid out in the driver's parameter style."""
 
     __slots__ = ("_names", "_positions", "_processors", "sql")
 
     def __init__(
         self,
-        statement: sa.ClauseElement,
+        compiled: SQLCompiler,
         dialect: sa.Dialect,
         names: Sequence[str],
         types: Sequence[sa.types.TypeEngine[Any]],
-        column_keys: Sequence[str] | None = None,
     ) -> None:
-        compiled = statement.compile(
-            dialect=dialect, column_keys=None if column_keys is None else list(column_keys)
-        )
-        assert isinstance(compiled, SQLCompiler)
         self.sql = compiled.string
         if set(compiled.binds) != set(names):
             raise AssertionError(f"the statement binds {sorted(compiled.binds)}, not {names}")
@@ -51,97 +85,206 @@ class _Prepared:
             positions = tuple(self._names.index(name) for name in compiled.positiontup or ())
         self._positions = positions
 
-    def parameters(self, values: Sequence[Any]) -> Sequence[Any] | dict[str, Any]:
-        """The driver's parameters for one row of values (in the order of ``names``)."""
-        if self._processors:
-            values = list(values)
-            for index, processor in self._processors:
-                values[index] = processor(values[index])
+    def bound(self, values: Sequence[Any]) -> list[Any]:
+        """The values as the driver gets them (processed), in the order of ``names``."""
+        values = list(values)
+        for index, processor in self._processors:
+            values[index] = processor(values[index])
+        return values
+
+    def layout(self, bound: Sequence[Any]) -> Parameters:
+        """Bound values in the driver's parameter style."""
         positions = self._positions
         if positions is None:
-            return dict(zip(self._names, values, strict=True))
-        return tuple([values[index] for index in positions])
+            return dict(zip(self._names, bound, strict=True))
+        return tuple([bound[index] for index in positions])
 
-    def run(self, connection: sa.Connection, values: Sequence[Any]) -> sa.CursorResult[Any]:
-        """Execute for one row of values."""
-        return connection.exec_driver_sql(self.sql, self.parameters(values))
+    def parameters(self, values: Sequence[Any]) -> Parameters:
+        """The driver's parameters for one row of values (in the order of ``names``)."""
+        return self.layout(self.bound(values))
+
+
+class _Prepared(_Binding):
+    """A hot-path write (``INSERT``, ``UPDATE``) compiled once for the engine's dialect.
+
+    Values are given as sequences in the order of ``names``.
+    """
+
+    __slots__ = ()
+
+    def __init__(
+        self,
+        statement: sa.ClauseElement,
+        dialect: sa.Dialect,
+        names: Sequence[str],
+        types: Sequence[sa.types.TypeEngine[Any]],
+        column_keys: Sequence[str] | None = None,
+    ) -> None:
+        compiled = statement.compile(
+            dialect=dialect, column_keys=None if column_keys is None else list(column_keys)
+        )
+        assert isinstance(compiled, SQLCompiler)
+        super().__init__(compiled, dialect, names, types)
+
+    def run(self, connection: sa.Connection, values: Sequence[Any]) -> int:
+        """Execute for one row of values; the number of rows it matched."""
+        return self.run_bound(connection, self.bound(values))
+
+    def run_bound(self, connection: sa.Connection, bound: Sequence[Any]) -> int:
+        """Execute for one row of values already bound (:meth:`bound`); the rows matched."""
+        cursor = _execute(connection, self.sql, self.layout(bound), many=False)
+        count: int = cursor.rowcount
+        cursor.close()
+        return count
 
     def run_many(self, connection: sa.Connection, rows: Sequence[Sequence[Any]]) -> None:
         """Execute for each row of values (one ``execute`` for one row, else ``executemany``)."""
         if len(rows) == 1:
-            connection.exec_driver_sql(self.sql, self.parameters(rows[0]))
+            _execute(connection, self.sql, self.parameters(rows[0]), many=False).close()
         elif rows:
-            connection.exec_driver_sql(self.sql, [self.parameters(row) for row in rows])
+            parameters = [self.parameters(row) for row in rows]
+            _execute(connection, self.sql, parameters, many=True).close()
 
 
-# -- the cache -----------------------------------------------------------------------------
+class _Query(_Binding):
+    """A hot-path ``SELECT`` compiled once; rows come back as the driver gives them, and
+    :meth:`process` turns one into the values SQLAlchemy would have given (SQLite's text
+    datetimes and float amounts into datetimes and decimals)."""
+
+    __slots__ = ("_columns", "_dialect", "_result_processors")
+
+    def __init__(self, statement: sa.Select[Any], dialect: sa.Dialect, names: Sequence[str],
+                 types: Sequence[sa.types.TypeEngine[Any]]) -> None:  # fmt: skip
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        super().__init__(compiled, dialect, names, types)
+        self._dialect = dialect
+        self._columns = [column.type for column in statement.selected_columns]
+        self._result_processors: list[tuple[int, Callable[[Any], Any]]] | None = None
+
+    def rows(self, connection: sa.Connection, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Every row the query returns for these values, as the driver gives them."""
+        cursor = _execute(connection, self.sql, self.parameters(values), many=False)
+        try:
+            if self._result_processors is None:
+                driver_cursor = cursor if hasattr(cursor, "description") else cursor.cursor
+                self._result_processors = self._processors_for(driver_cursor.description)
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            cursor.close()
+
+    def _processors_for(self, description: Any) -> list[tuple[int, Callable[[Any], Any]]]:
+        dialect = self._dialect
+        found: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, (type_, column) in enumerate(zip(self._columns, description, strict=True)):
+            processor = type_.dialect_impl(dialect).result_processor(dialect, column[1])
+            if processor is not None:
+                found.append((index, processor))
+        return found
+
+    def process(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """A row of :meth:`rows` with SQLAlchemy's result processing applied."""
+        processors = self._result_processors
+        if not processors:
+            return tuple(row)
+        values = list(row)
+        for index, processor in processors:
+            value = values[index]
+            if value is not None:
+                values[index] = processor(value)
+        return tuple(values)
 
 
-class _OrderCache:
-    """Orders this store wrote or read, by (id, version), least recently used dropped first;
-    thread-safe.
+class _Statements:
+    """The store's hot-path statements, compiled once for its tables and dialect.
 
-    Each entry keeps the order's stored document text and the projection columns of its row
-    as last checked. An entry is used only if the stored document is still the one it was
-    loaded from, so an order replaced behind the store's back is never served; a store puts
-    an order here only after writing it or after loading and checking it, never one it was
-    merely given.
+    Attributes:
+        select_order: an order's row (id, projections, document, checksum) by id.
+        select_history: an order's history rows from version ``first`` to ``last``.
+        select_version: an order's version by id.
+        update_order: a save's ``UPDATE`` of the order row, matching the id, the version and
+            the checksum the order was loaded with.
+        update_unsealed: the same for a row written before checksums (matching its document).
+        insert_order, insert_history, insert_outbox: the rows of a new order or a change.
     """
 
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._items: OrderedDict[tuple[str, int], tuple[str, Order, tuple[Any, ...]]] = (
-            OrderedDict()
-        )
-
-    def get(
-        self, order_id: str, version: int, document: str
-    ) -> tuple[Order, tuple[Any, ...]] | None:
-        """The order at this version with its checked projections, if its document is
-        ``document``."""
-        if not self._size:
-            return None
-        key = (order_id, version)
-        with self._lock:
-            item = self._items.get(key)
-            if item is None or item[0] != document:
-                return None
-            self._items.move_to_end(key)
-            return item[1], item[2]
-
-    def peek(self, order_id: str, version: int) -> tuple[str, Order] | None:
-        """The document and order kept for this version, if any (not marked as used)."""
-        if not self._size:
-            return None
-        with self._lock:
-            item = self._items.get((order_id, version))
-            return None if item is None else (item[0], item[1])
-
-    def put(
+    def __init__(
         self,
-        order: Order,
-        document: str,
-        projections: tuple[Any, ...],
-        replaces: int | None = None,
+        tables: SqlTables,
+        dialect: sa.Dialect,
+        order_columns: Sequence[sa.Column[Any]],
+        entry_columns: Sequence[sa.Column[Any]],
     ) -> None:
-        """Keep an order the store wrote, or read and checked."""
-        if not self._size:
-            return
-        with self._lock:
-            if replaces is not None:
-                self._items.pop((order.id, replaces), None)
-            self._items[order.id, order.version] = (document, order, projections)
-            self._items.move_to_end((order.id, order.version))
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def drop(self, order_id: str, version: int) -> None:
-        """Forget one version of an order."""
-        with self._lock:
-            self._items.pop((order_id, version), None)
-
-    def clear(self) -> None:
-        """Forget every order."""
-        with self._lock:
-            self._items.clear()
+        orders, history, outbox = tables.orders, tables.history, tables.outbox
+        self.select_order = _Query(
+            sa.select(*order_columns).where(orders.c.id == sa.bindparam("order_id")),
+            dialect,
+            ["order_id"],
+            [orders.c.id.type],
+        )
+        self.select_history = _Query(
+            sa.select(*entry_columns)
+            .where(
+                history.c.order_id == sa.bindparam("order_id"),
+                history.c.version >= sa.bindparam("first"),
+                history.c.version <= sa.bindparam("last"),
+            )
+            .order_by(history.c.version),
+            dialect,
+            ["order_id", "first", "last"],
+            [history.c.order_id.type, history.c.version.type, history.c.version.type],
+        )
+        self.select_version = _Query(
+            sa.select(orders.c.version).where(orders.c.id == sa.bindparam("order_id")),
+            dialect,
+            ["order_id"],
+            [orders.c.id.type],
+        )
+        written = [column for column in orders.c if column.name not in CLAIM_COLUMNS]
+        changed = [column for column in written if column.name != "id"]
+        matches = {"checksum": orders.c.checksum, "document": orders.c.document}
+        updates: list[_Prepared] = []
+        for match, column in matches.items():
+            condition = (
+                column == sa.bindparam(f"match_{match}")
+                if match == "checksum"
+                else sa.and_(orders.c.checksum.is_(None), column == sa.bindparam("match_document"))
+            )
+            updates.append(
+                _Prepared(
+                    sa.update(orders)
+                    .where(
+                        orders.c.id == sa.bindparam("match_id"),
+                        orders.c.version == sa.bindparam("match_version"),
+                        condition,
+                    )
+                    .values({column.name: sa.bindparam(column.name) for column in changed}),
+                    dialect,
+                    [column.name for column in changed]
+                    + ["match_id", "match_version", f"match_{match}"],
+                    [column.type for column in changed]
+                    + [orders.c.id.type, orders.c.version.type, column.type],
+                )
+            )
+        self.update_order, self.update_unsealed = updates
+        self.insert_order = _Prepared(
+            orders.insert(),
+            dialect,
+            [column.name for column in written],
+            [column.type for column in written],
+            column_keys=[column.name for column in written],
+        )
+        self.insert_history = _Prepared(
+            history.insert(),
+            dialect,
+            [column.name for column in history.c],
+            [column.type for column in history.c],
+            column_keys=[column.name for column in history.c],
+        )
+        self.insert_outbox = _Prepared(
+            _insert_new(dialect, outbox, "id"),
+            dialect,
+            _OUTBOX_COLUMNS,
+            [outbox.c[name].type for name in _OUTBOX_COLUMNS],
+            column_keys=_OUTBOX_COLUMNS,
+        )

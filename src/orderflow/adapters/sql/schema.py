@@ -34,6 +34,7 @@ def _key(length: int) -> sa.types.TypeEngine[str]:
 _TIMESTAMP: Final = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), *_MYSQL_LIKE)
 _TEXT: Final = sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL_LIKE)
 _AMOUNT: Final = sa.Numeric(26, 8)
+_CHECKSUM_LENGTH: Final = 32
 _POSITION: Final = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
@@ -43,8 +44,9 @@ class SqlTables:
 
     Attributes:
         metadata: the ``MetaData`` holding the four tables.
-        orders: one row per order: projections and the order's document without history.
-        history: one row per history entry.
+        orders: one row per order: projections, the order's document without history, and
+            the checksum of its documents.
+        history: one row per history entry, with the checksum of its documents so far.
         outbox: one row per outbox entry.
         meta: key/value pairs about the tables (``schema_version``).
     """
@@ -85,6 +87,7 @@ def _define_tables(prefix: str, mysql_collation: str) -> SqlTables:
         sa.Column("created_at", _TIMESTAMP, nullable=False),
         sa.Column("updated_at", _TIMESTAMP, nullable=False),
         sa.Column("document", _TEXT, nullable=False),
+        sa.Column("checksum", sa.String(_CHECKSUM_LENGTH), nullable=True),
         sa.Column("due_claimed_by", sa.String(_ID_LENGTH), nullable=True),
         sa.Column("due_claimed_until", _TIMESTAMP, nullable=True),
         sa.Index(f"{prefix}orders_by_customer", "customer_id", "created_at", "id"),
@@ -103,6 +106,7 @@ def _define_tables(prefix: str, mysql_collation: str) -> SqlTables:
         sa.Column("actor", sa.String(_ACTOR_LENGTH), nullable=False),
         sa.Column("at", _TIMESTAMP, nullable=False),
         sa.Column("document", _TEXT, nullable=False),
+        sa.Column("checksum", sa.String(_CHECKSUM_LENGTH), nullable=True),
         **options,
     )
     outbox = sa.Table(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping
 from types import TracebackType
 from typing import Any
 
@@ -18,33 +17,24 @@ from orderflow.adapters.arguments import (
     check_order_write,
 )
 from orderflow.adapters.history import check_extends
+from orderflow.adapters.sql.cache import _Cached, _OrderCache
+from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.claims import SqlClaims
-from orderflow.adapters.sql.codec import (
-    _OUTBOX_COLUMNS,
-    ENTRY_PROJECTED,
-    PROJECTED,
-    _check_columns,
-    _check_order,
-    _entry_projections,
-    _OrderRow,
-    _projections,
-    _read_order,
-    _Rows,
-)
+from orderflow.adapters.sql.codec import _check_order, _OrderRow, _Rows
+from orderflow.adapters.sql.connections import SqlConnections, _Pin
 from orderflow.adapters.sql.engines import (
-    _COMMITTED,
     _check_engine,
     _reset_uncommitted,
     _SqlitePragmas,
     _turns,
 )
+from orderflow.adapters.sql.loading import SqlLoading
 from orderflow.adapters.sql.outbox import SqlOutbox
-from orderflow.adapters.sql.prepared import _OrderCache, _Prepared
+from orderflow.adapters.sql.prepared import _Statements
 from orderflow.adapters.sql.queries import SqlQueries
 from orderflow.adapters.sql.schema import (
     _MYSQL_LIKE,
     _PREFIX,
-    CLAIM_COLUMNS,
     SCHEMA_VERSION,
     SqlTables,
     _define_tables,
@@ -94,13 +84,19 @@ def _engine_options(given: Mapping[str, Any] | None) -> dict[str, Any]:
     return {"hide_parameters": True, **given}
 
 
-class SqlStore(SqlQueries, SqlClaims, SqlOutbox):
+class _Lost(Exception):
+    """A save's ``UPDATE`` matched no row: the order changed, or is gone."""
+
+
+class SqlStore(SqlConnections, SqlLoading, SqlQueries, SqlClaims, SqlOutbox):
     """An :class:`~orderflow.ports.OrderStore` on SQLAlchemy Core (SQLite, PostgreSQL, MySQL).
 
     Every operation runs in its own transaction on a connection of the engine's pool, so one
-    store may be shared by the threads of a process. Loaded orders are kept in a small LRU
-    cache keyed by id and version: :meth:`get` still reads the stored version every time,
-    and only skips decoding the order when it is the version already loaded.
+    store may be shared by the threads of a process (:meth:`command_scope` lets the calls of
+    one command share a connection). Loaded orders are kept in a small LRU cache keyed by
+    id: :meth:`get` still reads the order's row every time, and only skips decoding the
+    order when the row's version and checksum are the cached ones; when the cache holds an
+    earlier version, only the newer history rows are read and decoded.
 
     Args:
         engine: the engine to use (the store disposes of it in :meth:`close`).
@@ -157,9 +153,15 @@ class SqlStore(SqlQueries, SqlClaims, SqlOutbox):
         self._marks_commits = sa.event.contains(engine, "reset", _reset_uncommitted)
         self._cache = _OrderCache(cache_size)
         self._closed = False
+        self._pin = _Pin()
         with self._transaction("open the store") as connection:
             self._tables = _define_tables(table_prefix, _mysql_collation(connection.dialect))
-            self._prepare_statements(connection.dialect)
+            statements = _Statements(
+                self._tables, connection.dialect, self._order_columns(), self._entry_columns()
+            )
+            self._statements = statements
+            self._select_order = statements.select_order
+            self._select_history = statements.select_history
             if create:
                 self._create(connection)
         if create:  # its own transaction: holds no lock yet when it waits for the upgrade's
@@ -309,55 +311,6 @@ class SqlStore(SqlQueries, SqlClaims, SqlOutbox):
             engine.dispose()
             raise
 
-    def _prepare_statements(self, dialect: sa.Dialect) -> None:
-        """Compile the statements of the hot path once; each call only binds its values."""
-        tables = self._tables
-        orders, history, outbox = tables.orders, tables.history, tables.outbox
-        # Not a _Prepared statement: SQLAlchemy's compiled cache keeps its result metadata,
-        # where a driver-level query would build it again for each of the row's columns.
-        self._select_order = sa.select(*self._order_columns()).where(
-            orders.c.id == sa.bindparam("order_id")
-        )
-        self._select_version = sa.select(orders.c.version).where(
-            orders.c.id == sa.bindparam("order_id")
-        )
-        written = [column for column in orders.c if column.name not in CLAIM_COLUMNS]
-        changed = [column for column in written if column.name != "id"]
-        self._update_order = _Prepared(
-            sa.update(orders)
-            .where(
-                orders.c.id == sa.bindparam("match_id"),
-                orders.c.version == sa.bindparam("match_version"),
-                orders.c.document == sa.bindparam("match_document"),
-            )
-            .values({column.name: sa.bindparam(column.name) for column in changed}),
-            dialect,
-            [column.name for column in changed] + ["match_id", "match_version", "match_document"],
-            [column.type for column in changed]
-            + [orders.c.id.type, orders.c.version.type, orders.c.document.type],
-        )
-        self._insert_order = _Prepared(
-            orders.insert(),
-            dialect,
-            [column.name for column in written],
-            [column.type for column in written],
-            column_keys=[column.name for column in written],
-        )
-        self._insert_history = _Prepared(
-            history.insert(),
-            dialect,
-            [column.name for column in history.c],
-            [column.type for column in history.c],
-            column_keys=[column.name for column in history.c],
-        )
-        self._insert_outbox = _Prepared(
-            _insert_new(dialect, outbox, "id"),
-            dialect,
-            _OUTBOX_COLUMNS,
-            [outbox.c[name].type for name in _OUTBOX_COLUMNS],
-            column_keys=_OUTBOX_COLUMNS,
-        )
-
     def _create(self, connection: sa.Connection) -> None:
         self._tables.metadata.create_all(connection)
         insert = _insert_new(connection.dialect, self._tables.meta, "key")
@@ -435,40 +388,6 @@ class SqlStore(SqlQueries, SqlClaims, SqlOutbox):
         url = self._engine.url.render_as_string(hide_password=True)
         return f"SqlStore({url!r}, table_prefix={self._prefix!r})"
 
-    @contextmanager
-    def _transaction(
-        self, action: str, *, order_id: str | None = None, expected_version: int = 0
-    ) -> Iterator[sa.Connection]:
-        if self._closed:
-            raise StoreError(f"orderflow could not {action}: the store is closed")
-        with (
-            self._turns,
-            _translate(action, order_id=order_id, expected_version=expected_version),
-            self._engine.connect() as connection,
-        ):
-            with connection.begin():
-                yield connection
-            if self._marks_commits:
-                # Committed: the pool's reset may skip its ROLLBACK (see _reset_uncommitted).
-                connection.connection.info[_COMMITTED] = True
-
-    @contextmanager
-    def _reading(self, action: str) -> Iterator[sa.Connection]:
-        """A connection for reads, outside any transaction where the driver allows it.
-
-        Reads need no transaction here: an order row and its history rows are written in one
-        transaction, history is append-only, and a load keeps only the entries up to the
-        version of the row it read, so it never sees a half-written change.
-        """
-        if self._closed:
-            raise StoreError(f"orderflow could not {action}: the store is closed")
-        with (
-            self._turns,
-            _translate(action),
-            self._reader.connect() as connection,
-        ):
-            yield connection
-
     # -- orders ----------------------------------------------------------------------------
 
     def get(self, order_id: str) -> Order:
@@ -486,10 +405,11 @@ class SqlStore(SqlQueries, SqlClaims, SqlOutbox):
             StoreError: the database failed, or the stored order cannot be read.
         """
         check_order_id(order_id)
-        found = self._load(f"load order {order_id!r}", self._select_order, {"order_id": order_id})
-        if not found:
+        with self._reading(f"load order {order_id!r}") as connection:
+            order = self._load_one(connection, order_id)
+        if order is None:
             raise OrderNotFound(order_id)
-        return found[0]
+        return order
 
     def add(self, order: Order) -> None:
         """Store a new order with its history and the outbox entries of its history's
@@ -507,12 +427,15 @@ class SqlStore(SqlQueries, SqlClaims, SqlOutbox):
         check_order_write(order)
         _check_order(order)
         rows = _Rows(order, 1, self._max_size)
+        insert = self._statements.insert_order
+        bound = insert.bound(rows.order)
         action = f"add order {order.id!r}"
         with self._transaction(action, order_id=order.id) as connection:
             with _translate(action, order_id=order.id, inserting_order=True):
-                self._insert_order.run(connection, rows.order)
+                insert.run_bound(connection, bound)
             self._write_history_and_outbox(connection, rows)
-        self._cache.put(order, rows.document, rows.projections)
+        projections = tuple(bound[1:11])
+        self._cache.put(_Cached(order, rows.checksum, rows.document, rows.chain, projections))
 
     def save(self, order: Order, expected_version: int) -> None:
         """Replace the stored order if it is still at ``expected_version``, appending its new
@@ -552,172 +475,65 @@ class SqlStore(SqlQueries, SqlClaims, SqlOutbox):
                 "order.version", order.version, f"must be above {expected_version} to save"
             )
         rows = _Rows(order, expected_version + 1, self._max_size)
-        cached = self._cache.peek(order.id, expected_version)
-        if cached is not None:
-            check_extends(order, cached[1].history)
+        cached = self._cache.get(order.id)
+        if cached is not None and cached.version == expected_version:
+            check_extends(order, cached.order.history)
+        else:
+            cached = None
+        statements = self._statements
         action = f"save order {order.id!r}"
-        with self._transaction(
-            action, order_id=order.id, expected_version=expected_version
-        ) as connection:
-            if cached is None:
-                document = self._check_stored_history(connection, order, expected_version)
-            else:
-                document = cached[0]
-            change = (*rows.order[1:], order.id, expected_version, document)
-            if self._update_order.run(connection, change).rowcount != 1:
-                actual = connection.execute(
-                    self._select_version, {"order_id": order.id}
-                ).scalar_one_or_none()
-                if actual is None:
-                    raise OrderNotFound(order.id)
-                # At the expected version with another document: replaced behind our back.
-                self._cache.drop(order.id, expected_version)
-                raise ConcurrencyConflict(order.id, expected_version, actual)
-            self._write_history_and_outbox(connection, rows)
-        self._cache.put(order, rows.document, rows.projections, replaces=expected_version)
+        try:
+            with self._transaction(
+                action, order_id=order.id, expected_version=expected_version
+            ) as connection:
+                if cached is None:
+                    match, chain, sealed = self._check_stored_history(
+                        connection, order, expected_version
+                    )
+                else:
+                    match, chain, sealed = cached.checksum, cached.chain, True
+                rows.seal(chain)
+                update = statements.update_order if sealed else statements.update_unsealed
+                bound = update.bound((*rows.order[1:], order.id, expected_version, match))
+                if update.run_bound(connection, bound) != 1:
+                    raise _Lost
+                self._write_history_and_outbox(connection, rows)
+        except _Lost:
+            # Read again after the rollback: a snapshot taken earlier would show the old row.
+            self._cache.drop(order.id)
+            actual = self._stored_version(order.id)
+            raise ConcurrencyConflict(order.id, expected_version, actual) from None
+        projections = tuple(bound[:10])
+        self._cache.put(_Cached(order, rows.checksum, rows.document, rows.chain, projections))
 
     def _check_stored_history(
         self, connection: sa.Connection, order: Order, expected_version: int
-    ) -> str:
+    ) -> tuple[str, _Chain, bool]:
         """Load the stored order (in the saving transaction) and refuse ``order`` unless it
-        extends its history; return the stored document, for the update to match."""
-        orders = self._tables.orders
-        found = connection.execute(
-            sa.select(*self._order_columns()).where(orders.c.id == order.id)
-        ).one_or_none()
-        if found is None:
+        extends its history; what the update matches (the row's checksum, or its document
+        if it has none), the hash of the history's documents, and whether the row has a checksum."""
+        found = self._select_order.rows(connection, (order.id,))
+        if not found:
             raise OrderNotFound(order.id)
-        row = _OrderRow(*found)
-        if row.version != expected_version:
-            raise ConcurrencyConflict(order.id, expected_version, row.version)
-        history = self._history_rows(connection, {row.id: row.version})[row.id]
-        stored = self._read_order(row, history)
+        raw = _OrderRow(*found[0])
+        if raw.version != expected_version:
+            raise ConcurrencyConflict(order.id, expected_version, raw.version)
+        entries = self._entry_rows(connection, order.id, 1, raw.version)
+        stored = self._materialize(raw, self._processed(raw), entries)
         check_extends(order, stored.history)
-        document: str = row.document
-        return document
-
-    def _order_columns(self) -> list[sa.Column[Any]]:
-        """The columns a load reads: id, the projections, the document."""
-        orders = self._tables.orders
-        return [orders.c.id, *(orders.c[name] for name in PROJECTED), orders.c.document]
+        chain = _Chain().extended([entry.document for entry in entries])
+        if raw.checksum is None:
+            return raw.document, chain, False
+        return raw.checksum, chain, True
 
     def _write_history_and_outbox(self, connection: sa.Connection, rows: _Rows) -> None:
-        self._insert_history.run_many(connection, rows.history)
-        self._insert_outbox.run_many(connection, rows.outbox)
+        self._statements.insert_history.run_many(connection, rows.history)
+        self._statements.insert_outbox.run_many(connection, rows.outbox)
 
     def _stored_version(self, order_id: str) -> int:
-        orders = self._tables.orders
-        with self._transaction(f"load order {order_id!r}") as connection:
-            stored: int | None = connection.execute(
-                sa.select(orders.c.version).where(orders.c.id == order_id)
-            ).scalar_one_or_none()
-        if stored is None:
+        with self._reading(f"load order {order_id!r}") as connection:
+            found = self._statements.select_version.rows(connection, (order_id,))
+        if not found:
             raise OrderNotFound(order_id)
-        return stored
-
-    def _history_rows(
-        self, connection: sa.Connection, versions: Mapping[str, int]
-    ) -> dict[str, list[sa.Row[Any]]]:
-        """The history rows of these orders, up to the version each order row has.
-
-        Entries are append-only: those up to the row's version are the order's, and any
-        later ones belong to a save that committed after the order row was read.
-        """
-        history = self._tables.history
-        found: dict[str, list[sa.Row[Any]]] = {order_id: [] for order_id in versions}
-        query = (
-            sa.select(history.c.order_id, *(history.c[n] for n in ENTRY_PROJECTED))
-            .add_columns(history.c.document)
-            .where(history.c.order_id.in_(versions))
-            .order_by(history.c.order_id, history.c.version)
-        )
-        for entry in connection.execute(query):
-            if entry.version <= versions[entry.order_id]:
-                found[entry.order_id].append(entry)
-        return found
-
-    def _load(
-        self, action: str, query: sa.Select[Any], values: Mapping[str, Any] | None = None
-    ) -> list[Order]:
-        """Run a query for order rows (with its bound ``values``) and load those orders,
-        reading the history of every order the cache lacks with one query.
-
-        Every row is checked against its order: its projections (state, version, deadline,
-        amounts, ...) must be what the document implies, on a cache hit too.
-        """
-        with self._reading(action) as connection:
-            rows = [_OrderRow(*row) for row in connection.execute(query, values)]
-            found: dict[str, Order | None] = {}
-            for row in rows:
-                found[row.id] = self._cached(row)
-            missing = {row.id: row.version for row in rows if found[row.id] is None}
-            entries = self._history_rows(connection, missing) if missing else {}
-        loaded: list[Order] = []
-        for row in rows:
-            order = found[row.id]
-            if order is None:
-                order = self._read_order(row, entries[row.id])
-            loaded.append(order)
-        return loaded
-
-    def _cached(self, row: _OrderRow) -> Order | None:
-        """The cached order of this row, if its document is the cached one; its
-        projections are checked again when they changed since."""
-        self._check_size(row.id, row.document, "row")
-        hit = self._cache.get(row.id, row.version, row.document)
-        if hit is None:
-            return None
-        order, checked = hit
-        stored: tuple[Any, ...] = tuple(row[1:-1])
-        if stored != checked:
-            _check_columns(
-                row.id, "row", PROJECTED, _projections(order), stored, self._exact_amounts
-            )
-            self._cache.put(order, row.document, stored)
-        return order
-
-    def _read_order(self, row: _OrderRow, entries: Sequence[sa.Row[Any]]) -> Order:
-        """Load an order from its row and history rows, checking every projection.
-
-        Raises:
-            StoreError: naming the order, and what is wrong.
-        """
-        order_id: str = row.id
-        versions = [entry.version for entry in entries]
-        if versions != list(range(1, row.version + 1)):
-            raise StoreError(
-                f"stored order {order_id!r} is at version {row.version} but its history rows "
-                f"are not versions 1 to {row.version} ({len(versions)} rows)"
-            )
-        for entry_row in entries:
-            self._check_size(order_id, entry_row.document, f"history row {entry_row.version}")
-        order = _read_order(
-            row.document,
-            [entry_row.document for entry_row in entries],
-            order_id,
-            row.version,
-            self._max_size,
-        )
-        for version, (entry, entry_row) in enumerate(zip(order.history, entries, strict=True), 1):
-            _check_columns(
-                order_id,
-                f"history row {version}",
-                ENTRY_PROJECTED,
-                _entry_projections(version, entry),
-                tuple(entry_row[1:-1]),
-                self._exact_amounts,
-            )
-        projections: tuple[Any, ...] = tuple(row[1:-1])
-        _check_columns(
-            order_id, "row", PROJECTED, _projections(order), projections, self._exact_amounts
-        )
-        self._cache.put(order, row.document, projections)
-        return order
-
-    def _check_size(self, order_id: str, document: str, what: str) -> None:
-        if len(document) > self._max_size:
-            raise StoreError(
-                f"stored order {order_id!r} cannot be read: the document of its {what} has "
-                f"{len(document)} characters, above the store's max_document_size of "
-                f"{self._max_size}"
-            )
+        version: int = found[0][0]
+        return version

@@ -120,8 +120,16 @@ def _customer_pages(connection: sa.Connection, tables: SqlTables) -> None:
     replace_index(connection, orders, f"{prefix}orders_customer", f"{prefix}orders_by_customer")
 
 
+def _checksums(connection: sa.Connection, tables: SqlTables) -> None:
+    """Version 2: order and history rows get a checksum of their documents, which lets the
+    store read back its own writes without checking every value again. Rows written before
+    keep none (``NULL``), and are read the strict way until the order is saved again."""
+    add_column(connection, tables.orders, "checksum")
+    add_column(connection, tables.history, "checksum")
+
+
 UPGRADES: Final[dict[int, tuple[Step, ...]]] = {
-    2: (_outbox_claims, _sweeper_claims, _customer_pages),
+    2: (_outbox_claims, _sweeper_claims, _customer_pages, _checksums),
 }
 """The steps that bring tables of version ``n - 1`` to version ``n``, by ``n``."""
 
