@@ -10,8 +10,14 @@ through:
   a new frozen order value per command;
 * ``transitions`` with one shared machine (``machine.events[name].trigger(model)``);
 * a naive ``transitions.Machine`` per order;
+* python-statemachine, one machine instance per order bound to it as its model (the way that
+  library is used), with the same guards and history (:mod:`statemachine_baseline`);
 * a hand-written dict-table machine doing the same guard and history work on a plain mutable
   object: the bare cost of a state change.
+
+Then the second machine on the same engine: an after-sales case command (a return: request,
+approve, ship back, receive; and the refund's confirmation) against a lifecycle command, and
+one decision of the default after-sales policy.
 
 It prints microseconds per command (the lifecycle's time less the placing, over its six
 commands), microseconds to set an order up, bytes per placed order, and the ratios the
@@ -29,12 +35,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import baselines
+import statemachine_baseline
 from orderflow import (
     Actor,
     Address,
     ApproveReview,
     ConfirmDelivery,
     ConfirmReceipt,
+    ConfirmRefund,
     Lifecycle,
     Money,
     Order,
@@ -46,6 +54,16 @@ from orderflow import (
     Ship,
     StartFulfilment,
 )
+from orderflow.aftersales import (
+    ApproveCase,
+    CaseKind,
+    CaseReason,
+    ReceiveReturn,
+    RequestAfterSales,
+    ShipBack,
+    Units,
+)
+from orderflow.aftersales.quotes import request_quote
 
 AT = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
 LIFECYCLE = Lifecycle()
@@ -85,6 +103,11 @@ CASES: dict[str, tuple[Callable[[int], object], Callable[[int], object]]] = {
     "transitions, machine per order": baselines.BASELINES["naive_machine_per_order"],
     "bare dict table": baselines.BASELINES["bare_table"],
 }
+if statemachine_baseline.AVAILABLE:
+    CASES["python-statemachine " + statemachine_baseline.VERSION] = (
+        statemachine_baseline.statemachine_run,
+        statemachine_baseline.statemachine_setup,
+    )
 
 
 def measure(orders: int) -> dict[str, tuple[float, float, float]]:
@@ -145,6 +168,70 @@ def growth(
     return results
 
 
+def _delivered(i: int) -> Order:
+    """Order ``i``, placed and taken to delivered (the start of every after-sales case)."""
+    order = orderflow_setup(i)
+    handle = LIFECYCLE.handle
+    order = handle(order, PAY, SYSTEM, AT).order
+    order = handle(order, APPROVE, STAFF, AT).order
+    order = handle(order, START, STAFF, AT).order
+    order = handle(order, Ship("DHL", f"TRK{i:08d}"), STAFF, AT).order
+    return handle(order, DELIVER, SYSTEM, AT).order
+
+
+RETURN = RequestAfterSales(CaseKind.RETURN, CaseReason.NO_REASON, (Units("SKU-1", 1),))
+
+
+def case_commands(orders: int) -> tuple[float, float]:
+    """Microseconds per after-sales command (a return: request, approve, ship back, receive,
+    and the refund's confirmation, on a delivered order) and per lifecycle command measured
+    the same way (the six commands after placing), best of 5."""
+    import time
+
+    handle = LIFECYCLE.handle
+    delivered = [_delivered(i) for i in range(orders)]
+    best_case = best_life = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for order in delivered:
+            order = handle(order, RETURN, CUSTOMER, AT).order
+            case_id = order.cases[-1].case_id
+            order = handle(order, ApproveCase(case_id), STAFF, AT).order
+            order = handle(order, ShipBack(case_id, "SF", "SF1"), CUSTOMER, AT).order
+            order = handle(order, ReceiveReturn(case_id, (Units("SKU-1", 1),)), STAFF, AT).order
+            handle(order, ConfirmRefund(order.ledger.refunds[-1].refund_id), SYSTEM, AT)
+        best_case = min(best_case, (time.perf_counter() - started) / (orders * 5))
+        placed = [orderflow_setup(i) for i in range(orders)]
+        started = time.perf_counter()
+        for i, order in enumerate(placed):
+            order = handle(order, PAY, SYSTEM, AT).order
+            order = handle(order, APPROVE, STAFF, AT).order
+            order = handle(order, START, STAFF, AT).order
+            order = handle(order, Ship("DHL", f"TRK{i:08d}"), STAFF, AT).order
+            order = handle(order, DELIVER, SYSTEM, AT).order
+            handle(order, RECEIPT, CUSTOMER, AT)
+        best_life = min(best_life, (time.perf_counter() - started) / (orders * 6))
+    return best_case * 1e6, best_life * 1e6
+
+
+def policy_decision(decisions: int) -> float:
+    """Microseconds per decision of the default policy on a one-line no-reason return."""
+    import time
+
+    order = _delivered(0)
+    policy = LIFECYCLE.settings.policy
+    facts = LIFECYCLE.decider.facts(
+        order, RETURN, request_quote(order, RETURN), AT
+    )
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(decisions):
+            policy.decide(facts)
+        best = min(best, (time.perf_counter() - started) / decisions)
+    return best * 1e6
+
+
 def main(orders: int = 3000) -> dict[str, tuple[float, float, float]]:
     """Check every case completes a lifecycle, measure, and print the table and ratios."""
     completed = orderflow_run(1)
@@ -170,6 +257,13 @@ def main(orders: int = 3000) -> dict[str, tuple[float, float, float]]:
         " us beyond the order value; orderflow: none (one Lifecycle per process)"
     )
     sizes = (10, 100, 1_000, 10_000) if orders >= 1000 else (10, 100)
+    case, life = case_commands(max(orders // 3, 10))
+    decision = policy_decision(max(orders, 10))
+    print()
+    print(f"after-sales case command:               {case:6.2f} us")
+    print(f"lifecycle command, measured alike:      {life:6.2f} us")
+    print(f"case command / lifecycle command:       {case / life:6.2f}x   (target: at most 2x)")
+    print(f"default policy decision (1 line):       {decision:6.2f} us")
     grown = growth(sizes, 400 if orders >= 1000 else 20)
     print()
     print("one more command on an order with a long history (us/command):")

@@ -1,12 +1,15 @@
-"""A read-only mapping that can be pickled and copied (the standard ``MappingProxyType``
-cannot), for the values orders carry: a decision's facts, a policy's category overrides."""
+"""Immutable values the orders carry: a read-only mapping that can be pickled and copied
+(the standard ``MappingProxyType`` cannot), for a decision's facts and a policy's category
+overrides; and :func:`replace`, the cheap copy-with-changes of the library's own records."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
-__all__ = ["FrozenMap"]
+import attrs
+
+__all__ = ["FrozenMap", "replace"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -38,3 +41,29 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (FrozenMap, (self._items,))
+
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+_new = object.__new__
+_set = object.__setattr__
+T = TypeVar("T")
+
+
+def replace(instance: T, **changes: Any) -> T:
+    """A copy of a frozen attrs record with some fields changed, without running its
+    validators or converters again: for the library's own records, whose values are
+    already checked (``attrs.evolve`` does the same work several times slower).
+
+    Raises:
+        TypeError: a change names a field the record does not have (a bug).
+    """
+    cls = instance.__class__
+    names = _NAMES.get(cls)
+    if names is None:
+        names = _NAMES[cls] = tuple(field.name for field in attrs.fields(cast(Any, cls)))
+    if not changes.keys() <= set(names):
+        raise TypeError(f"{cls.__name__} has no field {sorted(changes.keys() - set(names))}")
+    made = _new(cls)
+    for name in names:
+        _set(made, name, changes[name] if name in changes else getattr(instance, name))
+    return made

@@ -171,14 +171,17 @@ class Step(_StepFields):
         own: tuple[Deadline, ...] = ()
         if state in _TIMED_STATES:
             own = settings.deadlines_for(state, order.history.first.at, ledger, shipment)
-        if state is OrderState.CLOSED:
+        if state is _CLOSED:
             return own
-        if state is OrderState.DELIVERED and source is OrderState.SHIPPED:
+        if state is _DELIVERED and source is _SHIPPED:
             assert shipment is not None
             assert shipment.delivered_at is not None
             after_sales = settings.policy.settings if policy is None else policy.settings
             return (*own, *return_windows(order.lines, shipment.delivered_at, after_sales))
-        windows = tuple(d for d in order.deadlines if d.kind in WINDOW_KINDS)
+        old = order.deadlines
+        if not old:
+            return own
+        windows = tuple([d for d in old if d.kind in WINDOW_KINDS])
         return (*own, *windows) if windows else own
 
 
@@ -188,3 +191,6 @@ def _case_deadlines(cases: tuple[AfterSalesCase, ...]) -> tuple[Deadline, ...]:
 
 _tuple_new = tuple.__new__
 _TIMED_STATES = frozenset({OrderState.PENDING_PAYMENT, OrderState.DELIVERED})
+_CLOSED = OrderState.CLOSED
+_DELIVERED = OrderState.DELIVERED
+_SHIPPED = OrderState.SHIPPED

@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import attrs
-
 from orderflow.aftersales.case import AfterSalesCase, CaseLine, CaseState, CaseTransition, Parcel
 from orderflow.aftersales.commands import (
     ApproveCase,
@@ -24,14 +22,13 @@ from orderflow.aftersales.commands import (
     RequestAfterSales,
     ShipBack,
     ShipReplacement,
-    Units,
 )
 from orderflow.aftersales.configuration import PolicySettings
 from orderflow.aftersales.deciding import Decider
 from orderflow.aftersales.decisions import Ruling
 from orderflow.aftersales.guards import case_of
 from orderflow.aftersales.model import CaseKind, ReturnCondition, ShippingPayer
-from orderflow.aftersales.quotes import Quote, approval_quote, receipt_quote, shares_of
+from orderflow.aftersales.quotes import Quote, approval_for, receipt_for, shares_of
 from orderflow.deadlines import Deadline, DeadlineKind
 from orderflow.effects import (
     AlertStaff,
@@ -40,6 +37,7 @@ from orderflow.effects import (
     NotifyCustomer,
     RefundReason,
 )
+from orderflow.frozen import replace
 from orderflow.ledger import Ledger
 from orderflow.money import Money
 from orderflow.order import HistoryEntry, Order
@@ -108,7 +106,7 @@ class CaseAppliers:
         source = CaseState.NEW if old is None else old.state
         if old is None or old.state is not case.state or case.deadline is None:
             settings = self.decider.settings_for(order)
-            case = attrs.evolve(
+            case = replace(
                 case, deadline=case_deadline(case.case_id, case.state, step.at, settings)
             )
         if old is None:
@@ -147,7 +145,7 @@ class CaseAppliers:
             case_id=case.case_id,
             shares=shares_of(case, quote.lines),
         )
-        refunded = attrs.evolve(
+        refunded = replace(
             case,
             state=CaseState.REFUND_PENDING,
             lines=quote.lines,
@@ -171,7 +169,7 @@ class CaseAppliers:
         denied = decision.ruling is Ruling.DENIED
         lines = quote.lines
         if denied:
-            lines = tuple(attrs.evolve(line, rejected=decision.rule_id) for line in lines)
+            lines = tuple(replace(line, rejected=decision.rule_id) for line in lines)
         case = AfterSalesCase(
             command.case_id or next_case_id(order),
             command.kind,
@@ -207,20 +205,21 @@ class CaseAppliers:
     # -- decisions ---------------------------------------------------------------------------
 
     def _approve(
-        self, step: Step, case: AfterSalesCase, skus: tuple[str, ...], reason: str, rule: str
+        self, step: Step, case: AfterSalesCase, reason: str, rule: str
     ) -> tuple[Order, HistoryEntry]:
-        """Approve these lines (the rest rejected with ``reason``): a refund with goods not
-        received or a refund only asks for its refund now; a return or an exchange waits for
-        the goods (D-6: re-checked against the caps)."""
-        chosen = skus or tuple(line.sku for line in case.lines if not line.rejected)
-        quote = approval_quote(step.order, case, chosen)
+        """Approve the lines the command names (:func:`~orderflow.aftersales.quotes.
+        approval_for`; the rest rejected with ``reason``): a refund with goods not received
+        or a refund only asks for its refund now; a return or an exchange waits for the
+        goods (D-6: re-checked against the caps)."""
+        assert step.command is not None
+        quote = approval_for(step.order, step.command)
         assert not quote.problem
         priced = {line.sku: line for line in quote.lines}
         lines = tuple(
-            priced.get(line.sku) or attrs.evolve(line, rejected=reason or line.rejected)
+            priced.get(line.sku) or replace(line, rejected=reason or line.rejected)
             for line in case.lines
         )
-        approved = attrs.evolve(
+        approved = replace(
             case,
             lines=lines,
             amount=quote.amount,
@@ -237,7 +236,7 @@ class CaseAppliers:
                 f"Your after-sales request was approved; a refund of {quote.amount} is on its way."
             )
         else:
-            approved = attrs.evolve(approved, state=CaseState.APPROVED)
+            approved = replace(approved, state=CaseState.APPROVED)
             message = "Your after-sales request was approved: please ship the goods back."
         effects.append(self._tell(step, len(effects), approved, message))
         return self.commit(step, approved, effects, ledger=ledger, rule=rule)
@@ -246,11 +245,11 @@ class CaseAppliers:
         """Staff approve a request, all of it or some lines."""
         command = step.command
         assert isinstance(command, ApproveCase)
-        return self._approve(step, case_of(step), command.skus, command.reason, "")
+        return self._approve(step, case_of(step), command.reason, "")
 
     def respond_for_seller(self, step: Step) -> tuple[Order, HistoryEntry]:
         """The seller did not answer in time: approved, as the shop's settings say."""
-        return self._approve(step, case_of(step), (), "", "seller_response")
+        return self._approve(step, case_of(step), "", "seller_response")
 
     def reject(self, step: Step) -> tuple[Order, HistoryEntry]:
         """Staff reject a request, all of it or some lines; with every line rejected the
@@ -260,7 +259,7 @@ class CaseAppliers:
         case = case_of(step)
         chosen = set(command.skus) or {line.sku for line in case.lines}
         lines = tuple(
-            attrs.evolve(line, rejected=command.reason) if line.sku in chosen else line
+            replace(line, rejected=command.reason) if line.sku in chosen else line
             for line in case.lines
         )
         return self._rejected(step, case, lines, command.reason)
@@ -269,7 +268,7 @@ class CaseAppliers:
         """The seller did not answer in time and the shop rejects unanswered requests."""
         case = case_of(step)
         reason = "The seller did not answer in time."
-        lines = tuple(attrs.evolve(line, rejected=reason) for line in case.lines)
+        lines = tuple(replace(line, rejected=reason) for line in case.lines)
         return self._rejected(step, case, lines, reason, rule="seller_response")
 
     def _rejected(
@@ -282,7 +281,7 @@ class CaseAppliers:
     ) -> tuple[Order, HistoryEntry]:
         currency = step.order.currency
         if all(line.rejected for line in lines):
-            rejected = attrs.evolve(
+            rejected = replace(
                 case,
                 state=CaseState.REJECTED,
                 lines=lines,
@@ -293,11 +292,11 @@ class CaseAppliers:
             effects = [self._tell(step, 0, rejected, message)]
             return self.commit(step, rejected, effects, rule=rule)
         amount = Money.sum((line.amount for line in lines if not line.rejected), currency)
-        return self.commit(step, attrs.evolve(case, lines=lines, amount=amount), rule=rule)
+        return self.commit(step, replace(case, lines=lines, amount=amount), rule=rule)
 
     def ask_for_review(self, step: Step) -> tuple[Order, HistoryEntry]:
         """The buyer asks for a supervisor's review of the rejection (D-8), once."""
-        case = attrs.evolve(case_of(step), state=CaseState.IN_REVIEW, reviewed=True)
+        case = replace(case_of(step), state=CaseState.IN_REVIEW, reviewed=True)
         order = step.order
         alert = AlertStaff(
             order.id,
@@ -315,8 +314,8 @@ class CaseAppliers:
         assert isinstance(command, DecideReview)
         case = case_of(step)
         if command.approve:
-            return self._approve(step, case.reopened(), (), "", "review")
-        closed = attrs.evolve(case, state=CaseState.CLOSED, resolution="review_upheld")
+            return self._approve(step, case.reopened(), "", "review")
+        closed = replace(case, state=CaseState.CLOSED, resolution="review_upheld")
         message = f"The review upheld the rejection: {command.note}"
         return self.commit(step, closed, (self._tell(step, 0, closed, message),), rule="review")
 
@@ -324,8 +323,8 @@ class CaseAppliers:
         """Staff overturn a denial with a justification; the denial stays in history."""
         command = step.command
         assert isinstance(command, OverrideDenial)
-        case = attrs.evolve(case_of(step).reopened(), override=command.justification)
-        return self._approve(step, case, (), "", "override")
+        case = replace(case_of(step).reopened(), override=command.justification)
+        return self._approve(step, case, "", "override")
 
     # -- goods on their way --------------------------------------------------------------------
 
@@ -334,7 +333,7 @@ class CaseAppliers:
         command = step.command
         assert isinstance(command, ShipBack)
         parcel = Parcel(command.carrier, command.tracking_number, step.at, command.shipping_cost)
-        case = attrs.evolve(case_of(step), state=CaseState.RETURNING, parcel=parcel)
+        case = replace(case_of(step), state=CaseState.RETURNING, parcel=parcel)
         return self.commit(step, case)
 
     def receive(self, step: Step) -> tuple[Order, HistoryEntry]:
@@ -342,13 +341,12 @@ class CaseAppliers:
         deduction for damage); an exchange waits for its replacement."""
         command = step.command
         assert isinstance(command, ReceiveReturn)
-        return self._received(step, case_of(step), command.lines, command.deduction, "")
+        return self._received(step, case_of(step), "")
 
     def receive_overdue(self, step: Step) -> tuple[Order, HistoryEntry]:
         """The seller did not confirm receipt in time: the approved units are received as
         sold, and the refund starts by itself."""
-        case = case_of(step)
-        return self._received(step, case, _approved_units(case), None, "seller_receipt")
+        return self._received(step, case_of(step), "seller_receipt")
 
     def report_lost(self, step: Step) -> tuple[Order, HistoryEntry]:
         """The carrier lost the return (D-7): refunded as if received, with the agent's
@@ -357,27 +355,23 @@ class CaseAppliers:
         assert isinstance(command, ReportReturnLost)
         case = case_of(step)
         if command.refund:
-            return self._received(step, case, _approved_units(case), None, "return_lost")
-        lines = tuple(attrs.evolve(line, rejected=command.note) for line in case.lines)
+            return self._received(step, case, "return_lost")
+        lines = tuple(replace(line, rejected=command.note) for line in case.lines)
         return self._rejected(step, case, lines, command.note, rule="return_lost")
 
-    def _received(
-        self,
-        step: Step,
-        case: AfterSalesCase,
-        units: tuple[Units, ...],
-        deduction: Money | None,
-        rule: str,
-    ) -> tuple[Order, HistoryEntry]:
-        quote = receipt_quote(step.order, case, units, deduction)
+    def _received(self, step: Step, case: AfterSalesCase, rule: str) -> tuple[Order, HistoryEntry]:
+        """The goods are back (or settled as if they were, D-7): what
+        :func:`~orderflow.aftersales.quotes.receipt_for` says they refund."""
+        assert step.command is not None
+        quote = receipt_for(step.order, step.command)
         assert not quote.problem
         effects: list[Effect] = []
         ledger = step.order.ledger
         if case.kind is CaseKind.EXCHANGE:
-            done = attrs.evolve(case, state=CaseState.RECEIVED, lines=quote.lines)
+            done = replace(case, state=CaseState.RECEIVED, lines=quote.lines)
             message = "Your return was received; the replacement will ship soon."
         elif not quote.amount.is_positive():
-            done = attrs.evolve(
+            done = replace(
                 case,
                 state=CaseState.CLOSED,
                 lines=quote.lines,
@@ -387,9 +381,7 @@ class CaseAppliers:
             )
             message = f"Your return was received; nothing is left to refund. {quote.note}"
         else:
-            done, effects, ledger = self._refund(
-                step, attrs.evolve(case, lines=quote.lines), quote, 0
-            )
+            done, effects, ledger = self._refund(step, replace(case, lines=quote.lines), quote, 0)
             message = f"Your return was received; a refund of {quote.amount} is on its way."
         done, ledger = self._shipping_refund(step, done, ledger, effects)
         effects.append(self._tell(step, len(effects), done, message))
@@ -418,14 +410,14 @@ class CaseAppliers:
             case_id=case.case_id,
         )
         effects.append(shipping)
-        return attrs.evolve(case, refund_ids=(*case.refund_ids, shipping.refund_id)), ledger
+        return replace(case, refund_ids=(*case.refund_ids, shipping.refund_id)), ledger
 
     def receive_wrong_item(self, step: Step) -> tuple[Order, HistoryEntry]:
         """The goods sent back are not what was sold: nothing is refunded, the case is
         rejected and the buyer may ask for a review (D-8)."""
         reason = "The goods sent back are not the goods sold."
         case = case_of(step)
-        lines = tuple(attrs.evolve(line, rejected=reason) for line in case.lines)
+        lines = tuple(replace(line, rejected=reason) for line in case.lines)
         return self._rejected(step, case, lines, reason, rule=ReturnCondition.WRONG_ITEM.value)
 
     def ship_replacement(self, step: Step) -> tuple[Order, HistoryEntry]:
@@ -433,7 +425,7 @@ class CaseAppliers:
         command = step.command
         assert isinstance(command, ShipReplacement)
         parcel = Parcel(command.carrier, command.tracking_number, step.at)
-        case = attrs.evolve(case_of(step), state=CaseState.EXCHANGED, replacement=parcel)
+        case = replace(case_of(step), state=CaseState.EXCHANGED, replacement=parcel)
         message = f"Your replacement has shipped with {command.carrier}."
         return self.commit(step, case, (self._tell(step, 0, case, message),))
 
@@ -443,14 +435,14 @@ class CaseAppliers:
         """A case waited past its time: never shipped back, or a rejection not reviewed."""
         case = case_of(step)
         resolution = "not_shipped_back" if case.state is CaseState.APPROVED else "not_reviewed"
-        closed = attrs.evolve(case, state=CaseState.CLOSED, resolution=resolution)
+        closed = replace(case, state=CaseState.CLOSED, resolution=resolution)
         return self.commit(step, closed)
 
     def remind(self, step: Step) -> tuple[Order, HistoryEntry]:
         """Staff are reminded of a case waiting on them, and the next reminder is set."""
         case = case_of(step)
         settings = self.decider.settings_for(step.order)
-        reminded = attrs.evolve(
+        reminded = replace(
             case,
             reminders=case.reminders + 1,
             deadline=case_deadline(case.case_id, case.state, step.at, settings),
@@ -465,9 +457,3 @@ class CaseAppliers:
             f"An after-sales case has waited in {case.state.value} since its last change.",
         )
         return self.commit(step, reminded, (alert,))
-
-
-def _approved_units(case: AfterSalesCase) -> tuple[Units, ...]:
-    return tuple(
-        Units(line.sku, line.approved) for line in case.lines if line.approved and not line.rejected
-    )

@@ -17,6 +17,7 @@ import attrs
 from orderflow.aftersales.model import CaseKind, CaseReason
 from orderflow.aftersales.policy import Decision
 from orderflow.deadlines import Deadline
+from orderflow.frozen import replace
 from orderflow.money import Money
 
 __all__ = [
@@ -164,9 +165,9 @@ class AfterSalesCase:
     def reopened(self) -> AfterSalesCase:
         """The case with its lines no longer rejected, to be decided again (a review or an
         override, D-8)."""
-        return attrs.evolve(
+        return replace(
             self,
-            lines=tuple(attrs.evolve(line, rejected="") for line in self.lines),
+            lines=tuple(replace(line, rejected="") for line in self.lines),
             rejection="",
         )
 

@@ -13,6 +13,7 @@ mapping from category to its override.
 from __future__ import annotations
 
 import enum
+import functools
 import itertools
 from collections.abc import Iterable, Mapping
 from datetime import timedelta
@@ -169,6 +170,11 @@ def _timer(instance: object, attribute: attrs.Attribute[timedelta], value: objec
         raise InvalidConfiguration(setting, value, "must be a whole number of seconds")
 
 
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 @attrs.frozen
 class PolicySettings:
     """The after-sales settings of a shop: data an order snapshots when it is placed.
@@ -223,7 +229,7 @@ class PolicySettings:
     @property
     def zone(self) -> ZoneInfo:
         """The shop's time zone."""
-        return ZoneInfo(self.time_zone)
+        return _zone(self.time_zone)
 
     def no_reason_days_for(self, category: str) -> int:
         """The no-reason window of a category in days: its override, or the shop's (AS-2)."""

@@ -30,7 +30,6 @@ from orderflow.aftersales.commands import (
     RespondForSeller,
     ShipBack,
     ShipReplacement,
-    Units,
 )
 from orderflow.aftersales.configuration import ResponseAction
 from orderflow.aftersales.deciding import Decider
@@ -40,12 +39,11 @@ from orderflow.aftersales.guards import (
     KNOWN_SKUS,
     REASON_FOR_THE_REST,
     SHIPPING_CURRENCY,
-    case_of,
     quote_guard,
     request_guards,
 )
 from orderflow.aftersales.model import CaseKind, ReturnCondition
-from orderflow.aftersales.quotes import Quote, approval_quote, receipt_quote
+from orderflow.aftersales.quotes import Quote, approval_for, receipt_for
 from orderflow.engine import Condition, Definition, Guard, RefusalText, State, Transition
 from orderflow.errors import RefusalCategory
 from orderflow.model import ActorKind, Permission
@@ -90,24 +88,12 @@ def _exchange(order: Order, command: c.Command | None, at: datetime) -> bool:
     return case is not None and case.kind is CaseKind.EXCHANGE
 
 
-def _approved_units(case: AfterSalesCase) -> tuple[Units, ...]:
-    return tuple(
-        Units(line.sku, line.approved) for line in case.lines if line.approved and not line.rejected
-    )
-
-
-def _receipt(order: Order, command: c.Command | None) -> Quote | None:
-    case = _case(order, command)
-    if case is None:
-        return None
-    if isinstance(command, ReceiveReturn):
-        return receipt_quote(order, case, command.lines, command.deduction)
-    return receipt_quote(order, case, _approved_units(case))
-
-
 def _nothing_left(order: Order, command: c.Command | None, at: datetime) -> bool:
-    quote = _receipt(order, command)
-    return quote is not None and not quote.problem and not quote.amount.is_positive()
+    if _case(order, command) is None:
+        return False
+    assert command is not None
+    quote = receipt_for(order, command)
+    return not quote.problem and not quote.amount.is_positive()
 
 
 def _wrong_item(order: Order, command: c.Command | None, at: datetime) -> bool:
@@ -130,23 +116,13 @@ def _both(first: Condition, second: Condition) -> Condition:
 
 
 def _approval(step: Step) -> Quote:
-    """What approving the case would hold now: the lines an approval names (all those not
-    rejected by default), or, for a rejected case reviewed or overridden, all of them."""
-    case = case_of(step)
-    command = step.command
-    if case.state in (S.REJECTED, S.IN_REVIEW):
-        case = case.reopened()
-        chosen = tuple(line.sku for line in case.lines)
-    else:
-        skus = command.skus if isinstance(command, ApproveCase) else ()
-        chosen = skus or tuple(line.sku for line in case.lines if not line.rejected)
-    return approval_quote(step.order, case, chosen)
+    assert step.command is not None
+    return approval_for(step.order, step.command)
 
 
 def _receipt_of(step: Step) -> Quote:
-    quote = _receipt(step.order, step.command)
-    assert quote is not None
-    return quote
+    assert step.command is not None
+    return receipt_for(step.order, step.command)
 
 
 _APPROVAL_GUARDS: tuple[Guard, ...] = tuple(

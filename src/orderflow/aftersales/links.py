@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-import attrs
-
 from orderflow.aftersales.case import AfterSalesCase, CaseState, CaseTransition
 from orderflow.aftersales.configuration import PolicySettings
 from orderflow.deadlines import Deadline
+from orderflow.frozen import replace
 from orderflow.ledger import Ledger, RefundStatus
 from orderflow.model import OrderState
 from orderflow.order import Order
@@ -51,9 +50,7 @@ def follow_refund(
         state = CaseState.REFUND_PENDING
     if state is case.state:
         return None, ()
-    moved = attrs.evolve(
-        case, state=state, deadline=deadline_for(case.case_id, state, at, settings)
-    )
+    moved = replace(case, state=state, deadline=deadline_for(case.case_id, state, at, settings))
     cases = tuple(moved if item is case else item for item in order.cases)
     return cases, (CaseTransition(case.case_id, case.state, state),)
 
@@ -72,7 +69,7 @@ def close_cases(
         if case.is_open and case.case_id not in in_flight:
             moved.append(CaseTransition(case.case_id, case.state, CaseState.CLOSED, resolution))
             result.append(
-                attrs.evolve(case, state=CaseState.CLOSED, resolution=resolution, deadline=None)
+                replace(case, state=CaseState.CLOSED, resolution=resolution, deadline=None)
             )
         else:
             result.append(case)

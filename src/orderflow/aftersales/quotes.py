@@ -9,22 +9,41 @@ amount on the same line) says why in :attr:`Quote.note`, naming the earlier refu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import attrs
 
-from orderflow.aftersales.case import AfterSalesCase, CaseLine
-from orderflow.aftersales.commands import RequestAfterSales, Units
+from orderflow.aftersales.case import AfterSalesCase, CaseLine, CaseState
+from orderflow.aftersales.commands import (
+    ApproveCase,
+    CaseCommand,
+    ReceiveReturn,
+    RequestAfterSales,
+    Units,
+)
 from orderflow.aftersales.model import CaseKind
 from orderflow.aftersales.money import LineStanding, Standing, allocate, standing
+from orderflow.commands import Command
+from orderflow.frozen import replace
 from orderflow.ledger import LineShare, RefundStatus
 from orderflow.money import Money
 
 if TYPE_CHECKING:
     from orderflow.order import Order
 
-__all__ = ["Quote", "approval_quote", "receipt_quote", "request_quote", "shares_of"]
+__all__ = [
+    "Quote",
+    "approval_for",
+    "approval_of",
+    "approval_quote",
+    "receipt_for",
+    "receipt_of",
+    "receipt_quote",
+    "request_quote",
+    "shares_of",
+]
 
 
 @attrs.frozen
@@ -174,7 +193,7 @@ def approval_quote(order: Order, case: AfterSalesCase, skus: Iterable[str]) -> Q
     if quote.problem:
         return quote
     merged = tuple(
-        attrs.evolve(line, amount=priced.amount, approved=line.quantity)
+        replace(line, amount=priced.amount, approved=line.quantity)
         for line, priced in zip(chosen, quote.lines, strict=True)
     )
     return Quote(merged, quote.amount, quote.note)
@@ -213,7 +232,7 @@ def receipt_quote(
         return quote
     lines = {line.sku: line for line in quote.lines}
     updated = tuple(
-        attrs.evolve(
+        replace(
             line,
             received=counts.get(line.sku, 0),
             amount=lines[line.sku].amount if line.sku in lines else Money.zero(currency),
@@ -228,8 +247,7 @@ def receipt_quote(
             return _refused(currency, "deduction_too_large", amount=amount)
         cuts = allocate(deduction, [line.amount for line in updated])
         updated = tuple(
-            attrs.evolve(line, amount=line.amount - cut)
-            for line, cut in zip(updated, cuts, strict=True)
+            replace(line, amount=line.amount - cut) for line, cut in zip(updated, cuts, strict=True)
         )
         amount = amount - deduction
         note = f"{note} {deduction} deducted for damage.".strip()
@@ -254,3 +272,58 @@ def shares_of(case: AfterSalesCase, lines: Iterable[CaseLine]) -> tuple[LineShar
         for line in lines
         if line.amount.is_positive() and not line.rejected
     )
+
+
+def _remembered(
+    compute: Callable[[Order, Command], Quote],
+) -> Callable[[Order, Command], Quote]:
+    """``compute``, keeping its last result for the very same order and command: a command's
+    guards, its condition and its applier all ask for the same quote."""
+    last: list[tuple[Order, Command, Quote] | None] = [None]
+
+    @functools.wraps(compute)
+    def quote(order: Order, command: Command) -> Quote:
+        held = last[0]
+        if held is not None and held[0] is order and held[1] is command:
+            return held[2]
+        result = compute(order, command)
+        last[0] = (order, command, result)
+        return result
+
+    return quote
+
+
+def _the_case(order: Order, command: Command) -> AfterSalesCase:
+    assert isinstance(command, CaseCommand)
+    case = order.case(command.case_id)
+    assert case is not None
+    return case
+
+
+def approval_of(order: Order, command: Command) -> Quote:
+    """What approving a case holds now: the lines an approval names (all those not rejected
+    by default), or, for a rejected case reviewed or overridden, all of them (D-6, D-8)."""
+    case = _the_case(order, command)
+    if case.state in (CaseState.REJECTED, CaseState.IN_REVIEW):
+        case = case.reopened()
+        chosen = tuple(line.sku for line in case.lines)
+    else:
+        skus = command.skus if isinstance(command, ApproveCase) else ()
+        chosen = skus or tuple(line.sku for line in case.lines if not line.rejected)
+    return approval_quote(order, case, chosen)
+
+
+def receipt_of(order: Order, command: Command) -> Quote:
+    """What receiving a case's goods refunds: the units a receipt names, or all the units
+    approved (an overdue receipt, a lost return settled with a refund) (D-7)."""
+    case = _the_case(order, command)
+    if isinstance(command, ReceiveReturn):
+        return receipt_quote(order, case, command.lines, command.deduction)
+    units = tuple(
+        Units(line.sku, line.approved) for line in case.lines if line.approved and not line.rejected
+    )
+    return receipt_quote(order, case, units)
+
+
+approval_for = _remembered(approval_of)
+receipt_for = _remembered(receipt_of)

@@ -26,7 +26,7 @@ from typing import Final
 import attrs
 
 from orderflow.aftersales.configuration import PolicySettings
-from orderflow.aftersales.decisions import Fact, Rule, Verdict, _rule_id_setting
+from orderflow.aftersales.decisions import Fact, Rule, Ruling, Verdict, _rule_id_setting, _trusted
 from orderflow.aftersales.model import Basis, CaseKind, ExclusionFlag
 from orderflow.aftersales.requests import RequestedLine, RequestFacts
 from orderflow.aftersales.windows import QUALITY_HINT, NoReasonWindowRule, QualityWindowRule
@@ -113,16 +113,19 @@ class ExclusionRule:
             else:
                 continue
             found = {"exclusion": flag.value, **_line_facts(line), "source": source}
-            return Verdict.denied(self.rule_id, denied, found, QUALITY_HINT)
+            return _trusted(Ruling.DENIED, self.rule_id, denied, found, QUALITY_HINT)
         if flag is ExclusionFlag.UNSEALED_DIGITAL and facts.stated_unsealed:
             stated: dict[str, Fact] = {
                 "exclusion": flag.value,
                 "stated_unsealed": True,
                 "source": "request",
             }
-            return Verdict.denied(self.rule_id, denied, stated, QUALITY_HINT)
-        return Verdict.allowed(
-            self.rule_id, allowed, {"exclusion": flag.value, "lines": len(facts.lines)}
+            return _trusted(Ruling.DENIED, self.rule_id, denied, stated, QUALITY_HINT)
+        return _trusted(
+            Ruling.ALLOWED,
+            self.rule_id,
+            allowed,
+            {"exclusion": flag.value, "lines": len(facts.lines)},
         )
 
 
@@ -147,14 +150,16 @@ class CategoryExclusionRule:
             return None
         for line in facts.lines:
             if settings.excludes_category(line.category):
-                return Verdict.denied(
+                return _trusted(
+                    Ruling.DENIED,
                     self.rule_id,
                     f"Goods in the category {line.category} cannot be returned without a reason.",
                     _line_facts(line),
                     QUALITY_HINT,
                 )
         categories = ", ".join(sorted({line.category for line in facts.lines if line.category}))
-        return Verdict.allowed(
+        return _trusted(
+            Ruling.ALLOWED,
             self.rule_id,
             "None of the goods is in a category excluded from no-reason returns.",
             {"categories": categories},
@@ -179,7 +184,8 @@ class DeliveredRule:
         """
         if facts.kind not in _AFTER_DELIVERY or facts.delivered_at is not None:
             return None
-        return Verdict.denied(
+        return _trusted(
+            Ruling.DENIED,
             self.rule_id,
             "The goods have not been delivered yet.",
             {
@@ -213,7 +219,8 @@ class DeliveryDisputeRule:
         if delivered_at is None or basis not in (Basis.DELIVERY_DISPUTE, Basis.NOT_RECEIVED):
             return None
         zone = settings.zone
-        return Verdict.manual(
+        return _trusted(
+            Ruling.MANUAL,
             self.rule_id,
             f"The delivery is disputed ({facts.reason.description}); an agent will review it.",
             {
@@ -244,7 +251,8 @@ class NotReceivedRule:
         """
         if facts.kind is not CaseKind.NOT_RECEIVED or facts.delivered_at is not None:
             return None
-        return Verdict.allowed(
+        return _trusted(
+            Ruling.ALLOWED,
             self.rule_id,
             "The goods have not been delivered, so the order can be refunded as not received.",
             {
@@ -280,7 +288,8 @@ class AgreedRefundRule:
             or facts.reason.basis not in (Basis.AGREED, Basis.NO_REASON)
         ):
             return None
-        return Verdict.allowed(
+        return _trusted(
+            Ruling.ALLOWED,
             self.rule_id,
             f"A refund of {facts.amount} without returning the goods can be agreed with the "
             "seller.",

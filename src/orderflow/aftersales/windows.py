@@ -22,13 +22,15 @@ hold ``delivered_at`` and ``window_ends``. When a request names lines whose wind
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Final
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from orderflow.aftersales.decisions import Fact, Verdict, _rule_id_setting
+from orderflow.aftersales.decisions import Fact, Ruling, Verdict, _rule_id_setting, _trusted
 from orderflow.aftersales.model import Basis, CaseKind
 from orderflow.aftersales.requests import RequestFacts
 from orderflow.deadlines import Deadline, DeadlineKind
@@ -142,9 +144,9 @@ def _window(
     shown = _shown(end, settings.time_zone)
     if facts.requested_at < end:
         sentence = f"The request is within the {days}-day {name} window, which ends at {shown}."
-        return Verdict.allowed(rule_id, sentence, used)
+        return _trusted(Ruling.ALLOWED, rule_id, sentence, used)
     sentence = f"The {days}-day {name} window ended at {shown}."
-    return Verdict.denied(rule_id, sentence, used, hint)
+    return _trusted(Ruling.DENIED, rule_id, sentence, used, hint)
 
 
 @attrs.frozen
@@ -214,25 +216,45 @@ class QualityWindowRule:
         )
 
 
+@functools.lru_cache(maxsize=4096)
+def _calendar_end(day: date, days: int, time_zone: str) -> datetime:
+    """The first instant (in UTC) of the local day ``days + 1`` days after ``day`` (D-4)."""
+    first_day_outside = day + timedelta(days=days + 1)
+    return datetime.combine(first_day_outside, time(0), tzinfo=ZoneInfo(time_zone)).astimezone(UTC)
+
+
 def return_windows(
     lines: Iterable[OrderLine], delivered_at: datetime, settings: PolicySettings
 ) -> tuple[Deadline, ...]:
     """The deadlines of an order's return windows (TM-6, D-15): when the no-reason window
     (AS-2) and the quality window (AS-3) close for the last line they cover. Lines of a
     category excluded from no-reason returns do not keep that window open; when no line has
-    one, there is no no-reason deadline."""
-    no_reason = [
-        window_end(delivered_at, settings.no_reason_days_for(line.category), settings)
-        for line in lines
-        if not settings.excludes_category(line.category)
-    ]
-    quality = [
-        window_end(delivered_at, settings.quality_days_for(line.category), settings)
-        for line in lines
-    ]
-    deadlines = []
-    if no_reason:
-        deadlines.append(Deadline(DeadlineKind.NO_REASON_WINDOW, max(no_reason).astimezone(UTC)))
-    if quality:
-        deadlines.append(Deadline(DeadlineKind.QUALITY_WINDOW, max(quality).astimezone(UTC)))
-    return tuple(deadlines)
+    one, there is no no-reason deadline. (The longest window ends last: an end only grows
+    with the number of days.)"""
+    if not settings.categories and not settings.excluded_categories:
+        no_reason: int | None = settings.no_reason_days  # no category departs from the shop's
+        quality = settings.quality_days
+    else:
+        categories = {line.category for line in lines}
+        no_reason = max(
+            (
+                settings.no_reason_days_for(category)
+                for category in categories
+                if not settings.excludes_category(category)
+            ),
+            default=None,
+        )
+        quality = max(settings.quality_days_for(category) for category in categories)
+    if settings.window_mode is WindowMode.HOURS:
+        start = delivered_at.astimezone(UTC)
+        quality_end = start + timedelta(days=quality)
+        no_reason_end = None if no_reason is None else start + timedelta(days=no_reason)
+    else:
+        day = delivered_at.astimezone(settings.zone).date()
+        zone = settings.time_zone
+        quality_end = _calendar_end(day, quality, zone)
+        no_reason_end = None if no_reason is None else _calendar_end(day, no_reason, zone)
+    closes = Deadline(DeadlineKind.QUALITY_WINDOW, quality_end)
+    if no_reason_end is None:
+        return (closes,)
+    return (Deadline(DeadlineKind.NO_REASON_WINDOW, no_reason_end), closes)

@@ -10,13 +10,12 @@ Confirmed refunds that reach everything paid close an order not yet completed (D
 
 from __future__ import annotations
 
-import attrs
-
 from orderflow import commands as c
 from orderflow.aftersales.appliers import case_deadline
 from orderflow.aftersales.configuration import PolicySettings
 from orderflow.aftersales.links import close_cases, closes_in_full, follow_refund
 from orderflow.effects import Effect, NotificationTopic, NotifyCustomer, ReleaseStock, RequestRefund
+from orderflow.frozen import replace
 from orderflow.ledger import Ledger, RefundStatus
 from orderflow.model import CloseReason, OrderState
 from orderflow.order import Closure, HistoryEntry, Order
@@ -84,14 +83,14 @@ def apply_confirm_refund(step: Step) -> tuple[Order, HistoryEntry]:
     ledger = step.order.ledger
     refund = ledger.refund(command.refund_id)
     assert refund is not None
-    updated = attrs.evolve(refund, status=RefundStatus.REFUNDED, last_error="")
+    updated = replace(refund, status=RefundStatus.REFUNDED, last_error="")
     if refund.counts_against_paid:
-        ledger = attrs.evolve(
+        ledger = replace(
             ledger,
             amount_refunded=ledger.amount_refunded + refund.amount,
             amount_refund_pending=ledger.amount_refund_pending - refund.amount,
         )
-    ledger = attrs.evolve(ledger, refunds=replace_refund(ledger, refund, updated))
+    ledger = replace(ledger, refunds=replace_refund(ledger, refund, updated))
     notice = _notify(
         step,
         0,
@@ -111,17 +110,15 @@ def apply_fail_refund(step: Step) -> tuple[Order, HistoryEntry]:
     ledger = step.order.ledger
     refund = ledger.refund(command.refund_id)
     assert refund is not None
-    updated = attrs.evolve(
+    updated = replace(
         refund,
         status=RefundStatus.FAILED,
         last_error=command.error or ("declined" if command.declined else "outcome unknown"),
         declined=command.declined,
     )
     if refund.in_flight and not updated.in_flight:
-        ledger = attrs.evolve(
-            ledger, amount_refund_pending=ledger.amount_refund_pending - refund.amount
-        )
-    ledger = attrs.evolve(ledger, refunds=replace_refund(ledger, refund, updated))
+        ledger = replace(ledger, amount_refund_pending=ledger.amount_refund_pending - refund.amount)
+    ledger = replace(ledger, refunds=replace_refund(ledger, refund, updated))
     return _commit(step, ledger, refund.refund_id, ())
 
 
@@ -137,7 +134,7 @@ def apply_retry_refund(step: Step) -> tuple[Order, HistoryEntry]:
     # D-17: a new key only after a known decline; after an unknown outcome the provider may
     # still pay the earlier request, so the retry must carry the same key.
     key_attempt = attempt if refund.declined else refund.key_attempt
-    updated = attrs.evolve(
+    updated = replace(
         refund,
         status=RefundStatus.PENDING,
         attempts=attempt,
@@ -146,9 +143,7 @@ def apply_retry_refund(step: Step) -> tuple[Order, HistoryEntry]:
         declined=False,
     )
     if updated.in_flight and not refund.in_flight:
-        ledger = attrs.evolve(
-            ledger, amount_refund_pending=ledger.amount_refund_pending + refund.amount
-        )
+        ledger = replace(ledger, amount_refund_pending=ledger.amount_refund_pending + refund.amount)
     effect = RequestRefund(
         step.order.id,
         step.version,
@@ -160,5 +155,5 @@ def apply_retry_refund(step: Step) -> tuple[Order, HistoryEntry]:
         attempt,
         updated.idempotency_key,
     )
-    ledger = attrs.evolve(ledger, refunds=replace_refund(ledger, refund, updated))
+    ledger = replace(ledger, refunds=replace_refund(ledger, refund, updated))
     return _commit(step, ledger, refund.refund_id, (effect,))
