@@ -193,8 +193,8 @@ def case_commands(orders: int) -> tuple[float, float]:
     best_case = best_life = float("inf")
     for _ in range(5):
         started = time.perf_counter()
-        for order in delivered:
-            order = handle(order, RETURN, CUSTOMER, AT).order
+        for start in delivered:
+            order = handle(start, RETURN, CUSTOMER, AT).order
             case_id = order.cases[-1].case_id
             order = handle(order, ApproveCase(case_id), STAFF, AT).order
             order = handle(order, ShipBack(case_id, "SF", "SF1"), CUSTOMER, AT).order
@@ -203,8 +203,8 @@ def case_commands(orders: int) -> tuple[float, float]:
         best_case = min(best_case, (time.perf_counter() - started) / (orders * 5))
         placed = [orderflow_setup(i) for i in range(orders)]
         started = time.perf_counter()
-        for i, order in enumerate(placed):
-            order = handle(order, PAY, SYSTEM, AT).order
+        for i, start in enumerate(placed):
+            order = handle(start, PAY, SYSTEM, AT).order
             order = handle(order, APPROVE, STAFF, AT).order
             order = handle(order, START, STAFF, AT).order
             order = handle(order, Ship("DHL", f"TRK{i:08d}"), STAFF, AT).order
@@ -220,9 +220,7 @@ def policy_decision(decisions: int) -> float:
 
     order = _delivered(0)
     policy = LIFECYCLE.settings.policy
-    facts = LIFECYCLE.decider.facts(
-        order, RETURN, request_quote(order, RETURN), AT
-    )
+    facts = LIFECYCLE.decider.facts(order, RETURN, request_quote(order, RETURN), AT)
     best = float("inf")
     for _ in range(5):
         started = time.perf_counter()
