@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from orderflow import Lifecycle
+from orderflow.engine import Transition
 from orderflow.lifecycle import LIFECYCLE
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +22,8 @@ DIAGRAM = ROOT / "docs" / "lifecycle.mmd"
 README = ROOT / "README.md"
 REFERENCE = ROOT / "docs" / "lifecycle.md"
 REFUSALS = ROOT / "docs" / "refusals.md"
+CASE_DIAGRAM = ROOT / "docs" / "aftersales.mmd"
+AFTERSALES = ROOT / "docs" / "aftersales.md"
 
 
 def _sync(path: Path, start: str, end: str, generated: str) -> None:
@@ -50,13 +53,14 @@ def _states(states: tuple[object, ...]) -> str:
     return ", ".join(f"`{getattr(state, 'value', state)}`" for state in states)
 
 
-def reference_tables() -> str:
-    """The transitions and refusal codes of the default lifecycle, as Markdown tables."""
+def transitions_table(transitions: tuple[Transition, ...]) -> str:
+    """A definition's transitions as a Markdown table: command, from, to, who, permission,
+    rules."""
     rows = [
         "| command | from | to | who | staff permission | rules |",
         "|---|---|---|---|---|---|",
     ]
-    for t in LIFECYCLE.transitions:
+    for t in transitions:
         when = f" ({t.when[0]})" if t.when else ""
         dest = f"`{t.dest.value}`" if t.dest else "(stays)"
         who = ", ".join(sorted(kind.value for kind in t.actors))
@@ -66,6 +70,26 @@ def reference_tables() -> str:
             f"| {permission} | {t.rule} |"
         )
     return "\n".join(rows) + "\n"
+
+
+def reference_tables() -> str:
+    """The transitions of the default lifecycle, as a Markdown table."""
+    return transitions_table(LIFECYCLE.transitions)
+
+
+def case_tables() -> str:
+    """The transitions of the default after-sales case machine, then the moves its cases make
+    when the order's own commands move their refunds or close the order, as Markdown tables."""
+    definition = Lifecycle().case_definition
+    rows = [
+        "| moved by | from | to |",
+        "|---|---|---|",
+        *(
+            f"| {event} | {_states((source,))} | {_states((dest,))} |"
+            for source, dest, event in definition.followed
+        ),
+    ]
+    return transitions_table(definition.transitions) + "\n" + "\n".join(rows) + "\n"
 
 
 def refusal_table() -> str:
@@ -91,6 +115,29 @@ def test_reference_tables_match_the_definition() -> None:
     """docs/lifecycle.md lists exactly the transitions of the definition."""
     _sync(
         REFERENCE, "<!-- generated: transitions -->", "<!-- end generated -->", reference_tables()
+    )
+
+
+def test_committed_case_diagram_matches_the_live_definition() -> None:
+    """The after-sales case diagram in docs/ is the one the case definition draws (AS-1)."""
+    diagram = Lifecycle().case_mermaid()
+    assert diagram.startswith("stateDiagram-v2\n")
+    assert "returning --> refund_pending: receive_return" in diagram
+    if UPDATE:
+        CASE_DIAGRAM.write_text(diagram, encoding="utf-8")
+    assert CASE_DIAGRAM.read_text(encoding="utf-8") == diagram
+    _sync(
+        AFTERSALES,
+        "<!-- generated: case diagram -->",
+        "<!-- end generated -->",
+        f"```mermaid\n{diagram}```\n",
+    )
+
+
+def test_case_tables_match_the_definition() -> None:
+    """docs/aftersales.md lists exactly the transitions of the case machine (AS-1, D-5..D-8)."""
+    _sync(
+        AFTERSALES, "<!-- generated: case transitions -->", "<!-- end generated -->", case_tables()
     )
 
 
