@@ -31,8 +31,8 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from orderflow import commands as c
 from orderflow import effects as e
-from orderflow.aftersales.commands import CASE_COMMAND_TYPES
 from orderflow.aftersales.decisions import Fact
+from orderflow.aftersales.followups import CASE_COMMAND_TYPES
 from orderflow.errors import DocumentError, InvalidInput, Shown, describe
 from orderflow.history import History
 from orderflow.model import Actor, ActorKind, CloseReason

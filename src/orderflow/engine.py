@@ -245,7 +245,7 @@ _F = RefusalCategory.FORBIDDEN
 
 FORBIDDEN = RefusalText(
     "forbidden",
-    "A {kind} cannot '{action}' an order.",
+    "A {kind} cannot '{action}'.",
     "Ask someone who may, or use the command meant for you.",
     "CL-6",
     _F,

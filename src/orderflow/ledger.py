@@ -119,6 +119,14 @@ class Refund:
         return self.holds_room and self.status is not RefundStatus.REFUNDED
 
     @property
+    def unsettled(self) -> bool:
+        """Whether money may still move for it: pending, or failed with an unknown outcome,
+        whether or not it counts against what was paid (a return's shipping does not)."""
+        return self.status is RefundStatus.PENDING or (
+            self.status is RefundStatus.FAILED and not self.declined
+        )
+
+    @property
     def idempotency_key(self) -> str:
         """The key the payment provider gets for this refund's current request (D-17)."""
         return f"{self.refund_id}#{self.key_attempt}"

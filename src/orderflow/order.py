@@ -484,7 +484,13 @@ def _check_records(
         raise InvalidInput("hold", hold, f"a hold record goes with on_hold, state is {state}")
     if (state is OrderState.CLOSED) != (closure is not None):
         raise InvalidInput("closure", closure, f"a closure goes with closed, state is {state}")
-    if (state in _SHIPPED_STATES) != (shipment is not None):
+    # D-12: an order refunded in full after it shipped closes and keeps its shipment.
+    refunded_after_shipping = (
+        state is OrderState.CLOSED
+        and closure is not None
+        and closure.reason.code == "refunded_in_full"
+    )
+    if not refunded_after_shipping and (state in _SHIPPED_STATES) != (shipment is not None):
         raise InvalidInput("shipment", shipment, f"state {state} disagrees with the shipment")
     if hold is not None and (
         not isinstance(hold, HoldRecord)

@@ -34,8 +34,8 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from orderflow import commands as c
-from orderflow.aftersales.commands import (
-    CaseCommand,
+from orderflow.aftersales.commands import CaseCommand
+from orderflow.aftersales.followups import (
     CloseReturnWindow,
     ExpireCase,
     ReceiveOverdueReturn,

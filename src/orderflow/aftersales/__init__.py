@@ -9,7 +9,9 @@
   :mod:`~orderflow.aftersales.requests` what a rule looks at,
   :mod:`~orderflow.aftersales.decisions` verdicts and decisions.
 * :mod:`orderflow.aftersales.case`: the case an order holds, its states and lines;
-  :mod:`~orderflow.aftersales.commands` the commands of a case and the money-only refund;
+  :mod:`~orderflow.aftersales.commands` the request and the decisions on it,
+  :mod:`~orderflow.aftersales.followups` the commands that follow (goods, timers) and the
+  money-only refund;
   :mod:`~orderflow.aftersales.money` where refunds stand against the caps (D-6, D-11).
 * The case machine itself is :mod:`orderflow.aftersales.definition`, run by
   :class:`orderflow.Lifecycle` on the same engine as the order lifecycle.
@@ -24,25 +26,14 @@ from orderflow.aftersales.case import (
     Parcel,
 )
 from orderflow.aftersales.commands import (
-    CASE_COMMAND_TYPES,
     ApproveCase,
     AskForReview,
     CaseCommand,
-    CloseReturnWindow,
     DecideReview,
-    ExpireCase,
     OverrideDenial,
-    ReceiveOverdueReturn,
-    ReceiveReturn,
-    RefundMoneyOnly,
     RejectCase,
-    RemindStaff,
-    ReportReturnLost,
     RequestAfterSales,
-    RespondForSeller,
     ShareRequest,
-    ShipBack,
-    ShipReplacement,
     Units,
 )
 from orderflow.aftersales.configuration import CategoryPolicy, PolicySettings, ResponseAction
@@ -53,6 +44,20 @@ from orderflow.aftersales.decisions import (
     Ruling,
     Verdict,
     return_shipping_payer,
+)
+from orderflow.aftersales.followups import (
+    CASE_COMMAND_TYPES,
+    CloseCase,
+    CloseReturnWindow,
+    ExpireCase,
+    ReceiveOverdueReturn,
+    ReceiveReturn,
+    RefundMoneyOnly,
+    RemindStaff,
+    ReportReturnLost,
+    RespondForSeller,
+    ShipBack,
+    ShipReplacement,
 )
 from orderflow.aftersales.model import (
     Basis,
@@ -99,6 +104,7 @@ __all__ = [
     "CaseTransition",
     "CategoryExclusionRule",
     "CategoryPolicy",
+    "CloseCase",
     "CloseReturnWindow",
     "DecideReview",
     "Decision",

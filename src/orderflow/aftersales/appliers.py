@@ -11,24 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from orderflow.aftersales.case import AfterSalesCase, CaseLine, CaseState, CaseTransition, Parcel
+from orderflow.aftersales.case import AfterSalesCase, CaseLine, CaseState, CaseTransition
 from orderflow.aftersales.commands import (
     ApproveCase,
     DecideReview,
     OverrideDenial,
-    ReceiveReturn,
     RejectCase,
-    ReportReturnLost,
     RequestAfterSales,
-    ShipBack,
-    ShipReplacement,
 )
 from orderflow.aftersales.configuration import PolicySettings
 from orderflow.aftersales.deciding import Decider
 from orderflow.aftersales.decisions import Ruling
 from orderflow.aftersales.guards import case_of
-from orderflow.aftersales.model import CaseKind, ReturnCondition, ShippingPayer
-from orderflow.aftersales.quotes import Quote, approval_for, receipt_for, shares_of
+from orderflow.aftersales.model import CaseKind
+from orderflow.aftersales.quotes import Quote, approval_for, shares_of
 from orderflow.deadlines import Deadline, DeadlineKind
 from orderflow.effects import (
     AlertStaff,
@@ -44,7 +40,7 @@ from orderflow.order import HistoryEntry, Order
 from orderflow.refunding import paying_reference, request_refund
 from orderflow.step import Step
 
-__all__ = ["CaseAppliers", "case_deadline", "next_case_id"]
+__all__ = ["DecisionAppliers", "case_deadline", "next_case_id"]
 
 _REFUNDING = frozenset({CaseKind.NOT_RECEIVED, CaseKind.REFUND_ONLY})
 _REMINDED = frozenset(
@@ -61,10 +57,13 @@ def next_case_id(order: Order) -> str:
     return f"{order.id}/case/{number}"
 
 
-def case_deadline(
-    case_id: str, state: CaseState, at: datetime, settings: PolicySettings
-) -> Deadline | None:
-    """The timer a case runs in a state (D-15): every open state has one."""
+def case_deadline(case: AfterSalesCase, at: datetime, settings: PolicySettings) -> Deadline | None:
+    """The timer a case runs in its state (D-15): every open state has one. A request the
+    policy sent to a manual review (AS-4) waits for an agent, who is reminded: the seller's
+    silence never decides it."""
+    state, case_id = case.state, case.case_id
+    if state is CaseState.REQUESTED and case.decision.ruling is Ruling.MANUAL:
+        return Deadline(DeadlineKind.STAFF_REMINDER, at + settings.staff_reminder, case_id)
     if state is CaseState.REQUESTED:
         return Deadline(DeadlineKind.SELLER_RESPONSE, at + settings.seller_response, case_id)
     if state is CaseState.APPROVED:
@@ -78,8 +77,9 @@ def case_deadline(
     return None
 
 
-class CaseAppliers:
-    """The appliers of the case machine, bound to the decider of the lifecycle they run in.
+class DecisionAppliers:
+    """The appliers of a request and the decisions on it, bound to the decider of the
+    lifecycle they run in (the rest are :class:`~orderflow.aftersales.receiving.CaseAppliers`).
 
     Args:
         decider: the policy's side of requests.
@@ -106,9 +106,7 @@ class CaseAppliers:
         source = CaseState.NEW if old is None else old.state
         if old is None or old.state is not case.state or case.deadline is None:
             settings = self.decider.settings_for(order)
-            case = replace(
-                case, deadline=case_deadline(case.case_id, case.state, step.at, settings)
-            )
+            case = replace(case, deadline=case_deadline(case, step.at, settings))
         if old is None:
             cases = (*order.cases, case)
         else:
@@ -325,135 +323,3 @@ class CaseAppliers:
         assert isinstance(command, OverrideDenial)
         case = replace(case_of(step).reopened(), override=command.justification)
         return self._approve(step, case, "", "override")
-
-    # -- goods on their way --------------------------------------------------------------------
-
-    def ship_back(self, step: Step) -> tuple[Order, HistoryEntry]:
-        """The buyer ships the goods back; the seller has its time to confirm receipt."""
-        command = step.command
-        assert isinstance(command, ShipBack)
-        parcel = Parcel(command.carrier, command.tracking_number, step.at, command.shipping_cost)
-        case = replace(case_of(step), state=CaseState.RETURNING, parcel=parcel)
-        return self.commit(step, case)
-
-    def receive(self, step: Step) -> tuple[Order, HistoryEntry]:
-        """Staff receive goods back (D-7): a return refunds the units received (less a
-        deduction for damage); an exchange waits for its replacement."""
-        command = step.command
-        assert isinstance(command, ReceiveReturn)
-        return self._received(step, case_of(step), "")
-
-    def receive_overdue(self, step: Step) -> tuple[Order, HistoryEntry]:
-        """The seller did not confirm receipt in time: the approved units are received as
-        sold, and the refund starts by itself."""
-        return self._received(step, case_of(step), "seller_receipt")
-
-    def report_lost(self, step: Step) -> tuple[Order, HistoryEntry]:
-        """The carrier lost the return (D-7): refunded as if received, with the agent's
-        note, or rejected with it."""
-        command = step.command
-        assert isinstance(command, ReportReturnLost)
-        case = case_of(step)
-        if command.refund:
-            return self._received(step, case, "return_lost")
-        lines = tuple(replace(line, rejected=command.note) for line in case.lines)
-        return self._rejected(step, case, lines, command.note, rule="return_lost")
-
-    def _received(self, step: Step, case: AfterSalesCase, rule: str) -> tuple[Order, HistoryEntry]:
-        """The goods are back (or settled as if they were, D-7): what
-        :func:`~orderflow.aftersales.quotes.receipt_for` says they refund."""
-        assert step.command is not None
-        quote = receipt_for(step.order, step.command)
-        assert not quote.problem
-        effects: list[Effect] = []
-        ledger = step.order.ledger
-        if case.kind is CaseKind.EXCHANGE:
-            done = replace(case, state=CaseState.RECEIVED, lines=quote.lines)
-            message = "Your return was received; the replacement will ship soon."
-        elif not quote.amount.is_positive():
-            done = replace(
-                case,
-                state=CaseState.CLOSED,
-                lines=quote.lines,
-                amount=quote.amount,
-                note_on_amount=quote.note,
-                resolution="nothing_left_to_refund",
-            )
-            message = f"Your return was received; nothing is left to refund. {quote.note}"
-        else:
-            done, effects, ledger = self._refund(step, replace(case, lines=quote.lines), quote, 0)
-            message = f"Your return was received; a refund of {quote.amount} is on its way."
-        done, ledger = self._shipping_refund(step, done, ledger, effects)
-        effects.append(self._tell(step, len(effects), done, message))
-        return self.commit(step, done, effects, ledger=ledger, rule=rule)
-
-    def _shipping_refund(
-        self, step: Step, case: AfterSalesCase, ledger: Ledger, effects: list[Effect]
-    ) -> tuple[AfterSalesCase, Ledger]:
-        """AS-3: the seller pays back what the buyer paid to ship the goods back, as a
-        refund of its own outside the goods cap, when the seller pays the return shipping."""
-        parcel = case.parcel
-        if (
-            parcel is None
-            or parcel.shipping_cost is None
-            or case.decision.shipping_payer is not ShippingPayer.SELLER
-        ):
-            return case, ledger
-        shipping, ledger = request_refund(
-            step,
-            len(effects),
-            parcel.shipping_cost,
-            RefundReason.RETURN_SHIPPING,
-            paying_reference(ledger),
-            counts=False,
-            ledger=ledger,
-            case_id=case.case_id,
-        )
-        effects.append(shipping)
-        return replace(case, refund_ids=(*case.refund_ids, shipping.refund_id)), ledger
-
-    def receive_wrong_item(self, step: Step) -> tuple[Order, HistoryEntry]:
-        """The goods sent back are not what was sold: nothing is refunded, the case is
-        rejected and the buyer may ask for a review (D-8)."""
-        reason = "The goods sent back are not the goods sold."
-        case = case_of(step)
-        lines = tuple(replace(line, rejected=reason) for line in case.lines)
-        return self._rejected(step, case, lines, reason, rule=ReturnCondition.WRONG_ITEM.value)
-
-    def ship_replacement(self, step: Step) -> tuple[Order, HistoryEntry]:
-        """The replacement ships: the exchange is done."""
-        command = step.command
-        assert isinstance(command, ShipReplacement)
-        parcel = Parcel(command.carrier, command.tracking_number, step.at)
-        case = replace(case_of(step), state=CaseState.EXCHANGED, replacement=parcel)
-        message = f"Your replacement has shipped with {command.carrier}."
-        return self.commit(step, case, (self._tell(step, 0, case, message),))
-
-    # -- timers --------------------------------------------------------------------------------
-
-    def expire(self, step: Step) -> tuple[Order, HistoryEntry]:
-        """A case waited past its time: never shipped back, or a rejection not reviewed."""
-        case = case_of(step)
-        resolution = "not_shipped_back" if case.state is CaseState.APPROVED else "not_reviewed"
-        closed = replace(case, state=CaseState.CLOSED, resolution=resolution)
-        return self.commit(step, closed)
-
-    def remind(self, step: Step) -> tuple[Order, HistoryEntry]:
-        """Staff are reminded of a case waiting on them, and the next reminder is set."""
-        case = case_of(step)
-        settings = self.decider.settings_for(step.order)
-        reminded = replace(
-            case,
-            reminders=case.reminders + 1,
-            deadline=case_deadline(case.case_id, case.state, step.at, settings),
-        )
-        order = step.order
-        alert = AlertStaff(
-            order.id,
-            step.version,
-            0,
-            case.case_id,
-            "reminder",
-            f"An after-sales case has waited in {case.state.value} since its last change.",
-        )
-        return self.commit(step, reminded, (alert,))

@@ -12,31 +12,35 @@ from __future__ import annotations
 from datetime import datetime
 
 from orderflow import commands as c
-from orderflow.aftersales.appliers import CaseAppliers
 from orderflow.aftersales.case import AfterSalesCase, CaseState
 from orderflow.aftersales.commands import (
     ApproveCase,
     AskForReview,
     CaseCommand,
     DecideReview,
-    ExpireCase,
     OverrideDenial,
-    ReceiveOverdueReturn,
-    ReceiveReturn,
     RejectCase,
-    RemindStaff,
-    ReportReturnLost,
     RequestAfterSales,
-    RespondForSeller,
-    ShipBack,
-    ShipReplacement,
 )
 from orderflow.aftersales.configuration import ResponseAction
 from orderflow.aftersales.deciding import Decider
 from orderflow.aftersales.decisions import Ruling
+from orderflow.aftersales.followups import (
+    CloseCase,
+    ExpireCase,
+    ReceiveOverdueReturn,
+    ReceiveReturn,
+    RemindStaff,
+    ReportReturnLost,
+    RespondForSeller,
+    ShipBack,
+    ShipReplacement,
+)
 from orderflow.aftersales.guards import (
     ASK_ONCE,
     KNOWN_SKUS,
+    NOT_MANUAL,
+    NOTHING_UNSETTLED,
     REASON_FOR_THE_REST,
     SHIPPING_CURRENCY,
     quote_guard,
@@ -44,6 +48,7 @@ from orderflow.aftersales.guards import (
 )
 from orderflow.aftersales.model import CaseKind, ReturnCondition
 from orderflow.aftersales.quotes import Quote, approval_for, receipt_for
+from orderflow.aftersales.receiving import CaseAppliers
 from orderflow.engine import Condition, Definition, Guard, RefusalText, State, Transition
 from orderflow.errors import RefusalCategory
 from orderflow.model import ActorKind, Permission
@@ -134,6 +139,7 @@ _RECEIPT_GUARDS: tuple[Guard, ...] = tuple(
         "not_approved",
         "more_than_approved",
         "currency",
+        "nothing_to_deduct",
         "deduction_too_large",
         "units_left",
         "over_cap",
@@ -222,11 +228,12 @@ def case_definition(settings: Settings, decider: Decider | None = None) -> Defin
                    guards=(KNOWN_SKUS,), rule="D-8"),
         Transition(RespondForSeller, (S.REQUESTED,), S.REJECTED, apps.reject_for_seller, system,
                    when=("the shop rejects unanswered requests", rejects_unanswered),
-                   rule="AS-4"),
+                   guards=(NOT_MANUAL,), rule="AS-4"),
         Transition(RespondForSeller, (S.REQUESTED,), S.REFUND_PENDING, apps.respond_for_seller,
-                   system, when=refund, guards=_APPROVAL_GUARDS, rule="AS-4, AS-6"),
+                   system, when=refund, guards=(NOT_MANUAL, *_APPROVAL_GUARDS),
+                   rule="AS-4, AS-6"),
         Transition(RespondForSeller, (S.REQUESTED,), S.APPROVED, apps.respond_for_seller,
-                   system, guards=_APPROVAL_GUARDS, rule="AS-4"),
+                   system, guards=(NOT_MANUAL, *_APPROVAL_GUARDS), rule="AS-4"),
         Transition(AskForReview, (S.REJECTED,), S.IN_REVIEW, apps.ask_for_review,
                    frozenset({CUSTOMER}), guards=(ASK_ONCE,), rule="D-8"),
         Transition(DecideReview, (S.IN_REVIEW,), S.REFUND_PENDING, apps.decide_review, staff,
@@ -270,9 +277,12 @@ def case_definition(settings: Settings, decider: Decider | None = None) -> Defin
                    manage, guards=_RECEIPT_GUARDS, rule="D-7"),
         Transition(ShipReplacement, (S.RECEIVED,), S.EXCHANGED, apps.ship_replacement, staff,
                    manage, rule="AS-1"),
+        Transition(CloseCase, (S.REFUND_FAILED,), S.CLOSED, apps.close, staff, manage,
+                   guards=(NOTHING_UNSETTLED,), rule="AS-6"),
         Transition(ExpireCase, (S.APPROVED, S.REJECTED), S.CLOSED, apps.expire, system,
                    rule="D-8, D-15"),
-        Transition(RemindStaff, (S.IN_REVIEW, S.RECEIVED, S.REFUND_PENDING, S.REFUND_FAILED),
+        Transition(RemindStaff,
+                   (S.REQUESTED, S.IN_REVIEW, S.RECEIVED, S.REFUND_PENDING, S.REFUND_FAILED),
                    None, apps.remind, system, rule="D-15", offered=False),
     )  # fmt: skip
     return Definition(

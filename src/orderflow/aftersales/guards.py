@@ -17,9 +17,10 @@ from orderflow.aftersales.commands import (
     CaseCommand,
     RejectCase,
     RequestAfterSales,
-    ShipBack,
 )
 from orderflow.aftersales.deciding import Decider
+from orderflow.aftersales.decisions import Ruling
+from orderflow.aftersales.followups import ShipBack
 from orderflow.aftersales.model import Basis, CaseKind
 from orderflow.aftersales.quotes import Quote
 from orderflow.engine import Guard, GuardResult, RefusalText
@@ -30,6 +31,8 @@ from orderflow.step import Step
 __all__ = [
     "ASK_ONCE",
     "KNOWN_SKUS",
+    "NOTHING_UNSETTLED",
+    "NOT_MANUAL",
     "REASON_FOR_THE_REST",
     "SHIPPING_CURRENCY",
     "case_of",
@@ -159,6 +162,13 @@ _QUOTE_TEXTS: Mapping[str, RefusalText] = {
         "more_than_approved",
         "{asked} unit(s) of {sku} is more than the {approved} approved.",
         "Receive at most the units approved; open another case for the rest.",
+        "D-7",
+        _INVALID,
+    ),
+    "nothing_to_deduct": RefusalText(
+        "nothing_to_deduct",
+        "An exchange refunds nothing, so there is nothing to deduct from.",
+        "Receive the goods as they are, or reject the exchange with the reason.",
         "D-7",
         _INVALID,
     ),
@@ -302,3 +312,42 @@ def _shipping_currency(step: Step) -> GuardResult:
 
 SHIPPING_CURRENCY = Guard(_QUOTE_TEXTS["currency"], _shipping_currency, payload=True)
 """A return's shipping cost is in the order's currency."""
+
+
+def _nothing_unsettled(step: Step) -> GuardResult:
+    case = case_of(step)
+    for refund in step.order.ledger.refunds:
+        if refund.case_id == case.case_id and refund.unsettled:
+            return {"refund_id": refund.refund_id}
+    return _OK
+
+
+NOTHING_UNSETTLED = Guard(
+    RefusalText(
+        "refund_unsettled",
+        "Refund {refund_id} of this case may still be paid (its outcome is unknown).",
+        "Retry it, or wait for the payment side's answer.",
+        "AS-6, D-17",
+    ),
+    _nothing_unsettled,
+    payload=True,
+)
+"""A case closes by hand only when none of its refunds may still be paid (D-17)."""
+
+
+def _not_manual(step: Step) -> GuardResult:
+    return {} if case_of(step).decision.ruling is Ruling.MANUAL else _OK
+
+
+NOT_MANUAL = Guard(
+    RefusalText(
+        "manual_review",
+        "This request waits for an agent's review; the seller's silence does not decide it.",
+        "Approve or reject it as staff.",
+        "AS-4",
+    ),
+    _not_manual,
+    payload=True,
+)
+"""A request the policy sent to manual review is never decided by the seller-response
+timer (AS-4)."""

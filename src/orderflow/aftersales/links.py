@@ -22,7 +22,7 @@ from orderflow.order import Order
 
 __all__ = ["close_cases", "closes_in_full", "follow_refund"]
 
-DeadlineFor = Callable[[str, CaseState, datetime, PolicySettings], Deadline | None]
+DeadlineFor = Callable[[AfterSalesCase, datetime, PolicySettings], Deadline | None]
 
 
 def follow_refund(
@@ -50,7 +50,8 @@ def follow_refund(
         state = CaseState.REFUND_PENDING
     if state is case.state:
         return None, ()
-    moved = replace(case, state=state, deadline=deadline_for(case.case_id, state, at, settings))
+    moved = replace(case, state=state)
+    moved = replace(moved, deadline=deadline_for(moved, at, settings))
     cases = tuple(moved if item is case else item for item in order.cases)
     return cases, (CaseTransition(case.case_id, case.state, state),)
 
@@ -60,9 +61,10 @@ def close_cases(
 ) -> tuple[tuple[AfterSalesCase, ...], tuple[CaseTransition, ...]]:
     """The cases with every open one that has no refund in flight closed (D-13): a request,
     an approval, a return on its way, a rejection, a review, a declined refund (the order's
-    closing refund pays back what it held). A case whose refund is pending, or failed with
-    an unknown outcome, stays open: that money may still move."""
-    in_flight = {refund.case_id for refund in ledger.refunds if refund.in_flight}
+    closing refund pays back what it held). A case with a refund pending, or failed with an
+    unknown outcome (its return's shipping included), stays open: that money may still
+    move, and the case follows it."""
+    in_flight = {refund.case_id for refund in ledger.refunds if refund.unsettled}
     moved: list[CaseTransition] = []
     result: list[AfterSalesCase] = []
     for case in cases:

@@ -128,10 +128,12 @@ class LineStanding:
         quantity: its units.
         paid: what the buyer paid for it (its cap).
         requested: held by open cases that have not asked the payment side yet.
-        pending: refunds asked for, not confirmed.
-        failed: refunds that failed and wait for a retry (they hold no room meanwhile).
+        pending: refunds asked for and not confirmed that hold room: pending, or failed with
+            an unknown outcome (the provider may still pay them, D-17).
+        failed: refunds the payment side declined, waiting for a retry: they hold no room
+            meanwhile (D-6).
         refunded: refunds confirmed.
-        units_taken: units held by open cases or paid back by refunds pending or confirmed.
+        units_taken: units held by open cases or paid back by refunds that hold room.
     """
 
     sku: str
@@ -178,8 +180,9 @@ class Standing:
     Attributes:
         paid: what was paid (applied payments).
         requested: held by open cases.
-        pending: refunds asked for, not confirmed, that count against what was paid.
-        failed: refunds that failed and wait for a retry.
+        pending: refunds asked for and not confirmed that hold room (pending, or failed with an
+            unknown outcome), against what was paid.
+        failed: refunds the payment side declined, waiting for a retry (no room held).
         refunded: refunds confirmed that count against what was paid.
         lines: each line's standing, in the order's line order.
     """
@@ -214,14 +217,13 @@ class _Tally:
         self.units = 0
 
     def add_refund(self, refund: Refund, amount: Money, units: int) -> None:
-        status = refund.status
-        if status is RefundStatus.PENDING:
-            self.pending = self.pending + amount
-        elif status is RefundStatus.REFUNDED:
+        if refund.status is RefundStatus.REFUNDED:
             self.refunded = self.refunded + amount
+        elif refund.holds_room:  # pending, or failed with an unknown outcome (D-17)
+            self.pending = self.pending + amount
         else:
             self.failed = self.failed + amount
-            return  # a failed refund's units are held by its case
+            return  # a declined refund's units are held by its case
         self.units += units
 
 
@@ -241,18 +243,24 @@ def standing(order: Order, *, without: str | None = None) -> Standing:
     for refund in ledger.refunds:
         if not refund.counts_against_paid:
             continue
-        if refund.status is RefundStatus.FAILED:
+        if not refund.holds_room:
             failed = failed + refund.amount
         for share in refund.shares:
             tally = tallies.get(share.sku)
             if tally is not None:
                 tally.add_refund(refund, share.amount, share.units)
+    # A case whose failed refund's outcome is unknown: its refund holds the units already.
+    in_doubt = {
+        refund.case_id
+        for refund in ledger.refunds
+        if refund.status is RefundStatus.FAILED and refund.holds_room
+    }
     requested = zero
     for case in order.cases:
         if case.case_id == without:
             continue
         holding = case.holds_room
-        units = case.state in _UNIT_HOLDING
+        units = case.state in _UNIT_HOLDING and case.case_id not in in_doubt
         if holding:
             requested = requested + case.amount
         if not holding and not units:

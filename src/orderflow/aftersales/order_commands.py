@@ -5,7 +5,7 @@ must still fit under (D-6).
 
 from __future__ import annotations
 
-from orderflow.aftersales.commands import CloseReturnWindow, RefundMoneyOnly
+from orderflow.aftersales.followups import CloseReturnWindow, RefundMoneyOnly
 from orderflow.aftersales.money import allocate, standing
 from orderflow.commands import RetryRefund
 from orderflow.deadlines import DeadlineKind

@@ -19,10 +19,10 @@ from orderflow.aftersales.case import AfterSalesCase, CaseLine, CaseState
 from orderflow.aftersales.commands import (
     ApproveCase,
     CaseCommand,
-    ReceiveReturn,
     RequestAfterSales,
     Units,
 )
+from orderflow.aftersales.followups import ReceiveReturn
 from orderflow.aftersales.model import CaseKind
 from orderflow.aftersales.money import LineStanding, Standing, allocate, standing
 from orderflow.commands import Command
@@ -56,7 +56,7 @@ class Quote:
         note: why the amount is less than the units' price, when it is.
         problem: why it cannot be done (``"unknown_line"``, ``"units_left"``,
             ``"over_cap"``, ``"currency"``, ``"not_approved"``, ``"more_than_approved"``,
-            ``"deduction_too_large"``), or ``""``.
+            ``"deduction_too_large"``, ``"nothing_to_deduct"``), or ``""``.
         values: what the refusal names (the SKU, the units or the amount left).
     """
 
@@ -223,8 +223,10 @@ def receipt_quote(
                 asked=units.quantity,
             )
         counts[units.sku] = units.quantity
-    now = standing(order, without=case.case_id)
     money = case.kind is not CaseKind.EXCHANGE
+    if deduction is not None and not money:
+        return _refused(currency, "nothing_to_deduct")
+    now = standing(order, without=case.case_id)
     quote = _unit_lines(
         order, now, (Units(sku, quantity) for sku, quantity in counts.items()), money=money
     )

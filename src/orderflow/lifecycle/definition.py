@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from orderflow import commands as c
-from orderflow.aftersales.commands import CloseReturnWindow, RefundMoneyOnly
+from orderflow.aftersales.followups import CloseReturnWindow, RefundMoneyOnly
 from orderflow.aftersales.order_commands import (
     MONEY_ONLY_GUARDS,
     ROOM_FOR_RETRY,

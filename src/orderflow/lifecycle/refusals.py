@@ -10,7 +10,7 @@ entry get the engine's generic refusals (``<command>.order_final``, ``<command>.
 from __future__ import annotations
 
 from orderflow import commands as c
-from orderflow.aftersales.commands import RefundMoneyOnly
+from orderflow.aftersales.followups import RefundMoneyOnly
 from orderflow.engine import RefusalText, State
 from orderflow.model import ActorKind, OrderState
 

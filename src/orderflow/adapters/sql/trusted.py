@@ -31,8 +31,8 @@ import attrs
 
 from orderflow import commands as c
 from orderflow import effects as e
-from orderflow.aftersales.commands import CASE_COMMAND_TYPES
 from orderflow.aftersales.decisions import Fact
+from orderflow.aftersales.followups import CASE_COMMAND_TYPES
 from orderflow.converter import converter
 from orderflow.frozen import FrozenMap
 from orderflow.history import History
