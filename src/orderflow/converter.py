@@ -35,6 +35,7 @@ from orderflow.aftersales.decisions import Fact
 from orderflow.aftersales.followups import CASE_COMMAND_TYPES
 from orderflow.errors import DocumentError, InvalidInput, Shown, describe
 from orderflow.history import History
+from orderflow.incidents.model import EvidenceValue
 from orderflow.model import Actor, ActorKind, CloseReason
 from orderflow.money import _BUILT_IN, Money, currency_exponent, register_currency
 from orderflow.order import ORDER_FIELDS, HistoryEntry, Order, Refund
@@ -520,6 +521,8 @@ def _unstructure_fact(value: Any) -> dict[str, Any]:
         return {"money": _unstructure_money(value)}
     if isinstance(value, datetime):
         return {"time": value.isoformat()}
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
     raise InvalidInput("fact", value, "a fact is text, a whole number, a bool, Money or a time")
 
 
@@ -529,6 +532,7 @@ _FACT_READERS: Final[dict[str, Callable[[object], Any]]] = {
     "text": lambda value: _structure_str(value, str),
     "money": lambda value: _structure_money(value, Money),
     "time": lambda value: _structure_datetime(value, datetime),
+    "decimal": lambda value: _structure_decimal(value, Decimal),
 }
 
 
@@ -542,8 +546,10 @@ def _structure_fact(value: object, _: type) -> Any:
     return reader(inner)
 
 
-converter.register_unstructure_hook_func(lambda type_: type_ == _FACT_TYPE, _unstructure_fact)
-converter.register_structure_hook_func(lambda type_: type_ == _FACT_TYPE, _structure_fact)
+# A finding's evidence (order exceptions) is written the same way, with exact decimals too.
+_FACT_TYPES: Final = (_FACT_TYPE, EvidenceValue)
+converter.register_unstructure_hook_func(lambda type_: type_ in _FACT_TYPES, _unstructure_fact)
+converter.register_structure_hook_func(lambda type_: type_ in _FACT_TYPES, _structure_fact)
 
 
 _ORDER_TYPES: Final = get_type_hints(Order)

@@ -235,7 +235,7 @@ class Lifecycle:
                 {},
             ),
         )
-        entry = _tuple_new(HistoryEntry, (None, initial, command, actor, at, effects, ()))
+        entry = _tuple_new(HistoryEntry, (None, initial, command, actor, at, effects, (), ()))
         ledger = Ledger.for_lines(command.lines)
         # PlaceOrder validated its lines and address when it was built; the rest is made here.
         order = _tuple_new(
@@ -254,6 +254,7 @@ class Lifecycle:
                 self.settings.deadlines_for(initial, at, ledger, None),
                 (),
                 self._policy_snapshot,
+                (),
             ),
         )
         return _tuple_new(Outcome, (order, effects, entry, False))

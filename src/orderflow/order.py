@@ -16,15 +16,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, NamedTuple
 
-import attrs
-
-from orderflow.aftersales.case import AfterSalesCase, CaseTransition
+from orderflow.aftersales.case import AfterSalesCase
 from orderflow.aftersales.policy import PolicySnapshot
 from orderflow.commands import Command, PlaceOrder
 from orderflow.deadlines import Deadline, DeadlineKind
 from orderflow.effects import Effect
 from orderflow.errors import InvalidInput
 from orderflow.history import History
+from orderflow.incidents.case import ExceptionCase
 from orderflow.ledger import Ledger, LineShare, Payment, Refund, RefundStatus
 from orderflow.model import (
     Actor,
@@ -36,6 +35,7 @@ from orderflow.model import (
     validate_lines,
 )
 from orderflow.money import Money
+from orderflow.records import Closure, HistoryEntry, HoldRecord, Shipment
 
 __all__ = [
     "ORDER_FIELDS",
@@ -52,70 +52,6 @@ __all__ = [
     "RefundStatus",
     "Shipment",
 ]
-
-
-@attrs.frozen
-class Shipment:
-    """The parcel: carrier, tracking number and when it left and arrived (LC-3)."""
-
-    carrier: str
-    tracking_number: str
-    shipped_at: datetime
-    delivered_at: datetime | None = None
-
-
-@attrs.frozen
-class Closure:
-    """How the order was closed (CL-2)."""
-
-    reason: CloseReason
-    note: str
-    at: datetime
-    by: Actor
-
-
-@attrs.frozen
-class HoldRecord:
-    """Why the order is held and where it returns on release (LC-6)."""
-
-    from_state: OrderState
-    note: str
-    at: datetime
-    case_id: str | None = None
-
-
-class HistoryEntry(NamedTuple):
-    """One applied command (LC-8). Entries are never rewritten or removed.
-
-    An immutable named tuple: one is made for every command, so it is kept cheap.
-
-    Attributes:
-        from_state: the state before (``None`` for the entry that placed the order).
-        to_state: the state after.
-        command: the command, with its payload and id.
-        actor: who did it.
-        at: when.
-        effects: the effects the command produced.
-        cases: what the command did to after-sales cases, if it moved any.
-    """
-
-    from_state: OrderState | None
-    to_state: OrderState
-    command: Command
-    actor: Actor
-    at: datetime
-    effects: tuple[Effect, ...] = ()
-    cases: tuple[CaseTransition, ...] = ()
-
-    @property
-    def event(self) -> str:
-        """The command's event name."""
-        return self.command.event
-
-    @property
-    def reason(self) -> str | None:
-        """The reason the command gave, if any."""
-        return self.command.reason_text
 
 
 def _aware(field: str, value: object) -> datetime:
@@ -140,6 +76,7 @@ class _OrderFields(NamedTuple):
     deadlines: tuple[Deadline, ...]
     cases: tuple[AfterSalesCase, ...] = ()
     policy: PolicySnapshot | None = None
+    exceptions: tuple[ExceptionCase, ...] = ()
 
 
 ORDER_FIELDS: tuple[str, ...] = _OrderFields._fields
@@ -174,6 +111,8 @@ class Order(_OrderFields):
         policy: the after-sales policy the order was placed under (its settings and rule
             ids), so that a later policy change never reaches it; ``None`` for an order
             placed before policies were snapshotted.
+        exceptions: the exception cases, oldest first (EX-6); like after-sales cases they
+            live inside the order.
     """
 
     __slots__ = ()
@@ -194,6 +133,7 @@ class Order(_OrderFields):
         deadlines: Iterable[Deadline] = (),
         cases: Iterable[AfterSalesCase] = (),
         policy: PolicySnapshot | None = None,
+        exceptions: Iterable[ExceptionCase] = (),
     ) -> Order:
         """Validate and build an order.
 
@@ -241,6 +181,7 @@ class Order(_OrderFields):
                 checked_deadlines,
                 _check_cases(cases),
                 policy,
+                _check_exceptions(exceptions),
             ),
         )
 
@@ -335,12 +276,26 @@ class Order(_OrderFields):
         """The after-sales cases that have not ended, oldest first."""
         return tuple(case for case in self.cases if case.is_open)
 
+    def exception(self, case_id: str) -> ExceptionCase | None:
+        """The exception case with this id, if the order has it."""
+        for case in self.exceptions:
+            if case.case_id == case_id:
+                return case
+        return None
+
+    @property
+    def open_exceptions(self) -> tuple[ExceptionCase, ...]:
+        """The exception cases not resolved yet, oldest first."""
+        return tuple(case for case in self.exceptions if case.is_open)
+
     def case_history(self, case_id: str) -> tuple[HistoryEntry, ...]:
-        """A case's own history: the order's entries that moved it, oldest first."""
+        """A case's own history (an after-sales or an exception case): the order's entries
+        that moved it, oldest first."""
         return tuple(
             entry
             for entry in self.history
             if any(moved.case_id == case_id for moved in entry.cases)
+            or any(moved.case_id == case_id for moved in entry.exceptions)
         )
 
 
@@ -357,6 +312,20 @@ def _check_cases(cases: Iterable[AfterSalesCase]) -> tuple[AfterSalesCase, ...]:
             raise InvalidInput(f"cases[{index}]", case, "must be an AfterSalesCase")
         if case.case_id in seen:
             raise InvalidInput(f"cases[{index}].case_id", case.case_id, "case ids are unique")
+        seen.add(case.case_id)
+    return checked
+
+
+def _check_exceptions(cases: Iterable[ExceptionCase]) -> tuple[ExceptionCase, ...]:
+    if isinstance(cases, str | bytes) or not isinstance(cases, Iterable):
+        raise InvalidInput("exceptions", cases, "must be a sequence of exception cases")
+    checked = tuple(cases)
+    seen: set[str] = set()
+    for index, case in enumerate(checked):
+        if not isinstance(case, ExceptionCase):
+            raise InvalidInput(f"exceptions[{index}]", case, "must be an ExceptionCase")
+        if case.case_id in seen:
+            raise InvalidInput(f"exceptions[{index}].case_id", case.case_id, "ids are unique")
         seen.add(case.case_id)
     return checked
 

@@ -18,6 +18,8 @@ from orderflow.aftersales.policy import PolicySnapshot
 from orderflow.aftersales.windows import return_windows
 from orderflow.deadlines import WINDOW_KINDS
 from orderflow.effects import Effect
+from orderflow.incidents.case import ExceptionCase
+from orderflow.incidents.transition import ExceptionTransition
 from orderflow.model import Actor, Address, OrderLine, OrderState
 from orderflow.order import (
     Closure,
@@ -80,6 +82,8 @@ class Step(_StepFields):
         cases: tuple[AfterSalesCase, ...] | None = None,
         moved: tuple[CaseTransition, ...] = (),
         state: OrderState | None = None,
+        exceptions: tuple[ExceptionCase, ...] | None = None,
+        raised: tuple[ExceptionTransition, ...] = (),
     ) -> tuple[Order, HistoryEntry]:
         """Build the new order: the changes given, the new state, one more history entry.
 
@@ -108,6 +112,7 @@ class Step(_StepFields):
             old_deadlines,
             old_cases,
             policy,
+            old_exceptions,
         ) = self.order
         dest = self.dest
         if state is None:
@@ -116,16 +121,16 @@ class Step(_StepFields):
         assert command is not None
         assert state is not None
         entry = _tuple_new(
-            HistoryEntry, (source, state, command, self.actor, self.at, effects, moved)
+            HistoryEntry, (source, state, command, self.actor, self.at, effects, moved, raised)
         )
         if ledger is None:
             ledger = old_ledger
         new_shipment = cast(Shipment | None, old_shipment if shipment is _KEEP else shipment)
+        keep = deadlines is None and state is source and cases is None and exceptions is None
         if cases is None:
             cases = old_cases
-            keep = deadlines is None and state is source
-        else:
-            keep = False
+        if exceptions is None:
+            exceptions = old_exceptions
         if keep:
             deadlines = old_deadlines  # the common case: nothing timed changed
         else:
@@ -136,6 +141,8 @@ class Step(_StepFields):
                     deadlines = self._deadlines_for(state, source, ledger, new_shipment, policy)
             if cases:
                 deadlines = (*deadlines, *_case_deadlines(cases))
+            if exceptions:
+                deadlines = (*deadlines, *_case_deadlines(exceptions))
         new = _tuple_new(
             Order,
             (
@@ -152,6 +159,7 @@ class Step(_StepFields):
                 deadlines,
                 cases,
                 policy,
+                exceptions,
             ),
         )
         return new, entry
@@ -185,7 +193,9 @@ class Step(_StepFields):
         return (*own, *windows) if windows else own
 
 
-def _case_deadlines(cases: tuple[AfterSalesCase, ...]) -> tuple[Deadline, ...]:
+def _case_deadlines(
+    cases: tuple[AfterSalesCase, ...] | tuple[ExceptionCase, ...],
+) -> tuple[Deadline, ...]:
     return tuple(case.deadline for case in cases if case.deadline is not None)
 
 

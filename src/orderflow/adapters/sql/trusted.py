@@ -36,6 +36,7 @@ from orderflow.aftersales.followups import CASE_COMMAND_TYPES
 from orderflow.converter import converter
 from orderflow.frozen import FrozenMap
 from orderflow.history import History
+from orderflow.incidents.model import EvidenceValue
 from orderflow.model import Actor, CloseReason
 from orderflow.money import Money
 from orderflow.order import ORDER_FIELDS, HistoryEntry, Order
@@ -154,6 +155,8 @@ def _fact(value: Any) -> Any:
         return _money(inner)
     if kind == "time":
         return _fromisoformat(inner)
+    if kind == "decimal":
+        return Decimal(inner)
     raise Untrusted("an unknown kind of fact")
 
 
@@ -170,6 +173,7 @@ _DECODERS: dict[Any, Decoder] = {
     CloseReason: _close_reason,
     timedelta: _duration,
     Fact: _fact,
+    EvidenceValue: _fact,
 }
 
 
