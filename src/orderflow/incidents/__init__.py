@@ -1,10 +1,25 @@
 """Order exceptions (异常订单): what can go wrong with an order, how it is found and handled
 (EX-1..EX-7, RK-1..RK-4, TM-2..TM-4, TM-7).
 
+* :mod:`orderflow.incidents.amounts`: an amount per currency (thresholds and limits).
+* :mod:`orderflow.incidents.matrix`: the escalation matrix and the escalation rule (EX-4).
 * :mod:`orderflow.incidents.model`: types, findings and their evidence, playbooks, priorities,
   escalation levels and roles.
 """
 
+from orderflow.incidents.amounts import CurrencyAmounts
+from orderflow.incidents.matrix import (
+    DEFAULT_ESCALATION_ROLES,
+    DEFAULT_ESCALATION_ROWS,
+    NOT_ESCALATED,
+    CaseFacts,
+    EscalationMatrix,
+    EscalationProblem,
+    EscalationRow,
+    Routing,
+    escalation_problem,
+    escalation_target,
+)
 from orderflow.incidents.model import (
     PLAYBOOKS,
     Evidence,
@@ -17,7 +32,15 @@ from orderflow.incidents.model import (
 )
 
 __all__ = [
+    "DEFAULT_ESCALATION_ROLES",
+    "DEFAULT_ESCALATION_ROWS",
+    "NOT_ESCALATED",
     "PLAYBOOKS",
+    "CaseFacts",
+    "CurrencyAmounts",
+    "EscalationMatrix",
+    "EscalationProblem",
+    "EscalationRow",
     "Evidence",
     "ExceptionType",
     "Finding",
@@ -25,4 +48,7 @@ __all__ = [
     "Priority",
     "Resolution",
     "Role",
+    "Routing",
+    "escalation_problem",
+    "escalation_target",
 ]
