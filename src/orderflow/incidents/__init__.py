@@ -5,6 +5,7 @@
 * :mod:`orderflow.incidents.matrix`: the escalation matrix and the escalation rule (EX-4).
 * :mod:`orderflow.incidents.model`: types, findings and their evidence, playbooks, priorities,
   escalation levels and roles.
+* :mod:`orderflow.incidents.targets`: response, solution and follow-up targets (EX-5, TM-7).
 """
 
 from orderflow.incidents.amounts import CurrencyAmounts
@@ -30,6 +31,7 @@ from orderflow.incidents.model import (
     Resolution,
     Role,
 )
+from orderflow.incidents.targets import ServiceTargets, is_due
 
 __all__ = [
     "DEFAULT_ESCALATION_ROLES",
@@ -49,6 +51,8 @@ __all__ = [
     "Resolution",
     "Role",
     "Routing",
+    "ServiceTargets",
     "escalation_problem",
     "escalation_target",
+    "is_due",
 ]
