@@ -2,6 +2,8 @@
 (EX-1..EX-7, RK-1..RK-4, TM-2..TM-4, TM-7).
 
 * :mod:`orderflow.incidents.amounts`: an amount per currency (thresholds and limits).
+* :mod:`orderflow.incidents.compensation`: compensation records and their approval (EX-7).
+* :mod:`orderflow.incidents.configuration`: the settings of exception handling.
 * :mod:`orderflow.incidents.matrix`: the escalation matrix and the escalation rule (EX-4).
 * :mod:`orderflow.incidents.model`: types, findings and their evidence, playbooks, priorities,
   escalation levels and roles.
@@ -9,6 +11,14 @@
 """
 
 from orderflow.incidents.amounts import CurrencyAmounts
+from orderflow.incidents.compensation import (
+    Compensation,
+    CompensationCheck,
+    CompensationKind,
+    CompensationProblem,
+    check_compensation,
+)
+from orderflow.incidents.configuration import IncidentSettings
 from orderflow.incidents.matrix import (
     DEFAULT_ESCALATION_ROLES,
     DEFAULT_ESCALATION_ROWS,
@@ -39,6 +49,10 @@ __all__ = [
     "NOT_ESCALATED",
     "PLAYBOOKS",
     "CaseFacts",
+    "Compensation",
+    "CompensationCheck",
+    "CompensationKind",
+    "CompensationProblem",
     "CurrencyAmounts",
     "EscalationMatrix",
     "EscalationProblem",
@@ -46,12 +60,14 @@ __all__ = [
     "Evidence",
     "ExceptionType",
     "Finding",
+    "IncidentSettings",
     "Level",
     "Priority",
     "Resolution",
     "Role",
     "Routing",
     "ServiceTargets",
+    "check_compensation",
     "escalation_problem",
     "escalation_target",
     "is_due",
