@@ -4,7 +4,8 @@
 * :mod:`orderflow.incidents.amounts`: an amount per currency (thresholds and limits).
 * :mod:`orderflow.incidents.compensation`: compensation records and their approval (EX-7).
 * :mod:`orderflow.incidents.configuration`: the settings of exception handling.
-* :mod:`orderflow.incidents.matrix`: the escalation matrix and the escalation rule (EX-4).
+* :mod:`orderflow.incidents.escalation`: the escalation rule: which level is next (EX-4).
+* :mod:`orderflow.incidents.matrix`: the escalation matrix: where a case goes (EX-4).
 * :mod:`orderflow.incidents.model`: types, findings and their evidence, playbooks, priorities,
   escalation levels and roles.
 * :mod:`orderflow.incidents.targets`: response, solution and follow-up targets (EX-5, TM-7).
@@ -19,17 +20,19 @@ from orderflow.incidents.compensation import (
     check_compensation,
 )
 from orderflow.incidents.configuration import IncidentSettings
+from orderflow.incidents.escalation import (
+    EscalationProblem,
+    escalation_problem,
+    escalation_target,
+)
 from orderflow.incidents.matrix import (
     DEFAULT_ESCALATION_ROLES,
     DEFAULT_ESCALATION_ROWS,
     NOT_ESCALATED,
     CaseFacts,
     EscalationMatrix,
-    EscalationProblem,
     EscalationRow,
     Routing,
-    escalation_problem,
-    escalation_target,
 )
 from orderflow.incidents.model import (
     PLAYBOOKS,

@@ -1,4 +1,4 @@
-"""The escalation matrix (EX-4, seed 002 §紧急情况升级标准) and the escalation rule.
+"""The escalation matrix (EX-4, seed 002 §紧急情况升级标准): where a case goes.
 
 The matrix is data: a tuple of :class:`EscalationRow`, each matching on a case's type and the
 facts of its order (:class:`CaseFacts`), and naming the level the case goes to and who takes
@@ -19,19 +19,12 @@ row                    matches                                     level     goe
 ``EX-4-overdue``       past its promised time (72 h, no tracking)  level 3   technical support
 =====================  ==========================================  ========  =================
 
-The escalation rule (:func:`escalation_target`, :func:`escalation_problem`): levels rise
-3 -> 2 -> 1. Escalating without naming a level goes one level up, and from no level to
-level 3. A named level must be above the case's level; levels may be skipped (3 -> 1).
-External stands apart from the ladder: a case may be sent there from any level, explicitly;
-from external, escalating without naming a level is refused (there is no "up"), and a named
-level of the ladder is allowed (the case rejoins the ladder there). A case at level 1 cannot
-go higher. A refused escalation is an :class:`EscalationProblem`, which the case machine
-turns into a refusal; the functions never raise for it.
+The escalation rule, which levels a case may go to from its own, is in
+:mod:`orderflow.incidents.escalation`.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
@@ -50,20 +43,14 @@ __all__ = [
     "NOT_ESCALATED",
     "CaseFacts",
     "EscalationMatrix",
-    "EscalationProblem",
     "EscalationRow",
     "Routing",
-    "escalation_problem",
-    "escalation_target",
 ]
 
 MAX_ROWS: Final = 1_000
 """The most rows a matrix may have."""
 MAX_ORDERS_AFFECTED: Final = 10**9
 """The largest number of affected orders a row or a case's facts may name."""
-
-_RANK: Final = {Level.LEVEL_3: 1, Level.LEVEL_2: 2, Level.LEVEL_1: 3}
-"""The ladder's order; external is not on it."""
 
 
 # -- the facts a row reads ---------------------------------------------------------------------
@@ -371,70 +358,3 @@ class EscalationMatrix:
         if not isinstance(level, Level):
             raise InvalidInput("level", level, "must be a Level")
         return self.roles[level]
-
-
-# -- the escalation rule ------------------------------------------------------------------------
-
-
-class EscalationProblem(enum.StrEnum):
-    """Why a case cannot be escalated as asked (the case machine refuses with it)."""
-
-    AT_TOP = "at_top"
-    """The case is at level 1: nothing on the ladder is higher (external may be named)."""
-    NO_LEVEL_ABOVE_EXTERNAL = "no_level_above_external"
-    """The case is external, which stands apart: escalating it needs a level named."""
-    NOT_HIGHER = "not_higher"
-    """The level named is the case's own or below it."""
-
-
-def _check_level(field: str, value: object) -> None:
-    if value is not None and not isinstance(value, Level):
-        raise InvalidInput(field, value, "must be a Level or None")
-
-
-def escalation_problem(
-    current: Level | None, requested: Level | None = None
-) -> EscalationProblem | None:
-    """Why a case at ``current`` cannot be escalated to ``requested``, if it cannot.
-
-    Args:
-        current: the case's level; ``None`` when it was never escalated.
-        requested: the level named; ``None`` for one level up.
-
-    Returns:
-        ``None`` when the escalation is allowed, else the problem.
-
-    Raises:
-        InvalidInput: ``current`` or ``requested`` is neither a Level nor ``None``.
-    """
-    _check_level("current", current)
-    _check_level("requested", requested)
-    if requested is Level.EXTERNAL:
-        return EscalationProblem.NOT_HIGHER if current is Level.EXTERNAL else None
-    if current is Level.LEVEL_1:
-        return EscalationProblem.AT_TOP
-    if requested is None:
-        return EscalationProblem.NO_LEVEL_ABOVE_EXTERNAL if current is Level.EXTERNAL else None
-    if current is None or current is Level.EXTERNAL:
-        return None
-    return None if _RANK[requested] > _RANK[current] else EscalationProblem.NOT_HIGHER
-
-
-def escalation_target(current: Level | None, requested: Level | None = None) -> Level | None:
-    """The level a case at ``current`` goes to when escalated to ``requested``.
-
-    Args:
-        current: the case's level; ``None`` when it was never escalated.
-        requested: the level named; ``None`` for one level up (level 3 from no level).
-
-    Returns:
-        The new level, or ``None`` when :func:`escalation_problem` names a problem.
-
-    Raises:
-        InvalidInput: ``current`` or ``requested`` is neither a Level nor ``None``.
-    """
-    if escalation_problem(current, requested) is not None:
-        return None
-    if requested is not None:
-        return requested
-    return Level.LEVEL_3 if current is None else current.higher
