@@ -28,6 +28,25 @@ def test_lifecycle_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]
         assert row in out
 
 
+def test_classifier_benchmark_prints_its_cost_beside_a_lifecycle_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """benchmarks/classifier.py classifies paid orders (EX-2) with and without a context
+    and measures a lifecycle command in the same process."""
+    bench = runpy.run_path(str(BENCHMARKS / "classifier.py"), run_name="classifier_benchmark")
+    results = bench["main"](12)
+    assert set(results) == {
+        "classify, full context",
+        "classify, no data",
+        "build the full context",
+        "lifecycle command",
+    }
+    assert all(micros > 0 for micros in results.values())
+    out = capsys.readouterr().out
+    for row in ("classify, full context", "lifecycle command", "/ lifecycle command"):
+        assert row in out
+
+
 def test_store_benchmark_prints_its_tables(capsys: pytest.CaptureFixture[str]) -> None:
     """benchmarks/store.py compares the service with the bare driver on each backend, cache
     hits with misses on long orders, and (on PostgreSQL) worker processes."""

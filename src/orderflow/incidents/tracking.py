@@ -164,7 +164,10 @@ class TrackingDetector:
         Raises:
             InvalidInput: the events read are not a sequence of :class:`TrackingEvent`.
         """
-        return self.findings(self.events(order), at)
+        events = self.events(order)
+        if events == ():
+            return ()
+        return self.findings(events, at)
 
     def findings(self, events: Sequence[TrackingEvent], at: datetime) -> tuple[Finding, ...]:
         """The findings a sequence of tracking events shows at ``at``.
