@@ -213,8 +213,9 @@ class Classifier:
 
         Args:
             order: the order.
-            context: what the host knows around it (:func:`~orderflow.incidents.context.
-                gather_context`, or ``Context()`` for no data).
+            context: what the host knows around it (from
+                :func:`~orderflow.incidents.context.gather_context`, or ``Context()`` for no
+                data).
             at: when it is classified.
 
         Returns:

@@ -4,7 +4,7 @@ A :class:`TrackingEvent` is one report of the carrier: the parcel was picked up,
 transit, is delayed, lost, damaged, held at customs, cannot be delivered to the address, or
 was delivered. Ordinary updates (picked up, in transit, out for delivery) are events too:
 they show the parcel moving (and restart the no-update timer, TM-4). The exceptional ones
-are what :class:`~orderflow.incidents.detectors.TrackingDetector` turns into findings.
+are what :class:`TrackingDetector` turns into findings (EX-1).
 
 The records import nothing of the order, so that the order aggregate can keep the events it
 records.
