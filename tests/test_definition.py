@@ -57,6 +57,7 @@ def test_unreachable_states_are_refused() -> None:
     definition = attrs.evolve(
         LIFECYCLE,
         transitions=tuple(t for t in LIFECYCLE.transitions if t.dest is not S.ON_HOLD),
+        followed=(),
     )
     with pytest.raises(DefinitionError, match="not reachable from pending_payment: on_hold"):
         Lifecycle(definition=definition)

@@ -50,6 +50,8 @@ from orderflow import (
     StartFulfilment,
     WithdrawFromFulfilment,
 )
+from orderflow.incidents import ExceptionType, Resolution
+from orderflow.incidents.commands import ResolveException
 from orderflow.limits import Limits
 from orderflow.order import Order
 from tests.support import (
@@ -141,14 +143,27 @@ def test_lc1_commands_out_of_order_are_refused_with_a_reason() -> None:
 # LC-2 ------------------------------------------------------------------------------------
 
 
-def test_lc2_review_refuses_an_incomplete_address_naming_what_is_missing() -> None:
-    """LC-2: the review checks the address is complete."""
+def test_lc2_review_holds_an_incomplete_address_with_a_customer_info_case() -> None:
+    """LC-2, EX-1, EX-2: an incomplete address, accepted at placing, is caught at review: an
+    outcome, not a refusal: the order goes on hold with a customer-info case naming the
+    missing fields; only the case releases it, once the address is corrected."""
     order = apply(place(), ChangeAddress(ADDRESS.__class__("Li", "", " ", "Hangzhou"))).order
     order = apply(order, Pay(cny("119.90"), "p"), SYSTEM).order
-    error = refused(order, ApproveReview())
-    assert error.code == "approve_review.address_incomplete"
-    assert "phone" in error.message
-    assert "line1" in error.message
+    held = apply(order, ApproveReview()).order
+    assert held.state is OrderState.ON_HOLD
+    (case,) = held.exceptions
+    assert case.type is ExceptionType.CUSTOMER_INFO
+    assert "phone" in str(case.evidence["missing"])
+    assert "line1" in str(case.evidence["missing"])
+    assert held.hold is not None
+    assert held.hold.case_id == case.case_id
+    assert refused(held, Release("looks fine")).code == "release.held_by_case"
+    fixed = apply(
+        held,
+        ResolveException(case.case_id, Resolution.CORRECT_INFO, "called the buyer", ADDRESS),
+    ).order
+    assert (fixed.state, fixed.address) == (OrderState.PAID, ADDRESS)
+    assert apply(fixed, ApproveReview()).order.state is OrderState.AWAITING_SHIPMENT
 
 
 def test_lc2_review_refuses_when_paid_differs_from_due() -> None:
@@ -159,12 +174,14 @@ def test_lc2_review_refuses_when_paid_differs_from_due() -> None:
 
 
 def test_lc2_review_reports_every_failed_check_at_once() -> None:
-    """LC-2: all failed checks are reported together, in a dry run as in the error."""
+    """LC-2: the checks that refuse a review are reported together, in a dry run as in the
+    error (an incomplete address is not one of them: review catches it as a case, EX-2)."""
     order = apply(place(), ChangeAddress(ADDRESS.__class__("Li", "", "x", "y"))).order
     order = apply(order, Pay(cny("1.00"), "p"), SYSTEM).order
-    error = refused(order, ApproveReview())
-    assert error.codes == ("approve_review.address_incomplete", "approve_review.amount_mismatch")
-    dry = LIFECYCLE.check(order, ApproveReview(), STAFF, order.updated_at)
+    clerk = Actor.staff("clerk")
+    error = refused(order, ApproveReview(), clerk)
+    assert error.codes == ("approve_review.missing_permission", "approve_review.amount_mismatch")
+    dry = LIFECYCLE.check(order, ApproveReview(), clerk, order.updated_at)
     assert tuple(reason.code for reason in dry) == error.codes
 
 
@@ -435,7 +452,7 @@ def test_lc9_final_states_take_no_lifecycle_command(final: object) -> None:
     order = final()  # type: ignore[operator]
     availability = LIFECYCLE.available(order, STAFF, order.updated_at)
     after_sales = ("request_after_sales",) if order.state is OrderState.COMPLETED else ()
-    assert availability.allowed_events == after_sales
+    assert availability.allowed_events == (*after_sales, "open_exception")
     assert availability.why_not(Pay)[0].code in ("pay.already_paid", "pay.order_closed")
     for command in (ApproveReview(), StartFulfilment(), ConfirmDelivery(), Hold("x")):
         with pytest.raises(CommandRefused) as info:
@@ -443,7 +460,7 @@ def test_lc9_final_states_take_no_lifecycle_command(final: object) -> None:
         assert info.value.category is RefusalCategory.CONFLICT
     refunding = closed(paid())
     offered = LIFECYCLE.available(refunding, STAFF, refunding.updated_at).allowed_events
-    assert set(offered) == {"confirm_refund", "fail_refund"}
+    assert set(offered) == {"confirm_refund", "fail_refund", "open_exception"}
 
 
 # CL-1 / D-2 ------------------------------------------------------------------------------
@@ -856,10 +873,7 @@ def test_dry_run_lists_reasons_without_raising_or_changing_anything() -> None:
     assert [r.code for r in reasons] == ["ship.missing_permission"]
     review = walk(1, place(address=ADDRESS.__class__("Li Lei", "", "1 Road", "Hangzhou")))
     reasons = LIFECYCLE.check(review, ApproveReview(), clerk, review.updated_at)
-    assert [r.code for r in reasons] == [
-        "approve_review.missing_permission",
-        "approve_review.address_incomplete",
-    ]
+    assert [r.code for r in reasons] == ["approve_review.missing_permission"]
     assert LIFECYCLE.check(order, Ship("SF", "1"), STAFF, order.updated_at) == ()
     sent = shipped()
     reasons = LIFECYCLE.check(sent, Close(CloseReason.OTHER, "x"), STAFF, sent.updated_at)
@@ -888,6 +902,7 @@ def test_available_lists_allowed_commands_and_why_not_the_others() -> None:
         "change_address",
         "refund_money_only",  # AS-7: money back on an open, unshipped order
         "request_after_sales",  # D-5: a refund of goods not received, on the buyer's behalf
+        "open_exception",  # EX-2: an agent opens a case by hand
     }
     assert staff_view.why_not(Close)[0].code == "close.in_fulfilment"
     assert staff_view.why_not(Pay)[0].code == "pay.already_paid"

@@ -447,9 +447,9 @@ def test_a_set_aside_order_waits_for_its_new_end_and_a_release_frees_it() -> Non
 
 
 def test_an_order_set_aside_follows_its_saves() -> None:
-    """D-15, D-16: an order saved while set aside is found due at its new deadline, not its
-    old one; paid, it is not due at all; when its set-aside ends, it is claimed by its new
-    deadline."""
+    """D-15, D-16, TM-2: an order saved while set aside is found due at its new deadline,
+    not its old one (a payment's confirmation; paid, its review an hour later); when its
+    set-aside ends, it is claimed by its new deadline."""
     store = InMemoryStore()
     first, second = _placed(store, 1, 2)
     due = START + timedelta(minutes=30)
@@ -466,6 +466,6 @@ def test_an_order_set_aside_follows_its_saves() -> None:
         store.save(LIFECYCLE.handle(order, command, actor, paying).order, order.version)
     assert _ids(store.find_due(paying + timedelta(minutes=59))) == []
     payment_due = paying + timedelta(hours=1)  # D-16: it replaced the unpaid deadline
-    assert _ids(store.find_due(payment_due)) == [first]
+    assert _ids(store.find_due(payment_due)) == [first, second]  # and TM-2, the same hour
     assert store.claim_due("w-2", payment_due, lease=lease) == []  # still set aside
-    assert store.claim_due("w-2", due + timedelta(hours=3), lease=lease) == [first]
+    assert store.claim_due("w-2", due + timedelta(hours=3), lease=lease) == [first, second]

@@ -29,6 +29,7 @@ from orderflow import (
     Ship,
 )
 from orderflow.aftersales import CASE_COMMAND_TYPES
+from orderflow.incidents.commands import EXCEPTION_COMMAND_TYPES
 from orderflow.commands import COMMAND_TYPES as LIFECYCLE_COMMANDS
 from orderflow.testing import strategies as ofs
 from tests.support import (
@@ -49,7 +50,7 @@ from tests.support import (
 CATALOGUE = {entry.code: entry for entry in LIFECYCLE.catalogue()}
 
 
-COMMAND_TYPES = (*LIFECYCLE_COMMANDS, *CASE_COMMAND_TYPES)
+COMMAND_TYPES = (*LIFECYCLE_COMMANDS, *CASE_COMMAND_TYPES, *EXCEPTION_COMMAND_TYPES)
 
 
 def _snake(name: str) -> str:

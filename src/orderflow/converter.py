@@ -35,6 +35,7 @@ from orderflow.aftersales.decisions import Fact
 from orderflow.aftersales.followups import CASE_COMMAND_TYPES
 from orderflow.errors import DocumentError, InvalidInput, Shown, describe
 from orderflow.history import History
+from orderflow.incidents.commands import EXCEPTION_COMMAND_TYPES
 from orderflow.incidents.model import EvidenceValue
 from orderflow.model import Actor, ActorKind, CloseReason
 from orderflow.money import _BUILT_IN, Money, currency_exponent, register_currency
@@ -308,7 +309,9 @@ def _registry(classes: Sequence[type[T]], tag: str) -> dict[str, type[T]]:
     return found
 
 
-_COMMANDS: Final = _registry((*c.COMMAND_TYPES, *CASE_COMMAND_TYPES), "type")
+_COMMANDS: Final = _registry(
+    (*c.COMMAND_TYPES, *CASE_COMMAND_TYPES, *EXCEPTION_COMMAND_TYPES), "type"
+)
 _EFFECTS: Final = _registry(e.EFFECT_TYPES, "kind")
 
 _STRUCTURE_FNS: dict[type[Any], Callable[[Any, type], Any]] = {}

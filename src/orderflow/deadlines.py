@@ -38,6 +38,16 @@ class DeadlineKind(enum.StrEnum):
     """A rejected case was not reviewed in time: it closes, still rejected (D-8)."""
     STAFF_REMINDER = "staff_reminder"
     """A case waits on staff (a review, a replacement, a refund unanswered): remind them."""
+    REVIEW_OVERDUE = "review_overdue"
+    """TM-2: a paid order not reviewed within its time."""
+    SHIPMENT_OVERDUE = "shipment_overdue"
+    """TM-3: an order not shipped within its time after payment."""
+    TRACKING_SILENCE = "tracking_silence"
+    """TM-4: no carrier tracking update for too long."""
+    EXCEPTION_TARGET = "exception_target"
+    """TM-7: an exception case's response, solution, closing or follow-up target."""
+    RESTOCK_DUE = "restock_due"
+    """The restock ETA of an out-of-stock case: stock is checked again."""
 
 
 WINDOW_KINDS: frozenset[DeadlineKind] = frozenset(

@@ -71,6 +71,8 @@ class NotificationTopic(enum.StrEnum):
     REFUNDED = "refunded"
     AFTER_SALES = "after_sales"
     """An after-sales case was opened, decided or moved on (its details name the case)."""
+    EXCEPTION = "exception"
+    """An order exception that affects the customer: a delay, stock short, a refund (NT-1)."""
 
 
 @attrs.frozen
@@ -107,6 +109,9 @@ class RefundReason(enum.StrEnum):
     MONEY_ONLY = "money_only"
     """Staff refunded money on an open order: out of stock, a price difference, an amount
     agreed with the buyer (AS-7)."""
+    EXCEPTION = "exception"
+    """An order exception was resolved by a refund: stock short, a parcel lost or damaged
+    (AS-7, EX-3)."""
     RETURN_SHIPPING = "return_shipping"
     """The seller pays back what the buyer paid to ship a return (AS-3); outside the goods
     cap."""

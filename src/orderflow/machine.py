@@ -43,6 +43,10 @@ from orderflow.errors import (
     RefusalCategory,
 )
 from orderflow.history import History
+from orderflow.incidents.case import ExceptionState
+from orderflow.incidents.commands import OpenException
+from orderflow.incidents.context import Context
+from orderflow.incidents.definition import exception_definition
 from orderflow.inputs import LATEST, check_time
 from orderflow.lifecycle import LIFECYCLE
 from orderflow.model import Actor, ActorKind, OrderState
@@ -190,7 +194,12 @@ class Lifecycle:
         self.decider = Decider(self.settings.policy)
         self.case_definition = case_definition(self.settings, self.decider)
         self._cases = Machine(self.case_definition)
-        self._case_commands = frozenset(self.case_definition.commands)
+        self.exception_definition = exception_definition(self.settings.incidents)
+        self._exceptions = Machine(self.exception_definition)
+        self._routes: dict[type[c.Command], Machine] = {
+            **dict.fromkeys(self.case_definition.commands, self._cases),
+            **dict.fromkeys(self.exception_definition.commands, self._exceptions),
+        }
 
     # -- placing -------------------------------------------------------------------------
 
@@ -261,7 +270,15 @@ class Lifecycle:
 
     # -- handling ------------------------------------------------------------------------
 
-    def handle(self, order: Order, command: c.Command, actor: Actor, at: datetime) -> Outcome:
+    def handle(
+        self,
+        order: Order,
+        command: c.Command,
+        actor: Actor,
+        at: datetime,
+        *,
+        context: Context | None = None,
+    ) -> Outcome:
         """Apply a command to an order.
 
         Args:
@@ -269,6 +286,10 @@ class Lifecycle:
             command: what to do.
             actor: who does it.
             at: when (timezone-aware, not earlier than the order's last change).
+            context: what the host knows around the order (PT-4), for the commands that
+                read it: review runs the classifier on it, a restock check reads its stock.
+                :class:`~orderflow.service.OrderService` gathers it through its context
+                port; without one, only what the order itself shows is checked.
 
         Returns:
             The new order and the effects, or the original outcome for a replay (D-3).
@@ -307,8 +328,9 @@ class Lifecycle:
             if when is None or when[1](order, command, at):
                 break
         else:
-            if command_class in self._case_commands:
-                return self._handle_case(order, command, actor, at)
+            sub = self._routes.get(command_class)
+            if sub is not None:
+                return self._handle_sub(sub, order, command, actor, at, context)
             if command_class is c.PlaceOrder:
                 _check_arguments(order, command, actor, at)
             refusal = self._machine.refusal_for(order, command_class, actor)
@@ -328,7 +350,7 @@ class Lifecycle:
             denied = self._machine.authorize(transition, order, actor)
             reasons = None if denied is None else [denied]
         step = _tuple_new(
-            Step, (order, command, actor, at, transition.dest or state, self.settings)
+            Step, (order, command, actor, at, transition.dest or state, self.settings, context)
         )
         if transition.guards:
             found = self._machine.judge(transition, step)
@@ -370,11 +392,18 @@ class Lifecycle:
 
     def _machine_for(self, command_class: type[c.Command]) -> Machine:
         """The machine a command class belongs to: the case machine's, or the lifecycle."""
-        return self._cases if command_class in self._case_commands else self._machine
+        return self._routes.get(command_class, self._machine)
 
-    def _handle_case(self, order: Order, command: c.Command, actor: Actor, at: datetime) -> Outcome:
-        """A command of an after-sales case: the state it meets is its case's."""
-        cases = self._cases
+    def _handle_sub(
+        self,
+        cases: Machine,
+        order: Order,
+        command: c.Command,
+        actor: Actor,
+        at: datetime,
+        context: Context | None,
+    ) -> Outcome:
+        """A command of an after-sales or exception case: the state it meets is its case's."""
         command_class = type(command)
         state = cases.state_of(order, command)
         transition = None
@@ -383,7 +412,7 @@ class Lifecycle:
         if transition is None:
             refusal = cases.refusal_for(order, command_class, actor, command, state)
             raise CommandRefused(order.id, order.state.value, command.event, (refusal,))
-        return self._run(cases, transition, order, command, actor, at)
+        return self._run(cases, transition, order, command, actor, at, context)
 
     def _run(
         self,
@@ -393,6 +422,7 @@ class Lifecycle:
         command: c.Command,
         actor: Actor,
         at: datetime,
+        context: Context | None = None,
     ) -> Outcome:
         kind = actor.kind
         if kind in transition.actors and (
@@ -408,7 +438,7 @@ class Lifecycle:
             refusal = machine.authorize(transition, order, actor, command)
             reasons = None if refusal is None else [refusal]
         state = machine.state_of(order, command) or order.state
-        step = Step(order, command, actor, at, transition.dest or state, self.settings)
+        step = Step(order, command, actor, at, transition.dest or state, self.settings, context)
         if transition.guards:
             found = machine.judge(transition, step)
             if found:
@@ -487,8 +517,9 @@ class Lifecycle:
     ) -> Availability:
         """What ``actor`` may send to ``order`` now, and why not the rest it could send.
 
-        The lifecycle's commands are listed, and a new after-sales request; with ``case_id``,
-        the commands of that case too (judged on the case's state).
+        The lifecycle's commands are listed, a new after-sales request and a new exception
+        case; with ``case_id`` (an after-sales or an exception case), the commands of that
+        case too (judged on the case's state).
 
         Raises:
             InvalidInput: malformed arguments, or a ``case_id`` the order does not have.
@@ -497,11 +528,12 @@ class Lifecycle:
             raise InvalidInput("order", order, "must be an Order")
         _check_actor_and_time(actor, at)
         at = at.astimezone(UTC)
-        case = None
+        case = exception = None
         if case_id is not None:
             case = order.case(case_id) if isinstance(case_id, str) else None
-            if case is None:
-                raise InvalidInput("case_id", case_id, "the order has no such after-sales case")
+            exception = order.exception(case_id) if isinstance(case_id, str) else None
+            if case is None and exception is None:
+                raise InvalidInput("case_id", case_id, "the order has no such case")
         allowed: list[type[c.Command]] = []
         refused: dict[type[c.Command], tuple[Refusal, ...]] = {}
 
@@ -529,6 +561,13 @@ class Lifecycle:
                 judge(command_class, None, CaseState.NEW)
             elif case is not None:
                 judge(command_class, None, case.state)
+        for command_class in self.exception_definition.commands:
+            if not self._exceptions.could_send(order, command_class, actor):
+                continue
+            if command_class is OpenException:
+                judge(command_class, None, ExceptionState.NEW)
+            elif exception is not None:
+                judge(command_class, None, exception.state)
         return Availability(tuple(allowed), refused)
 
     # -- describing ----------------------------------------------------------------------
@@ -540,6 +579,10 @@ class Lifecycle:
     def case_mermaid(self) -> str:
         """The after-sales case machine's Mermaid state diagram."""
         return self._cases.mermaid()
+
+    def exception_mermaid(self) -> str:
+        """The exception case machine's Mermaid state diagram (EX-6)."""
+        return self._exceptions.mermaid()
 
     def catalogue(self) -> tuple[CatalogueEntry, ...]:
         """Every refusal the lifecycle and the after-sales cases can give: code, category,
@@ -553,6 +596,7 @@ class Lifecycle:
             *self._machine.catalogue(),
             _entry(c.Pay, _REFERENCE_CONFLICT),
             *self._cases.catalogue(),
+            *self._exceptions.catalogue(),
         )
 
     # -- after-sales ---------------------------------------------------------------------

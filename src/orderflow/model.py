@@ -139,6 +139,8 @@ class Permission:
     ship replacements, report a lost return."""
     AFTERSALES_REVIEW: ClassVar[str] = "aftersales.review"
     """Decide a buyer's review of a rejection, as a supervisor (D-8)."""
+    EXCEPTIONS: ClassVar[str] = "exceptions.manage"
+    """Open, acknowledge, escalate, resolve and close order-exception cases (EX-6)."""
     AFTERSALES_OVERRIDE: ClassVar[str] = "aftersales.override"
     """Overturn a policy's denial, with a justification (the default; see
     ``Settings.override_permission``)."""

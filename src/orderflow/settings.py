@@ -14,6 +14,8 @@ import attrs
 
 from orderflow.aftersales.policy import Policy
 from orderflow.errors import InvalidConfiguration
+from orderflow.incidents.classify import Classifier
+from orderflow.incidents.configuration import IncidentSettings
 from orderflow.limits import Limits, limits_setting
 from orderflow.model import OrderState
 from orderflow.order import Deadline, DeadlineKind, Ledger, Shipment
@@ -80,6 +82,16 @@ class Settings:
             order placed under it keeps (its snapshot).
         override_permission: the permission a member of staff needs to overturn a policy's
             denial (``aftersales.override`` by default).
+        review_timeout: how long after payment a review may wait before it is overdue
+            (TM-2; default 1 hour). ``None`` turns the timer off.
+        shipment_timeout: how long after payment an order may wait to ship before a
+            logistics-delay case opens (TM-3; default 48 hours). ``None`` turns it off.
+        tracking_silence: how long a shipped parcel may go without a tracking update
+            before its logistics case escalates (TM-4; default 72 hours). ``None`` turns it
+            off.
+        classifier: the order-exception classifier review runs (EX-2).
+        incidents: how exception cases are handled: targets, escalation matrix,
+            high-value threshold, compensation limit (EX-4, EX-5, EX-7).
 
     Raises:
         InvalidConfiguration: a timeout of zero or below or above 3650 days, not a
@@ -102,6 +114,27 @@ class Settings:
     limits: Limits = attrs.field(factory=Limits, validator=limits_setting)
     policy: Policy = attrs.field(factory=Policy.default)
     override_permission: str = attrs.field(default="aftersales.override")
+    review_timeout: timedelta | None = attrs.field(
+        default=timedelta(hours=1), validator=_positive_or_none("review_timeout")
+    )
+    shipment_timeout: timedelta | None = attrs.field(
+        default=timedelta(hours=48), validator=_positive_or_none("shipment_timeout")
+    )
+    tracking_silence: timedelta | None = attrs.field(
+        default=timedelta(hours=72), validator=_positive_or_none("tracking_silence")
+    )
+    classifier: Classifier = attrs.field(factory=Classifier.default)
+    incidents: IncidentSettings = attrs.field(factory=IncidentSettings)
+
+    @classifier.validator
+    def _check_classifier(self, attribute: object, value: object) -> None:
+        if not isinstance(value, Classifier):
+            raise InvalidConfiguration("classifier", value, "must be an incidents Classifier")
+
+    @incidents.validator
+    def _check_incidents(self, attribute: object, value: object) -> None:
+        if not isinstance(value, IncidentSettings):
+            raise InvalidConfiguration("incidents", value, "must be IncidentSettings")
 
     @policy.validator
     def _check_policy(self, attribute: object, value: object) -> None:

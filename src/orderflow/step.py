@@ -19,6 +19,8 @@ from orderflow.aftersales.windows import return_windows
 from orderflow.deadlines import WINDOW_KINDS
 from orderflow.effects import Effect
 from orderflow.incidents.case import ExceptionCase
+from orderflow.incidents.context import Context
+from orderflow.incidents.service_levels import service_deadlines
 from orderflow.incidents.transition import ExceptionTransition
 from orderflow.model import Actor, Address, OrderLine, OrderState
 from orderflow.order import (
@@ -44,6 +46,7 @@ class _StepFields(NamedTuple):
     at: datetime
     dest: enum.StrEnum
     settings: Settings
+    context: Context | None = None
 
 
 class Step(_StepFields):
@@ -59,6 +62,9 @@ class Step(_StepFields):
         at: when.
         dest: the state the transition leads to.
         settings: the lifecycle settings.
+        context: what the host knows around the order (stock, list prices, recent orders),
+            when the service gathered it for a command that reads it (review, a restock
+            check, PT-4); ``None`` otherwise.
     """
 
     __slots__ = ()
@@ -126,6 +132,7 @@ class Step(_StepFields):
         if ledger is None:
             ledger = old_ledger
         new_shipment = cast(Shipment | None, old_shipment if shipment is _KEEP else shipment)
+        new_hold = cast(HoldRecord | None, old_hold if hold is _KEEP else hold)
         keep = deadlines is None and state is source and cases is None and exceptions is None
         if cases is None:
             cases = old_cases
@@ -138,7 +145,9 @@ class Step(_StepFields):
                 if state is source:
                     deadlines = tuple(d for d in old_deadlines if d.case_id is None)
                 else:
-                    deadlines = self._deadlines_for(state, source, ledger, new_shipment, policy)
+                    deadlines = self._deadlines_for(
+                        state, source, ledger, new_shipment, policy, new_hold, exceptions
+                    )
             if cases:
                 deadlines = (*deadlines, *_case_deadlines(cases))
             if exceptions:
@@ -155,7 +164,7 @@ class Step(_StepFields):
                 history.append(entry),
                 new_shipment,
                 old_closure if closure is _KEEP else closure,
-                old_hold if hold is _KEEP else hold,
+                new_hold,
                 deadlines,
                 cases,
                 policy,
@@ -171,9 +180,12 @@ class Step(_StepFields):
         ledger: Ledger,
         shipment: Shipment | None,
         policy: PolicySnapshot | None,
+        hold: HoldRecord | None,
+        exceptions: tuple[ExceptionCase, ...],
     ) -> tuple[Deadline, ...]:
-        """The order's own deadlines in a new state: the lifecycle's timers, and the return
-        windows (TM-6), set at delivery and kept until they close or the order closes."""
+        """The order's own deadlines in a new state: the lifecycle's timers, the service
+        levels (TM-2, TM-3, TM-4), and the return windows (TM-6), set at delivery and kept
+        until they close or the order closes."""
         settings = self.settings
         order = self.order
         own: tuple[Deadline, ...] = ()
@@ -181,6 +193,8 @@ class Step(_StepFields):
             own = settings.deadlines_for(state, order.history.first.at, ledger, shipment)
         if state is _CLOSED:
             return own
+        if state in _SERVICE_STATES:
+            own = (*own, *service_deadlines(state, ledger, shipment, hold, exceptions, settings))
         if state is _DELIVERED and source is _SHIPPED:
             assert shipment is not None
             assert shipment.delivered_at is not None
@@ -202,5 +216,14 @@ def _case_deadlines(
 _tuple_new = tuple.__new__
 _TIMED_STATES = frozenset({OrderState.PENDING_PAYMENT, OrderState.DELIVERED})
 _CLOSED = OrderState.CLOSED
+_SERVICE_STATES = frozenset(
+    {
+        OrderState.PAID,
+        OrderState.AWAITING_SHIPMENT,
+        OrderState.IN_FULFILMENT,
+        OrderState.ON_HOLD,
+        OrderState.SHIPPED,
+    }
+)
 _DELIVERED = OrderState.DELIVERED
 _SHIPPED = OrderState.SHIPPED

@@ -18,6 +18,11 @@ deadline kind                  command fired                        rules
 ``seller_receipt``             ``ReceiveOverdueReturn``             D-7
 ``review_window``              ``ExpireCase``                       D-8
 ``staff_reminder``             ``RemindStaff``                      D-15
+``review_overdue``             ``FlagReviewOverdue``                TM-2
+``shipment_overdue``           ``FlagShipmentOverdue``              TM-3
+``tracking_silence``           ``FlagTrackingSilence``              TM-4
+``exception_target``           ``MissExceptionTarget``              TM-7, EX-5
+``restock_due``                ``CheckRestock``                     EX-3
 =============================  ===================================  =========
 
 The after-sales commands are in :mod:`orderflow.aftersales`; a case's deadline names its case,
@@ -41,6 +46,14 @@ from orderflow.aftersales.followups import (
     ReceiveOverdueReturn,
     RemindStaff,
     RespondForSeller,
+)
+from orderflow.incidents.commands import (
+    CheckRestock,
+    ExceptionCommand,
+    FlagReviewOverdue,
+    FlagShipmentOverdue,
+    FlagTrackingSilence,
+    MissExceptionTarget,
 )
 from orderflow.order import Deadline, DeadlineKind, Order
 
@@ -98,6 +111,22 @@ def _for_case(command: type[CaseCommand]) -> TimerCommand:
     return fire
 
 
+def _order_timer(command: type[c.Command]) -> TimerCommand:
+    def fire(order: Order, deadline: Deadline) -> c.Command:
+        return command(command_id=timer_command_id(deadline))
+
+    return fire
+
+
+def _for_exception(command: type[ExceptionCommand]) -> TimerCommand:
+    def fire(order: Order, deadline: Deadline) -> c.Command | None:
+        if deadline.case_id is None or order.exception(deadline.case_id) is None:
+            return None
+        return command(deadline.case_id, command_id=timer_command_id(deadline))
+
+    return fire
+
+
 TIMERS: Mapping[DeadlineKind, TimerCommand] = MappingProxyType(
     {
         DeadlineKind.AUTO_CLOSE_UNPAID: _auto_close_unpaid,
@@ -110,6 +139,11 @@ TIMERS: Mapping[DeadlineKind, TimerCommand] = MappingProxyType(
         DeadlineKind.SELLER_RECEIPT: _for_case(ReceiveOverdueReturn),
         DeadlineKind.REVIEW_WINDOW: _for_case(ExpireCase),
         DeadlineKind.STAFF_REMINDER: _for_case(RemindStaff),
+        DeadlineKind.REVIEW_OVERDUE: _order_timer(FlagReviewOverdue),
+        DeadlineKind.SHIPMENT_OVERDUE: _order_timer(FlagShipmentOverdue),
+        DeadlineKind.TRACKING_SILENCE: _order_timer(FlagTrackingSilence),
+        DeadlineKind.EXCEPTION_TARGET: _for_exception(MissExceptionTarget),
+        DeadlineKind.RESTOCK_DUE: _for_exception(CheckRestock),
     }
 )
 """The command each deadline kind fires when it is due."""

@@ -9,9 +9,16 @@
 * :mod:`orderflow.incidents.model`: types, findings and their evidence, playbooks, priorities,
   escalation levels and roles.
 * :mod:`orderflow.incidents.targets`: response, solution and follow-up targets (EX-5, TM-7).
+* :mod:`orderflow.incidents.context`: the snapshot of what the host knows around an order,
+  the port it is gathered through (PT-4) and the gathering.
+* :mod:`orderflow.incidents.tracking`: the carrier's tracking events.
+* :mod:`orderflow.incidents.detectors` and :mod:`orderflow.incidents.risk`: one small object
+  per check, thresholds as configuration (EX-1, RK-1..RK-4).
+* :mod:`orderflow.incidents.classify`: the classifier, an ordered list of detectors (EX-2).
 """
 
 from orderflow.incidents.amounts import CurrencyAmounts
+from orderflow.incidents.classify import DEFAULT_DETECTORS, Classifier
 from orderflow.incidents.compensation import (
     Compensation,
     CompensationCheck,
@@ -20,6 +27,23 @@ from orderflow.incidents.compensation import (
     check_compensation,
 )
 from orderflow.incidents.configuration import IncidentSettings
+from orderflow.incidents.context import (
+    DEFAULT_LOOKBACK,
+    Context,
+    ContextPort,
+    Lookback,
+    RecentLine,
+    RecentOrder,
+    gather_context,
+)
+from orderflow.incidents.detectors import (
+    CN_MOBILE,
+    E164,
+    CustomerInfoDetector,
+    Detector,
+    OutOfStockDetector,
+    PriceErrorDetector,
+)
 from orderflow.incidents.escalation import (
     EscalationProblem,
     escalation_problem,
@@ -44,19 +68,40 @@ from orderflow.incidents.model import (
     Resolution,
     Role,
 )
+from orderflow.incidents.risk import (
+    AddressAccountsDetector,
+    CustomerFrequencyDetector,
+    DuplicateOrderDetector,
+    DuplicatePaymentDetector,
+    LatePaymentDetector,
+)
 from orderflow.incidents.targets import ServiceTargets, is_due
+from orderflow.incidents.tracking import TrackingDetector, TrackingEvent, TrackingKind
 
 __all__ = [
+    "CN_MOBILE",
+    "DEFAULT_DETECTORS",
     "DEFAULT_ESCALATION_ROLES",
     "DEFAULT_ESCALATION_ROWS",
+    "DEFAULT_LOOKBACK",
+    "E164",
     "NOT_ESCALATED",
     "PLAYBOOKS",
+    "AddressAccountsDetector",
     "CaseFacts",
+    "Classifier",
     "Compensation",
     "CompensationCheck",
     "CompensationKind",
     "CompensationProblem",
+    "Context",
+    "ContextPort",
     "CurrencyAmounts",
+    "CustomerFrequencyDetector",
+    "CustomerInfoDetector",
+    "Detector",
+    "DuplicateOrderDetector",
+    "DuplicatePaymentDetector",
     "EscalationMatrix",
     "EscalationProblem",
     "EscalationRow",
@@ -64,14 +109,24 @@ __all__ = [
     "ExceptionType",
     "Finding",
     "IncidentSettings",
+    "LatePaymentDetector",
     "Level",
+    "Lookback",
+    "OutOfStockDetector",
+    "PriceErrorDetector",
     "Priority",
+    "RecentLine",
+    "RecentOrder",
     "Resolution",
     "Role",
     "Routing",
     "ServiceTargets",
+    "TrackingDetector",
+    "TrackingEvent",
+    "TrackingKind",
     "check_compensation",
     "escalation_problem",
     "escalation_target",
+    "gather_context",
     "is_due",
 ]

@@ -115,6 +115,10 @@ class Resolution(enum.StrEnum):
     """The complaint or dispute was answered."""
     RELEASED_BY_THIRD_PARTY = "released_by_third_party"
     """The third party released the parcel."""
+    RESTOCKED = "restocked"
+    """The stock came back by the ETA: the order goes on (after a restock wait)."""
+    ORDER_CLOSED = "order_closed"
+    """The order was closed: its open cases end with it (D-13)."""
 
 
 R = Resolution

@@ -20,6 +20,11 @@ from orderflow.effects import (
     ReleaseStock,
     ReserveStock,
 )
+from orderflow.incidents.case import ExceptionCase
+from orderflow.incidents.hooks import payment_case
+from orderflow.incidents.model import ExceptionType
+from orderflow.incidents.opening import close_exceptions
+from orderflow.incidents.transition import ExceptionTransition
 from orderflow.model import CloseReason, OrderState
 from orderflow.money import _EXACT, Money, _money
 from orderflow.order import (
@@ -36,7 +41,6 @@ from orderflow.refunding import paying_reference, request_refund
 from orderflow.step import Step
 
 __all__ = [
-    "apply_approve",
     "apply_auto_close",
     "apply_begin_payment",
     "apply_change_address",
@@ -134,7 +138,8 @@ def apply_pay_while_held(step: Step) -> tuple[Order, HistoryEntry]:
 
 
 def apply_unapplied_payment(step: Step) -> tuple[Order, HistoryEntry]:
-    """A payment that must not count: a duplicate (RK-3) or one for a closed order (D-10)."""
+    """A payment that must not count: a duplicate (RK-3) or one for a closed order (D-10).
+    It is refunded, and an exception case records it (without holding the order)."""
     command = step.command
     assert isinstance(command, c.Pay)
     order = step.order
@@ -150,23 +155,14 @@ def apply_unapplied_payment(step: Step) -> tuple[Order, HistoryEntry]:
     refund, ledger = request_refund(
         step, 0, command.amount, reason, command.payment_reference, counts=False, ledger=ledger
     )
-    case = OpenCase(
-        order.id,
-        step.version,
-        1,
-        "payment_after_close" if late else "duplicate_payment",
+    summary = (
         f"payment {command.payment_reference} of {command.amount} reached an order that is "
-        f"{order.state.value}; it was not applied and is being refunded",
+        f"{order.state.value}; it was not applied and is being refunded"
     )
-    return step.commit((refund, case), ledger=ledger)
-
-
-def apply_approve(step: Step) -> tuple[Order, HistoryEntry]:
-    """LC-2: the review passed; the customer is told the order is confirmed."""
-    notice = _notify(
-        step, 0, NotificationTopic.ORDER_CONFIRMED, "Your order is confirmed and being prepared."
-    )
-    return step.commit((notice,))
+    type = ExceptionType.PAYMENT_AFTER_CLOSE if late else ExceptionType.DUPLICATE_PAYMENT
+    case = OpenCase(order.id, step.version, 1, type.value, summary)
+    exceptions, raised = payment_case(step, type, summary)
+    return step.commit((refund, case), ledger=ledger, exceptions=exceptions, raised=raised)
 
 
 def apply_ship(step: Step) -> tuple[Order, HistoryEntry]:
@@ -195,9 +191,18 @@ def apply_deliver(step: Step) -> tuple[Order, HistoryEntry]:
     return step.commit((notice,), shipment=delivered)
 
 
-def _close(step: Step, reason: CloseReason, note: str) -> tuple[Order, HistoryEntry]:
+def close_order(
+    step: Step,
+    reason: CloseReason,
+    note: str,
+    *,
+    exceptions: tuple[ExceptionCase, ...] | None = None,
+    raised: tuple[ExceptionTransition, ...] = (),
+) -> tuple[Order, HistoryEntry]:
     """Close the order (CL-3, CL-4, CL-5, D-1): refund what is owed, release stock, tell;
-    its open after-sales cases end with it (D-13), but for refunds still in flight."""
+    its open after-sales cases end with it, but for refunds still in flight, and its open
+    exception cases are resolved ``order_closed`` (D-13). ``exceptions`` and ``raised`` are
+    the exception cases as a resolution that closes the order left them, and its move."""
     order = step.order
     ledger = order.ledger
     effects: list[Effect] = []
@@ -224,8 +229,20 @@ def _close(step: Step, reason: CloseReason, note: str) -> tuple[Order, HistoryEn
     effects.append(_notify(step, len(effects), NotificationTopic.CLOSED, message, **details))
     closure = Closure(reason, note, step.at, step.actor)
     cases, moved = close_cases(order.cases, ledger, "order_closed")
+    incidents = step.settings.incidents
+    closed, ended = close_exceptions(
+        order.exceptions if exceptions is None else exceptions, step.at, incidents
+    )
     return step.commit(
-        tuple(effects), ledger=ledger, closure=closure, hold=None, cases=cases, moved=moved
+        tuple(effects),
+        ledger=ledger,
+        closure=closure,
+        hold=None,
+        cases=cases,
+        moved=moved,
+        state=OrderState.CLOSED,
+        exceptions=closed,
+        raised=(*raised, *ended),
     )
 
 
@@ -233,12 +250,12 @@ def apply_close(step: Step) -> tuple[Order, HistoryEntry]:
     """CL-2..CL-5, D-1: close with the command's reason."""
     command = step.command
     assert isinstance(command, c.Close)
-    return _close(step, command.reason, command.note.strip())
+    return close_order(step, command.reason, command.note.strip())
 
 
 def apply_auto_close(step: Step) -> tuple[Order, HistoryEntry]:
     """CL-7: close an unpaid order whose timeout has passed."""
-    return _close(step, CloseReason.PAYMENT_TIMEOUT, "")
+    return close_order(step, CloseReason.PAYMENT_TIMEOUT, "")
 
 
 def apply_hold(step: Step) -> tuple[Order, HistoryEntry]:

@@ -21,8 +21,24 @@ from orderflow.aftersales.order_commands import (
     apply_refund_money_only,
 )
 from orderflow.engine import Condition, Definition, Transition
+from orderflow.incidents.commands import (
+    FlagReviewOverdue,
+    FlagShipmentOverdue,
+    FlagTrackingSilence,
+    RecordTracking,
+)
+from orderflow.incidents.hooks import (
+    RELEASE_THROUGH_THE_CASE,
+    REVIEW_OVERDUE_DUE,
+    SHIPMENT_OVERDUE_DUE,
+    TRACKING_SILENCE_DUE,
+    apply_flag_review_overdue,
+    apply_flag_shipment_overdue,
+    apply_flag_tracking_silence,
+    apply_record_tracking,
+    apply_review,
+)
 from orderflow.lifecycle.appliers import (
-    apply_approve,
     apply_auto_close,
     apply_begin_payment,
     apply_change_address,
@@ -58,7 +74,6 @@ from orderflow.lifecycle.guards import (
     QUANTITY_WITHIN_LIMITS,
     REFUND_FAILED,
     REFUND_PENDING,
-    REVIEW_ADDRESS,
     REVIEW_AMOUNT,
 )
 from orderflow.lifecycle.refunds import (
@@ -132,9 +147,9 @@ TRANSITIONS: tuple[Transition, ...] = (
     Transition(c.Pay, (S.ON_HOLD,), None, apply_unapplied_payment,
                frozenset({SYSTEM, STAFF}), Permission.RECORD_PAYMENT,
                when=_held_from_not(S.PENDING_PAYMENT), rule="RK-3, D-3", offered=False),
-    Transition(c.ApproveReview, (S.PAID,), S.AWAITING_SHIPMENT, apply_approve,
+    Transition(c.ApproveReview, (S.PAID,), S.AWAITING_SHIPMENT, apply_review,
                frozenset({STAFF, SYSTEM}), Permission.REVIEW,
-               guards=(REVIEW_ADDRESS, REVIEW_AMOUNT), rule="LC-2"),
+               guards=(REVIEW_AMOUNT,), rule="LC-2, EX-2"),
     Transition(c.StartFulfilment, (S.AWAITING_SHIPMENT,), S.IN_FULFILMENT, Step.commit,
                frozenset({STAFF, SYSTEM}), Permission.FULFIL, rule="LC-1"),
     Transition(c.WithdrawFromFulfilment, (S.IN_FULFILMENT,), S.AWAITING_SHIPMENT, Step.commit,
@@ -162,7 +177,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                frozenset({STAFF, SYSTEM}), Permission.HOLD, rule="LC-6"),
     *(
         Transition(c.Release, (S.ON_HOLD,), state, apply_release,
-                   frozenset({STAFF}), Permission.HOLD, when=_held_from(state), rule="LC-6")
+                   frozenset({STAFF}), Permission.HOLD, when=_held_from(state),
+                   guards=(RELEASE_THROUGH_THE_CASE,), rule="LC-6, EX-6")
         for state in _BEFORE_SHIPMENT
     ),
     Transition(c.ChangePrice, (S.PENDING_PAYMENT,), None, apply_change_price,
@@ -194,6 +210,15 @@ TRANSITIONS: tuple[Transition, ...] = (
                guards=MONEY_ONLY_GUARDS, rule="AS-7, D-6, D-13"),
     Transition(CloseReturnWindow, (S.DELIVERED, S.COMPLETED), None, apply_close_return_window,
                frozenset({SYSTEM}), guards=(WINDOW_RUNNING,), rule="TM-6", offered=False),
+    Transition(RecordTracking, (S.SHIPPED, S.DELIVERED), None, apply_record_tracking,
+               frozenset({SYSTEM, STAFF}), Permission.DELIVERY, rule="EX-2, TM-4",
+               offered=False),
+    Transition(FlagReviewOverdue, (S.PAID,), None, apply_flag_review_overdue,
+               frozenset({SYSTEM}), guards=(REVIEW_OVERDUE_DUE,), rule="TM-2", offered=False),
+    Transition(FlagShipmentOverdue, (*_UNSHIPPED, S.ON_HOLD), None, apply_flag_shipment_overdue,
+               frozenset({SYSTEM}), guards=(SHIPMENT_OVERDUE_DUE,), rule="TM-3", offered=False),
+    Transition(FlagTrackingSilence, (S.SHIPPED,), None, apply_flag_tracking_silence,
+               frozenset({SYSTEM}), guards=(TRACKING_SILENCE_DUE,), rule="TM-4", offered=False),
 )  # fmt: skip
 
 
@@ -212,5 +237,6 @@ LIFECYCLE = Definition(
     actor_refusals=ACTOR_REFUSALS,
     held=S.ON_HOLD,
     held_from=_held_state,
+    followed=((S.PAID, S.ON_HOLD, "approve_review [a finding blocks]"),),
 )
 """The order lifecycle of DOMAIN sections 1 and 2."""

@@ -462,8 +462,8 @@ class OrderStoreContract(OutboxContract, QueryContract):
     def test_the_timer_sweep_fires_due_deadlines_through_the_service(
         self, store: OrderStore
     ) -> None:
-        """TM-1, D-16: a sweep closes unpaid orders, fails stale payments, and a rerun is a
-        no-op, on this store."""
+        """TM-1, D-16, TM-2: a sweep closes unpaid orders, fails stale payments, flags an
+        overdue review, and a rerun is a no-op, on this store."""
         world = _World(store)
         world.place("sweep-unpaid")
         world.place("sweep-paying")
@@ -472,6 +472,7 @@ class OrderStoreContract(OutboxContract, QueryContract):
         world.clock.advance(timedelta(hours=2))
         report = TimerSweep(world.service, worker="contract", batch=1).run()
         assert sorted((r.order_id, r.event) for r in report.results) == [
+            ("sweep-paid", "flag_review_overdue"),  # TM-2: paid two hours ago, not reviewed
             ("sweep-paying", "auto_close_unpaid"),
             ("sweep-paying", "fail_payment"),
             ("sweep-unpaid", "auto_close_unpaid"),

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from orderflow import DeadlineKind
 from orderflow import commands as c
 from orderflow.errors import InvalidInput
 from orderflow.machine import Lifecycle
@@ -100,20 +101,28 @@ class QueryContract:
         assert store.find_due(deadline - timedelta(microseconds=1)) == []
         assert [o.id for o in store.find_due(deadline)] == ["due-1"]
         later = second.deadlines[0].due_at
-        assert [o.id for o in store.find_due(later + timedelta(days=1))] == ["due-1", "due-2"]
+        # (not a day later: by then the paid order's review is overdue too, TM-2)
+        assert [o.id for o in store.find_due(later + timedelta(minutes=1))] == ["due-1", "due-2"]
         assert [o.id for o in store.find_due(later, limit=1)] == ["due-1"]
         assert store.find_due(later)[1] == store.get("due-2")
 
     def test_deadlines_follow_the_order(self, store: OrderStore) -> None:
-        """D-15: paying clears the unpaid deadline; delivery starts the receipt deadline."""
+        """D-15, TM-2, TM-3: paying replaces the unpaid deadline with the review's and the
+        shipment's; delivery starts the receipt deadline and the return windows."""
         world = _World(store)
         world.place("timer")
         far = START + timedelta(days=365)
         assert [o.id for o in store.find_due(far)] == ["timer"]
         world.run("timer", (c.Pay(Money("266.41", "CNY"), "p"), SYSTEM))
-        assert store.find_due(far) == []
+        (paid,) = store.find_due(far)
+        assert {d.kind for d in paid.deadlines} == {
+            DeadlineKind.REVIEW_OVERDUE,
+            DeadlineKind.SHIPMENT_OVERDUE,
+        }
         world.to_state("timer-2", OrderState.DELIVERED)
-        assert [o.id for o in store.find_due(far)] == ["timer-2"]
+        assert sorted(o.id for o in store.find_due(far)) == ["timer", "timer-2"]
+        delivered = store.get("timer-2")
+        assert DeadlineKind.AUTO_CONFIRM_RECEIPT in {d.kind for d in delivered.deadlines}
 
     # -- by customer ---------------------------------------------------------------------
 

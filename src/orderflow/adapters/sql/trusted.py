@@ -36,6 +36,7 @@ from orderflow.aftersales.followups import CASE_COMMAND_TYPES
 from orderflow.converter import converter
 from orderflow.frozen import FrozenMap
 from orderflow.history import History
+from orderflow.incidents.commands import EXCEPTION_COMMAND_TYPES
 from orderflow.incidents.model import EvidenceValue
 from orderflow.model import Actor, CloseReason
 from orderflow.money import Money
@@ -199,7 +200,10 @@ def _decoder(type_: Any) -> Decoder:
     elif origin is Mapping and args[0] is str:
         made = _frozen_map_of(_decoder(args[1]))
     elif type_ is c.Command:
-        made = _tagged(_registry((*c.COMMAND_TYPES, *CASE_COMMAND_TYPES), "event"), "type")
+        made = _tagged(
+            _registry((*c.COMMAND_TYPES, *CASE_COMMAND_TYPES, *EXCEPTION_COMMAND_TYPES), "event"),
+            "type",
+        )
     elif isinstance(type_, type) and issubclass(type_, tuple) and hasattr(type_, "_fields"):
         made = _named_tuple(type_, type_._fields)
     elif type_ is e.Effect:

@@ -1,0 +1,396 @@
+"""The appliers of the exception case machine: what each command does to the case and to the
+order, in one outcome (EX-3..EX-7, D-13, TM-7).
+
+Resolving a case drives the order: a corrected address, a refund, a closing, a new ETA. Every
+resolution but the restock wait releases the hold its case caused, once no other open case
+holds the order; a resolution that closes the order resolves its other open cases with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from orderflow.aftersales.money import allocate, standing, units_amount
+from orderflow.effects import (
+    AlertStaff,
+    Effect,
+    NotificationTopic,
+    NotifyCustomer,
+    RefundReason,
+    ReserveStock,
+)
+from orderflow.frozen import replace
+from orderflow.incidents.case import ExceptionCase, ExceptionState, Origin
+from orderflow.incidents.commands import (
+    AcknowledgeException,
+    CloseException,
+    EscalateException,
+    ExceptionCommand,
+    OpenException,
+    RecordFollowUp,
+    ResolveException,
+)
+from orderflow.incidents.configuration import IncidentSettings
+from orderflow.incidents.escalation import escalation_target
+from orderflow.incidents.model import ExceptionType, Level, Resolution
+from orderflow.incidents.opening import case_deadline, open_case, still_held
+from orderflow.incidents.transition import ExceptionTransition
+from orderflow.ledger import Ledger, LineShare
+from orderflow.lifecycle.appliers import close_order
+from orderflow.model import Address, CloseReason, OrderState
+from orderflow.order import HistoryEntry, Order
+from orderflow.records import HoldRecord
+from orderflow.refunding import paying_reference, request_refund
+from orderflow.step import Step
+
+__all__ = ["CLOSING", "ExceptionAppliers", "exception_of", "missing_units"]
+
+R = Resolution
+CLOSING = {
+    R.REFUND_AND_CLOSE: CloseReason.PRICE_ERROR,
+    R.CLOSE_DUPLICATE: CloseReason.DUPLICATE_ORDER,
+    R.CLOSE_AS_FRAUD: CloseReason.SUSPECTED_FRAUD,
+}
+"""The resolutions that close the order, and the reason they close it with (D-1)."""
+
+
+def exception_of(step: Step) -> ExceptionCase:
+    """The case an exception command names (the engine found it)."""
+    command = step.command
+    assert isinstance(command, ExceptionCommand)
+    case = step.order.exception(command.case_id)
+    assert case is not None
+    return case
+
+
+def missing_units(case: ExceptionCase) -> tuple[str, int] | None:
+    """For an out-of-stock case, the SKU and how many units are missing (from its
+    evidence: ordered less available); ``None`` when the evidence does not say."""
+    evidence = case.evidence
+    sku, ordered, available = (
+        evidence.get("sku"),
+        evidence.get("ordered"),
+        evidence.get("available"),
+    )
+    if not isinstance(sku, str) or not isinstance(ordered, int) or not isinstance(available, int):
+        return None
+    if isinstance(ordered, bool) or isinstance(available, bool) or ordered <= available:
+        return None
+    return sku, ordered - max(available, 0)
+
+
+class ExceptionAppliers:
+    """The appliers of the exception case machine.
+
+    Args:
+        settings: the shop's exception handling: targets, matrix, compensation limit.
+    """
+
+    def __init__(self, settings: IncidentSettings) -> None:
+        self.settings = settings
+
+    # -- committing --------------------------------------------------------------------------
+
+    def commit(
+        self,
+        step: Step,
+        case: ExceptionCase,
+        effects: Iterable[Effect] = (),
+        *,
+        rule: str = "",
+        release: bool = False,
+        address: Address | None = None,
+        ledger: Ledger | None = None,
+    ) -> tuple[Order, HistoryEntry]:
+        """The order with ``case`` in its new state and timer, one history entry recording
+        the move, and, with ``release``, the order released when no other open case holds
+        it (LC-6: back to the state it was held from)."""
+        order = step.order
+        old = order.exception(case.case_id)
+        source = ExceptionState.NEW if old is None else old.state
+        case = replace(case, deadline=case_deadline(case, step.at, self.settings))
+        if old is None:
+            cases = (*order.exceptions, case)
+        else:
+            cases = tuple(case if item is old else item for item in order.exceptions)
+        raised = (ExceptionTransition(case.case_id, source, case.state, rule),)
+        hold = order.hold
+        if release and hold is not None and not still_held(cases):
+            return step.commit(
+                tuple(effects),
+                exceptions=cases,
+                raised=raised,
+                state=hold.from_state,
+                hold=None,
+                address=address,
+                ledger=ledger,
+            )
+        return step.commit(
+            tuple(effects), exceptions=cases, raised=raised, address=address, ledger=ledger
+        )
+
+    def _alert(
+        self, step: Step, seq: int, case: ExceptionCase, topic: str, message: str
+    ) -> AlertStaff:
+        return AlertStaff(step.order.id, step.version, seq, case.case_id, topic, message)
+
+    def _tell(self, step: Step, seq: int, message: str, **details: str) -> NotifyCustomer:
+        order = step.order
+        return NotifyCustomer(
+            order.id,
+            step.version,
+            seq,
+            order.customer_id,
+            NotificationTopic.EXCEPTION,
+            message,
+            details,
+        )
+
+    # -- opening, acknowledging, escalating ------------------------------------------------
+
+    def open(self, step: Step) -> tuple[Order, HistoryEntry]:
+        """An agent opens a case by hand, holding the order if asked (before shipment)."""
+        command = step.command
+        assert isinstance(command, OpenException)
+        order = step.order
+        case = open_case(
+            order,
+            command.type,
+            step.at,
+            self.settings,
+            origin=Origin.AGENT,
+            summary=command.summary,
+            priority=command.priority,
+            holds=command.hold,
+            major=command.major,
+            case_id=command.case_id,
+        )
+        if command.hold and order.state is not OrderState.ON_HOLD:
+            case = replace(case, deadline=case_deadline(case, step.at, self.settings))
+            raised = (ExceptionTransition(case.case_id, ExceptionState.NEW, case.state),)
+            record = HoldRecord(order.state, command.summary, step.at, case.case_id)
+            return step.commit(
+                exceptions=(*order.exceptions, case),
+                raised=raised,
+                state=OrderState.ON_HOLD,
+                hold=record,
+            )
+        alert = self._alert(step, 0, case, "exception_opened", command.summary)
+        return self.commit(step, case, (alert,))
+
+    def acknowledge(self, step: Step) -> tuple[Order, HistoryEntry]:
+        """An agent takes the case: its response target is met (EX-5)."""
+        command = step.command
+        assert isinstance(command, AcknowledgeException)
+        case = replace(
+            exception_of(step), state=ExceptionState.ACKNOWLEDGED, acknowledged_at=step.at
+        )
+        return self.commit(step, case)
+
+    def escalate(self, step: Step) -> tuple[Order, HistoryEntry]:
+        """Escalate to the level named, or one level up (EX-4)."""
+        command = step.command
+        assert isinstance(command, EscalateException)
+        case = exception_of(step)
+        if case.level is None and command.level is None:
+            level: Level | None = self.first_level(step, case)
+        else:
+            level = escalation_target(case.level, command.level)
+        assert level is not None
+        return self.commit(step, self._escalated(case, level, command.note))
+
+    def _escalated(self, case: ExceptionCase, level: Level, note: str) -> ExceptionCase:
+        return replace(
+            case,
+            state=ExceptionState.ESCALATED,
+            level=level,
+            role=self.settings.matrix.role_for(level),
+            escalations=case.escalations + 1,
+            note=note,
+        )
+
+    def first_level(self, step: Step, case: ExceptionCase) -> Level:
+        """The level a case gets when escalated without one named and it has none yet: the
+        matrix's for its type and order facts, or level 3."""
+        order = step.order
+        facts = self.settings.facts(
+            order.amount_due,
+            vip=step.context.vip if step.context is not None else False,
+            major_complaint=case.major,
+            overdue=case.targets_missed > 0,
+        )
+        routed = self.settings.route(case.type, facts).level
+        return routed or Level.LEVEL_3
+
+    def miss_target(self, step: Step) -> tuple[Order, HistoryEntry]:
+        """A target passed (TM-7): an open case escalates by itself (one level up, or to
+        the matrix's level); at the top, staff are alerted; a resolved case closes; a
+        closed case without its follow-up reminds staff once."""
+        case = exception_of(step)
+        missed = replace(case, targets_missed=case.targets_missed + 1)
+        if case.state is ExceptionState.CLOSED:
+            alert = self._alert(step, 0, case, "follow_up", "A closed case needs its follow-up.")
+            return self.commit(step, missed, (alert,), rule="TM-7")
+        if case.state is ExceptionState.RESOLVED:
+            closed = replace(missed, state=ExceptionState.CLOSED, closed_at=step.at)
+            return self.commit(step, closed, rule="TM-7")
+        level = (
+            self.first_level(step, case)
+            if case.level is None
+            else escalation_target(case.level, None)
+        )
+        alert = self._alert(
+            step, 0, case, "target_missed", f"An exception case ({case.type}) missed its target."
+        )
+        if level is None:  # at level 1, or external: nothing higher; staff are told again
+            return self.commit(step, replace(missed, state=ExceptionState.ESCALATED), (alert,),
+                               rule="TM-7")  # fmt: skip
+        escalated = self._escalated(missed, level, "missed its target")
+        return self.commit(step, escalated, (alert,), rule="TM-7")
+
+    # -- resolving and closing ---------------------------------------------------------------
+
+    def resolve(self, step: Step) -> tuple[Order, HistoryEntry]:
+        """Resolve with a resolution of the playbook; the order follows in the same outcome
+        (EX-3); the hold is released once no other open case holds the order."""
+        command = step.command
+        assert isinstance(command, ResolveException)
+        case = exception_of(step)
+        resolution = command.resolution
+        order = step.order
+        if resolution is R.WAIT_FOR_RESTOCK:
+            waiting = replace(case, resolution=resolution, note=command.note,
+                              restock_eta=command.eta)  # fmt: skip
+            return self.commit(step, waiting)
+        resolved = replace(
+            case,
+            state=ExceptionState.RESOLVED,
+            resolution=resolution,
+            note=command.note,
+            resolved_at=step.at,
+            restock_eta=None,
+            eta=command.eta if resolution is R.NEW_ETA else case.eta,
+        )
+        closing = CLOSING.get(resolution)
+        if closing is None and resolution is R.REFUND and _nothing_ships(order, case):
+            closing = CloseReason.OUT_OF_STOCK
+        if closing is not None:
+            cases = tuple(resolved if item is case else item for item in order.exceptions)
+            raised = (ExceptionTransition(case.case_id, case.state, ExceptionState.RESOLVED),)
+            return close_order(step, closing, command.note, exceptions=cases, raised=raised)
+        effects: list[Effect] = []
+        if resolution is R.REFUND:
+            return self._refund(step, case, resolved, command.note)
+        if resolution is R.NEW_ETA and command.eta is not None:
+            effects.append(
+                self._tell(step, 0, f"Your parcel is delayed; it is now expected by "
+                           f"{command.eta.isoformat()}.", eta=command.eta.isoformat())
+            )  # fmt: skip
+        elif resolution is R.RESHIP:
+            effects.append(ReserveStock(order.id, step.version, 0, order.lines))
+        address = command.address if resolution is R.CORRECT_INFO else None
+        return self.commit(step, resolved, effects, release=True, address=address)
+
+    def _refund(
+        self, step: Step, case: ExceptionCase, resolved: ExceptionCase, note: str
+    ) -> tuple[Order, HistoryEntry]:
+        """Refund what cannot be delivered: an out-of-stock case's missing units (D-11), or
+        what may still be refunded of a parcel lost, damaged or held (AS-7)."""
+        order = step.order
+        now = standing(order)
+        shares: tuple[LineShare, ...]
+        missing = missing_units(case) if case.type is ExceptionType.OUT_OF_STOCK else None
+        if missing is not None:
+            sku, units = missing
+            line = now.line(sku)
+            assert line is not None
+            amount = min(units_amount(line.paid, line.quantity, line.quantity - units, units),
+                         line.room, now.room)  # fmt: skip
+            shares = (LineShare(sku, amount),)
+        else:
+            amount = now.room
+            parts = allocate(amount, [line.room for line in now.lines])
+            shares = tuple(
+                LineShare(line.sku, part)
+                for line, part in zip(now.lines, parts, strict=True)
+                if part.is_positive()
+            )
+        effects: list[Effect] = []
+        ledger = order.ledger
+        if amount.is_positive():
+            refund, ledger = request_refund(
+                step,
+                0,
+                amount,
+                RefundReason.EXCEPTION,
+                paying_reference(ledger),
+                counts=True,
+                ledger=ledger,
+                shares=shares,
+            )
+            effects.append(refund)
+            effects.append(
+                self._tell(step, 1, f"A refund of {amount} is on its way: {note}",
+                           refund_id=refund.refund_id, amount=str(amount))
+            )  # fmt: skip
+        return self.commit(step, resolved, effects, release=True, ledger=ledger)
+
+    def check_restock(self, step: Step) -> tuple[Order, HistoryEntry]:
+        """The restock ETA came: with stock for the missing units now (the context the
+        service gathered; a SKU without stock data counts as in stock), the case is
+        resolved and the order released; else it escalates and waits for its solution
+        target again (EX-3)."""
+        case = exception_of(step)
+        missing = missing_units(case)
+        context = step.context
+        in_stock = True
+        if missing is not None and context is not None:
+            sku, _ = missing
+            ordered = next((line.quantity for line in step.order.lines if line.sku == sku), 0)
+            available = context.stock.get(sku)
+            in_stock = available is None or available >= ordered
+        if in_stock:
+            resolved = replace(
+                case,
+                state=ExceptionState.RESOLVED,
+                resolution=R.RESTOCKED,
+                resolved_at=step.at,
+                restock_eta=None,
+            )
+            return self.commit(step, resolved, release=True, rule="restock")
+        level = (
+            self.first_level(step, case)
+            if case.level is None
+            else escalation_target(case.level, None)
+        )
+        waiting = replace(case, restock_eta=None, state=ExceptionState.ESCALATED)
+        if level is not None:
+            waiting = self._escalated(waiting, level, "still out of stock at the ETA")
+        alert = self._alert(step, 0, case, "restock_missed", "Still out of stock at the ETA.")
+        return self.commit(step, waiting, (alert,), rule="restock")
+
+    def close(self, step: Step) -> tuple[Order, HistoryEntry]:
+        """Close a resolved case: the follow-up with the customer is due (EX-5)."""
+        command = step.command
+        assert isinstance(command, CloseException)
+        case = replace(exception_of(step), state=ExceptionState.CLOSED, closed_at=step.at)
+        return self.commit(step, case)
+
+    def follow_up(self, step: Step) -> tuple[Order, HistoryEntry]:
+        """The follow-up after closing is recorded (EX-5)."""
+        command = step.command
+        assert isinstance(command, RecordFollowUp)
+        case = replace(exception_of(step), followed_up=True, note=command.note)
+        return self.commit(step, case)
+
+
+def _nothing_ships(order: Order, case: ExceptionCase) -> bool:
+    """Whether an out-of-stock refund leaves nothing of the order to ship: the case's
+    missing units are all the order's units (a one-line order out of stock entirely)."""
+    if case.type is not ExceptionType.OUT_OF_STOCK:
+        return False
+    missing = missing_units(case)
+    if missing is None:
+        return False
+    sku, units = missing
+    return all(line.sku == sku and line.quantity <= units for line in order.lines)

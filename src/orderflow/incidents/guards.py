@@ -1,0 +1,189 @@
+"""The guards of the exception case machine and their refusals (EX-3, EX-4, EX-6)."""
+
+from __future__ import annotations
+
+from orderflow.engine import Guard, GuardResult, RefusalText
+from orderflow.errors import RefusalCategory
+from orderflow.incidents.appliers import CLOSING, exception_of, missing_units
+from orderflow.incidents.commands import EscalateException, OpenException, ResolveException
+from orderflow.incidents.escalation import escalation_problem
+from orderflow.incidents.model import PLAYBOOKS, ExceptionType, Resolution
+from orderflow.model import OrderState
+from orderflow.step import Step
+
+__all__ = [
+    "CAN_HOLD",
+    "ESCALATION_ALLOWED",
+    "FITS_THE_ORDER",
+    "IN_PLAYBOOK",
+    "NOT_FOLLOWED_UP",
+    "WAITING_FOR_RESTOCK",
+]
+
+_OK: GuardResult = None
+_INVALID = RefusalCategory.INVALID
+S = OrderState
+R = Resolution
+_HOLDABLE = frozenset({S.PENDING_PAYMENT, S.PAID, S.AWAITING_SHIPMENT, S.IN_FULFILMENT})
+_CLOSABLE = frozenset({S.PENDING_PAYMENT, S.PAID, S.AWAITING_SHIPMENT})
+_SHIPPED = frozenset({S.SHIPPED, S.DELIVERED, S.COMPLETED})
+
+
+def _can_hold(step: Step) -> GuardResult:
+    command = step.command
+    assert isinstance(command, OpenException)
+    state = step.order.state
+    if not command.hold or state in _HOLDABLE or state is S.ON_HOLD:
+        return _OK
+    return {"state": state.value}
+
+
+CAN_HOLD = Guard(
+    RefusalText(
+        "cannot_hold",
+        "An order that is {state} cannot be held.",
+        "Open the case without holding the order.",
+        "LC-6",
+    ),
+    _can_hold,
+    payload=True,
+)
+"""Only an order not yet shipped is held (LC-6)."""
+
+
+def _in_playbook(step: Step) -> GuardResult:
+    command = step.command
+    assert isinstance(command, ResolveException)
+    case = exception_of(step)
+    allowed = PLAYBOOKS[case.type]
+    if command.resolution in allowed:
+        return _OK
+    return {
+        "resolution": command.resolution.value,
+        "type": case.type.value,
+        "allowed": ", ".join(item.value for item in allowed),
+    }
+
+
+IN_PLAYBOOK = Guard(
+    RefusalText(
+        "not_in_playbook",
+        "A {type} case is not resolved by {resolution}.",
+        "Choose one of: {allowed}.",
+        "EX-3",
+        _INVALID,
+    ),
+    _in_playbook,
+    payload=True,
+)
+"""A case is resolved by one resolution of its type's playbook (EX-3)."""
+
+
+def _judged_state(step: Step) -> OrderState:
+    order = step.order
+    return order.hold.from_state if order.hold is not None else order.state
+
+
+def _fits(step: Step) -> GuardResult:
+    command = step.command
+    assert isinstance(command, ResolveException)
+    resolution = command.resolution
+    order = step.order
+    state = _judged_state(step)
+    paid = order.ledger.amount_paid.is_positive()
+    case = exception_of(step)
+    if resolution in CLOSING and state not in _CLOSABLE:
+        return {"why": f"the order is {state.value} and can no longer be closed"}
+    if resolution is R.CORRECT_PRICE and state is not S.PENDING_PAYMENT:
+        return {"why": "a price is corrected only before payment; refund or charge instead"}
+    if resolution in (R.PAY_DIFFERENCE, R.REFUND_AND_CLOSE) and not paid:
+        return {"why": "nothing is paid yet: correct the price instead"}
+    if resolution is R.CLOSE_DUPLICATE and state in _SHIPPED:
+        return {"why": "the duplicate has shipped: return it, or keep it and pay"}
+    if resolution in (R.RETURN, R.KEEP_AND_PAY) and state not in _SHIPPED:
+        return {"why": "the duplicate has not shipped: close it instead"}
+    if resolution is R.RESHIP and state not in _SHIPPED:
+        return {"why": "nothing has shipped yet"}
+    if resolution is R.REFUND and not paid:
+        return {"why": "nothing is paid yet"}
+    if resolution is R.REFUND and case.type is ExceptionType.OUT_OF_STOCK:
+        missing = missing_units(case)
+        if missing is None:
+            return {"why": "the case's evidence does not say which units are missing"}
+        nothing_ships = all(line.sku == missing[0] for line in order.lines)
+        if nothing_ships and state not in _CLOSABLE:
+            return {"why": f"the order is {state.value} and can no longer be closed"}
+    if resolution is R.WAIT_FOR_RESTOCK and command.eta is not None and command.eta <= step.at:
+        return {"why": "the restock ETA must be later than now"}
+    return _OK
+
+
+FITS_THE_ORDER = Guard(
+    RefusalText(
+        "does_not_fit",
+        "That resolution does not fit this order: {why}.",
+        "Choose another resolution of the playbook.",
+        "EX-3",
+    ),
+    _fits,
+    payload=True,
+)
+"""A resolution fits the order: a closing before shipment, a price correction before
+payment, a duplicate's return after shipment (EX-3)."""
+
+
+def _escalation(step: Step) -> GuardResult:
+    command = step.command
+    assert isinstance(command, EscalateException)
+    case = exception_of(step)
+    problem = escalation_problem(case.level, command.level)
+    if problem is None:
+        return _OK
+    return {"level": case.level.value if case.level else "none", "problem": problem.value}
+
+
+ESCALATION_ALLOWED = Guard(
+    RefusalText(
+        "cannot_escalate",
+        "The case is at {level}: it cannot be escalated that way ({problem}).",
+        "Name a higher level, or external for a third party.",
+        "EX-4",
+    ),
+    _escalation,
+    payload=True,
+)
+"""Levels rise 3 -> 2 -> 1; external stands apart (EX-4)."""
+
+
+def _not_followed_up(step: Step) -> GuardResult:
+    return {} if exception_of(step).followed_up else _OK
+
+
+NOT_FOLLOWED_UP = Guard(
+    RefusalText(
+        "followed_up_already",
+        "The follow-up of this case was recorded already.",
+        "Open a new case if something else came up.",
+        "EX-5",
+    ),
+    _not_followed_up,
+    payload=True,
+)
+"""A case's follow-up is recorded once (EX-5)."""
+
+
+def _waiting(step: Step) -> GuardResult:
+    return _OK if exception_of(step).restock_eta is not None else {}
+
+
+WAITING_FOR_RESTOCK = Guard(
+    RefusalText(
+        "not_waiting",
+        "The case is not waiting for a restock.",
+        "Nothing to check.",
+        "EX-3",
+    ),
+    _waiting,
+    payload=True,
+)
+"""Stock is checked again only for a case waiting for a restock (EX-3)."""
