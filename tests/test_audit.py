@@ -27,6 +27,7 @@ from orderflow import (
     audit_store,
 )
 from orderflow.adapters.memory import InMemoryStore
+from orderflow.incidents import Context
 from orderflow.serialization import dump, load
 from tests.fixtures.version1 import rich_order
 from tests.support import ADDRESS, CUSTOMER, LIFECYCLE, STAFF, apply, paid, place, walk
@@ -228,7 +229,15 @@ class _Broken(Lifecycle):
         super().__init__()
         self.error = error
 
-    def handle(self, order: Order, command: Command, actor: Actor, at: datetime) -> Outcome:
+    def handle(
+        self,
+        order: Order,
+        command: Command,
+        actor: Actor,
+        at: datetime,
+        *,
+        context: Context | None = None,
+    ) -> Outcome:
         raise self.error
 
 

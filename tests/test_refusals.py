@@ -29,8 +29,8 @@ from orderflow import (
     Ship,
 )
 from orderflow.aftersales import CASE_COMMAND_TYPES
-from orderflow.incidents.commands import EXCEPTION_COMMAND_TYPES
 from orderflow.commands import COMMAND_TYPES as LIFECYCLE_COMMANDS
+from orderflow.incidents.commands import EXCEPTION_COMMAND_TYPES
 from orderflow.testing import strategies as ofs
 from tests.support import (
     CUSTOMER,
