@@ -37,9 +37,15 @@ from orderflow.errors import (
     OrderAlreadyExists,
     Refusal,
 )
+from orderflow.incidents.commands import (
+    CheckRestock,
+    EscalateException,
+    MissExceptionTarget,
+)
+from orderflow.incidents.context import MAX_RECENT_ORDERS, Context, ContextPort, gather_context
 from orderflow.inputs import check_identifier, check_time
 from orderflow.machine import Availability, Lifecycle, Outcome
-from orderflow.model import Actor
+from orderflow.model import Actor, Address
 from orderflow.order import Order
 from orderflow.ports import (
     Clock,
@@ -55,6 +61,9 @@ __all__ = ["CONFLICT_BACKOFF", "MAX_RETRIES", "OrderService", "OutboxRelay", "Re
 
 MAX_RETRIES = 20
 """The most times :meth:`OrderService.handle` may be asked to retry on a conflict."""
+
+_READS_CONTEXT = (c.ApproveReview, CheckRestock, EscalateException, MissExceptionTarget)
+"""The commands that read an order's context (PT-4) when the service has a context port."""
 
 CONFLICT_BACKOFF = Backoff(
     base=timedelta(milliseconds=2),
@@ -81,6 +90,11 @@ class OrderService:
             core never pauses, only this service does, between retries).
         random: the source of the pauses' jitter (a new ``random.Random()`` by default; give a
             seeded one for reproducible pauses).
+        context: the host's context port (PT-4: stock, list prices, VIP customers). With
+            one, the service gathers an order's context (with the customer's and the
+            address's recent orders from the store) for the commands that read it: review
+            (the classifier, EX-2), a restock check, an escalation (the matrix's VIP fact).
+            Without one, review checks only what the order itself shows.
 
     Raises:
         InvalidConfiguration: an argument that does not implement its port (or is not a
@@ -98,6 +112,7 @@ class OrderService:
         conflict_backoff: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
         random: random_module.Random | None = None,
+        context: ContextPort | None = None,
     ) -> None:
         for name, value, kind in (
             ("store", store, OrderStore),
@@ -113,6 +128,9 @@ class OrderService:
             raise InvalidConfiguration("store", store, "an order service needs a store")
         if not callable(sleep):
             raise InvalidConfiguration("sleep", sleep, "must be a callable taking seconds")
+        if context is not None and not isinstance(context, ContextPort):
+            raise InvalidConfiguration("context", context, "must implement ContextPort")
+        self.context = context
         self.store = store
         self.lifecycle = lifecycle or Lifecycle()
         self.clock = clock or SystemClock()
@@ -214,7 +232,13 @@ class OrderService:
                     order = self.store.get(order_id)
                     if expected_version is not None and order.version != expected_version:
                         return self._replay_or_conflict(order, command, actor, expected_version)
-                    outcome = self.lifecycle.handle(order, command, actor, self._now(order))
+                    outcome = self.lifecycle.handle(
+                        order,
+                        command,
+                        actor,
+                        self._now(order),
+                        context=self._gather(order, command),
+                    )
                     if outcome.replayed:
                         return outcome
                     self.store.save(outcome.order, order.version)
@@ -249,6 +273,45 @@ class OrderService:
             InvalidInput: a malformed customer id, limit or ``before``.
         """
         return self.store.find_by_customer(customer_id, limit=limit, before=before)
+
+    def _gather(self, order: Order, command: c.Command) -> Context | None:
+        """The order's context, for the commands that read it, when a port is configured."""
+        if self.context is None or not isinstance(command, _READS_CONTEXT):
+            return None
+        if command.command_id is not None and order.entry_for(command.command_id) is not None:
+            return None  # a replay: the original outcome stands, nothing is decided again
+        return gather_context(
+            order,
+            self.context,
+            self._recent_for_customer,
+            self._recent_for_address,
+            lookback=self.lifecycle.settings.classifier.lookback,
+        )
+
+    def _recent_for_customer(self, customer_id: str, since: datetime) -> list[Order]:
+        """The customer's orders placed since ``since``, from the store's customer index."""
+        found: list[Order] = []
+        before: tuple[datetime, str] | None = None
+        while len(found) < MAX_RECENT_ORDERS:
+            page = self.store.find_by_customer(customer_id, limit=100, before=before)
+            for order in page:
+                if order.created_at < since:
+                    return found
+                found.append(order)
+            if len(page) < 100:
+                return found
+            last = page[-1]
+            before = (last.created_at, last.id)
+        return found
+
+    def _recent_for_address(self, address: Address, since: datetime) -> list[Order]:
+        """The orders to ``address`` placed since ``since``, from the store's address index
+        (none from a store without one)."""
+        find = getattr(self.store, "find_by_address", None)
+        if find is None:
+            return []
+        found: list[Order] = find(address, since=since, limit=MAX_RECENT_ORDERS)
+        return found
 
     def _replay_or_conflict(
         self, order: Order, command: c.Command, actor: Actor, expected_version: int

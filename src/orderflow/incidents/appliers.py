@@ -27,6 +27,7 @@ from orderflow.incidents.commands import (
     EscalateException,
     ExceptionCommand,
     OpenException,
+    RecordCompensation,
     RecordFollowUp,
     ResolveException,
 )
@@ -368,6 +369,14 @@ class ExceptionAppliers:
             waiting = self._escalated(waiting, level, "still out of stock at the ETA")
         alert = self._alert(step, 0, case, "restock_missed", "Still out of stock at the ETA.")
         return self.commit(step, waiting, (alert,), rule="restock")
+
+    def compensate(self, step: Step) -> tuple[Order, HistoryEntry]:
+        """Record a compensation with the case, with its approver (EX-7)."""
+        command = step.command
+        assert isinstance(command, RecordCompensation)
+        case = exception_of(step)
+        recorded = replace(case, compensations=(*case.compensations, command.compensation))
+        return self.commit(step, recorded)
 
     def close(self, step: Step) -> tuple[Order, HistoryEntry]:
         """Close a resolved case: the follow-up with the customer is due (EX-5)."""

@@ -16,6 +16,7 @@ import attrs
 
 from orderflow.deadlines import Deadline
 from orderflow.frozen import FrozenMap
+from orderflow.incidents.compensation import Compensation
 from orderflow.incidents.model import (
     Evidence,
     ExceptionType,
@@ -93,6 +94,8 @@ class ExceptionCase:
         eta: a new delivery estimate given to the customer (a delay, EX-3).
         targets_missed: how many of its targets passed before it was answered (EX-5).
         followed_up: whether the follow-up after closing was recorded.
+        compensations: what was given to the customer, with its approver where one was
+            needed (EX-7).
         deadline: its running timer; an open case always has one (D-15).
     """
 
@@ -120,6 +123,7 @@ class ExceptionCase:
     eta: datetime | None = None
     targets_missed: int = 0
     followed_up: bool = False
+    compensations: tuple[Compensation, ...] = ()
     deadline: Deadline | None = None
 
     @property

@@ -23,6 +23,7 @@ from orderflow.commands import (
     _required_note,
 )
 from orderflow.errors import InvalidInput
+from orderflow.incidents.compensation import Compensation
 from orderflow.incidents.model import ExceptionType, Level, Priority, Resolution
 from orderflow.incidents.tracking import TrackingEvent
 from orderflow.inputs import check_time
@@ -40,6 +41,7 @@ __all__ = [
     "FlagTrackingSilence",
     "MissExceptionTarget",
     "OpenException",
+    "RecordCompensation",
     "RecordFollowUp",
     "RecordTracking",
     "ResolveException",
@@ -159,6 +161,19 @@ class ResolveException(ExceptionCommand):
 
 
 @attrs.frozen
+class RecordCompensation(ExceptionCommand):
+    """Record a compensation given on the case (EX-7): when the case's total would go above
+    the shop's limit, it needs an approver, or it is refused and nothing is recorded.
+
+    Attributes:
+        compensation: what is given, and its approver if any.
+    """
+
+    event: ClassVar[str] = "record_compensation"
+    compensation: Compensation = attrs.field(validator=attrs.validators.instance_of(Compensation))
+
+
+@attrs.frozen
 class CloseException(ExceptionCommand):
     """Close a resolved case; a follow-up with the customer is then due (EX-5)."""
 
@@ -241,6 +256,7 @@ EXCEPTION_COMMAND_TYPES: tuple[type[Command], ...] = (
     AcknowledgeException,
     EscalateException,
     ResolveException,
+    RecordCompensation,
     CloseException,
     RecordFollowUp,
     MissExceptionTarget,

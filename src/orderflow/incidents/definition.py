@@ -22,12 +22,14 @@ from orderflow.incidents.commands import (
     ExceptionCommand,
     MissExceptionTarget,
     OpenException,
+    RecordCompensation,
     RecordFollowUp,
     ResolveException,
 )
 from orderflow.incidents.configuration import IncidentSettings
 from orderflow.incidents.guards import (
     CAN_HOLD,
+    COMPENSATION_FITS,
     ESCALATION_ALLOWED,
     FITS_THE_ORDER,
     IN_PLAYBOOK,
@@ -85,6 +87,8 @@ def exception_definition(settings: IncidentSettings) -> Definition:
                    guards=(IN_PLAYBOOK, FITS_THE_ORDER), rule="EX-3"),
         Transition(ResolveException, _OPEN, S.RESOLVED, apps.resolve, staff, manage,
                    guards=(IN_PLAYBOOK, FITS_THE_ORDER), rule="EX-3, D-13"),
+        Transition(RecordCompensation, (*_OPEN, S.RESOLVED), None, apps.compensate, staff,
+                   manage, guards=(COMPENSATION_FITS,), rule="EX-7"),
         Transition(CloseException, (S.RESOLVED,), S.CLOSED, apps.close, staff, manage,
                    rule="EX-6"),
         Transition(RecordFollowUp, (S.CLOSED,), None, apps.follow_up, staff, manage,

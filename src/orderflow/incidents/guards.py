@@ -5,7 +5,12 @@ from __future__ import annotations
 from orderflow.engine import Guard, GuardResult, RefusalText
 from orderflow.errors import RefusalCategory
 from orderflow.incidents.appliers import CLOSING, exception_of, missing_units
-from orderflow.incidents.commands import EscalateException, OpenException, ResolveException
+from orderflow.incidents.commands import (
+    EscalateException,
+    OpenException,
+    RecordCompensation,
+    ResolveException,
+)
 from orderflow.incidents.escalation import escalation_problem
 from orderflow.incidents.model import PLAYBOOKS, ExceptionType, Resolution
 from orderflow.model import OrderState
@@ -13,6 +18,7 @@ from orderflow.step import Step
 
 __all__ = [
     "CAN_HOLD",
+    "COMPENSATION_FITS",
     "ESCALATION_ALLOWED",
     "FITS_THE_ORDER",
     "IN_PLAYBOOK",
@@ -187,3 +193,34 @@ WAITING_FOR_RESTOCK = Guard(
     payload=True,
 )
 """Stock is checked again only for a case waiting for a restock (EX-3)."""
+
+
+def _compensation_fits(step: Step) -> GuardResult:
+    command = step.command
+    assert isinstance(command, RecordCompensation)
+    case = exception_of(step)
+    order = step.order
+    settings = step.settings.incidents
+    check = settings.check_compensation(case.compensations, command.compensation, order.currency)
+    if check.acceptable:
+        return _OK
+    limit = "none set" if check.limit is None else str(check.limit)
+    return {
+        "problem": check.problem.value if check.problem else "",
+        "total": check.total_after,
+        "limit": limit,
+    }
+
+
+COMPENSATION_FITS = Guard(
+    RefusalText(
+        "compensation_refused",
+        "This compensation cannot be recorded ({problem}): the case's total would be "
+        "{total}, the limit without approval is {limit}.",
+        "Name the approver, or give the compensation in the order's currency.",
+        "EX-7",
+    ),
+    _compensation_fits,
+    payload=True,
+)
+"""Compensation above the limit needs an approver; refused, nothing is recorded (EX-7)."""

@@ -118,7 +118,25 @@ def apply_review(step: Step) -> tuple[Order, HistoryEntry]:
         opened.append(
             from_finding(order, finding, step.at, incidents, holds=blocking, taken=opened)
         )
-    cases = (*order.exceptions, *opened)
+    # TM-2: the review is done now: a case that reported it overdue is resolved with it.
+    reviewed = tuple(
+        replace(case, state=ExceptionState.RESOLVED, resolution=Resolution.REVIEWED,
+                resolved_at=step.at, note="reviewed")
+        if case.type is ExceptionType.REVIEW_OVERDUE and case.is_open
+        else case
+        for case in order.exceptions
+    )  # fmt: skip
+    moves = tuple(
+        ExceptionTransition(old.case_id, old.state, ExceptionState.RESOLVED, "review")
+        for old, new in zip(order.exceptions, reviewed, strict=True)
+        if old is not new
+    )
+    reviewed = tuple(
+        case if case.deadline is None or case.state is not ExceptionState.RESOLVED
+        else replace(case, deadline=case_deadline(case, step.at, incidents))
+        for case in reviewed
+    )  # fmt: skip
+    cases = (*reviewed, *opened)
     effects: list[Effect] = [_alert(step, seq, case) for seq, case in enumerate(opened)]
     if blocking:
         first = next(case for case in opened if case.holds)
@@ -132,7 +150,7 @@ def apply_review(step: Step) -> tuple[Order, HistoryEntry]:
         return step.commit(
             tuple(effects),
             exceptions=cases,
-            raised=_moves(tuple(opened)),
+            raised=(*moves, *_moves(tuple(opened))),
             state=OrderState.ON_HOLD,
             hold=HoldRecord(order.state, note, step.at, first.case_id),
         )
@@ -141,7 +159,7 @@ def apply_review(step: Step) -> tuple[Order, HistoryEntry]:
                        NotificationTopic.ORDER_CONFIRMED,
                        "Your order is confirmed and being prepared.", {})
     )  # fmt: skip
-    return step.commit(tuple(effects), exceptions=cases, raised=_moves(tuple(opened)))
+    return step.commit(tuple(effects), exceptions=cases, raised=(*moves, *_moves(tuple(opened))))
 
 
 def payment_case(
