@@ -48,6 +48,8 @@ TRACKING_TYPES = {
 }
 """The tracking events that report trouble, and the exception each opens."""
 
+_NO_CONTEXT = Context()
+"""What review reads when the host gave no context: only what the order itself shows."""
 _PAYMENT_TYPES = frozenset({ExceptionType.DUPLICATE_PAYMENT, ExceptionType.PAYMENT_AFTER_CLOSE})
 _LOGISTICS = frozenset(
     {
@@ -108,7 +110,7 @@ def apply_review(step: Step) -> tuple[Order, HistoryEntry]:
     one case per blocking finding (suspected fraud freezes it, RK-4); otherwise it is
     confirmed; findings that do not block open cases without holding it."""
     order = step.order
-    context = step.context if step.context is not None else Context()
+    context = step.context if step.context is not None else _NO_CONTEXT
     findings = step.settings.classifier.classify(order, context, step.at)
     fresh = [finding for finding in findings if not _cleared(order, finding)]
     incidents = step.settings.incidents
