@@ -30,6 +30,7 @@ from orderflow.step import Step
 
 __all__ = [
     "ASK_ONCE",
+    "CASE_TIMER_DUE",
     "KNOWN_SKUS",
     "NOTHING_UNSETTLED",
     "NOT_MANUAL",
@@ -351,3 +352,23 @@ NOT_MANUAL = Guard(
 )
 """A request the policy sent to manual review is never decided by the seller-response
 timer (AS-4)."""
+
+
+def _timer_due(step: Step) -> GuardResult:
+    deadline = case_of(step).deadline
+    if deadline is None:
+        return {"due": "never (the case runs no timer)"}
+    return None if deadline.is_due(step.at) else {"due": deadline.due_at}
+
+
+CASE_TIMER_DUE = Guard(
+    RefusalText(
+        "not_yet_due",
+        "The case's timer is due from {due}.",
+        "Wait for the timer; the seller and the buyer keep their time until then.",
+        "D-15",
+    ),
+    _timer_due,
+    payload=True,
+)
+"""A case's timer command acts only once the case's deadline is due (D-15)."""

@@ -112,11 +112,10 @@ _UNIT_HOLDING = frozenset(
         CaseState.APPROVED,
         CaseState.RETURNING,
         CaseState.RECEIVED,
-        CaseState.REFUND_FAILED,
     }
 )
 """The case states that hold their units; the units of a refund in flight or paid are
-counted by the refund itself."""
+counted by the refund itself, and those of a declined refund by its case (below)."""
 
 
 @attrs.frozen
@@ -240,6 +239,7 @@ def standing(order: Order, *, without: str | None = None) -> Standing:
     zero = Money.zero(currency)
     tallies = {line.sku: _Tally(zero) for line in order.lines}
     failed = zero
+    waiting = {case.case_id for case in order.cases if case.is_open and case.case_id != without}
     for refund in ledger.refunds:
         if not refund.counts_against_paid:
             continue
@@ -249,18 +249,15 @@ def standing(order: Order, *, without: str | None = None) -> Standing:
             tally = tallies.get(share.sku)
             if tally is not None:
                 tally.add_refund(refund, share.amount, share.units)
-    # A case whose failed refund's outcome is unknown: its refund holds the units already.
-    in_doubt = {
-        refund.case_id
-        for refund in ledger.refunds
-        if refund.status is RefundStatus.FAILED and refund.holds_room
-    }
+                if not refund.holds_room and refund.case_id in waiting:
+                    # a declined refund's units stay with its open case until it is retried
+                    tally.units += share.units
     requested = zero
     for case in order.cases:
         if case.case_id == without:
             continue
         holding = case.holds_room
-        units = case.state in _UNIT_HOLDING and case.case_id not in in_doubt
+        units = case.state in _UNIT_HOLDING
         if holding:
             requested = requested + case.amount
         if not holding and not units:
@@ -298,6 +295,6 @@ def standing(order: Order, *, without: str | None = None) -> Standing:
 
 
 def _held_units(case: AfterSalesCase, line: CaseLine) -> int:
-    if case.state in (CaseState.RECEIVED, CaseState.REFUND_FAILED) and line.received:
+    if case.state is CaseState.RECEIVED and line.received:
         return line.received
     return line.approved or line.quantity

@@ -176,8 +176,15 @@ def _room_for_retry(step: Step) -> GuardResult:
     assert isinstance(command, RetryRefund)
     order = step.order
     refund = order.ledger.refund(command.refund_id)
-    if refund is None or refund.status is not RefundStatus.FAILED or refund.holds_room:
-        return _OK  # an unknown outcome still holds its room; others are refused elsewhere
+    if (
+        refund is None
+        or refund.status is not RefundStatus.FAILED
+        or refund.holds_room
+        or not refund.counts_against_paid
+    ):
+        # an unknown outcome still holds its room; a refund outside the caps (a return's
+        # shipping, an unapplied payment) needs none; others are refused elsewhere
+        return _OK
     now = standing(order)
     if refund.amount > now.room:
         return {"remaining": now.room, "amount": refund.amount}
@@ -209,15 +216,18 @@ def _window_running(step: Step) -> GuardResult:
     command = step.command
     assert isinstance(command, CloseReturnWindow)
     kind = _WINDOWS[command.window]
-    if any(deadline.kind is kind for deadline in step.order.deadlines):
-        return _OK
-    return {"window": command.window.replace("_", "-")}
+    for deadline in step.order.deadlines:
+        if deadline.kind is kind:
+            if deadline.is_due(step.at):
+                return _OK
+            return {"window": command.window.replace("_", "-"), "when": f" until {deadline.due_at}"}
+    return {"window": command.window.replace("_", "-"), "when": ""}
 
 
 WINDOW_RUNNING = Guard(
     RefusalText(
         "no_window",
-        "The order has no {window} return window running.",
+        "The order has no {window} return window to close{when}.",
         "Nothing to close.",
         "TM-6",
     ),

@@ -20,6 +20,7 @@ __all__ = [
     "CAN_HOLD",
     "COMPENSATION_FITS",
     "ESCALATION_ALLOWED",
+    "EXCEPTION_TIMER_DUE",
     "FITS_THE_ORDER",
     "IN_PLAYBOOK",
     "NOT_FOLLOWED_UP",
@@ -224,3 +225,23 @@ COMPENSATION_FITS = Guard(
     payload=True,
 )
 """Compensation above the limit needs an approver; refused, nothing is recorded (EX-7)."""
+
+
+def _exception_timer_due(step: Step) -> GuardResult:
+    deadline = exception_of(step).deadline
+    if deadline is None:
+        return {"due": "never (the case runs no timer)"}
+    return None if deadline.is_due(step.at) else {"due": deadline.due_at}
+
+
+EXCEPTION_TIMER_DUE = Guard(
+    RefusalText(
+        "not_yet_due",
+        "The case's timer is due from {due}.",
+        "Wait for the timer.",
+        "D-15, TM-7",
+    ),
+    _exception_timer_due,
+    payload=True,
+)
+"""An exception case's timer command acts only once its deadline is due (D-15)."""
