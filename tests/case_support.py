@@ -40,6 +40,7 @@ from orderflow.aftersales import (
     CaseKind,
     CaseReason,
     CaseState,
+    ExclusionFlag,
     ReceiveReturn,
     RequestAfterSales,
     ShipBack,
@@ -81,6 +82,8 @@ LINES = (
     OrderLine("BOWL", 2, cny("20.00")),
 )
 PAID = cny("55.00")
+FISH = (OrderLine("FISH", 1, cny("30.00"), exclusions=frozenset({ExclusionFlag.PERISHABLE})),)
+"""The one line of an order excluded from the no-reason return (AS-2 (b))."""
 
 
 def run(

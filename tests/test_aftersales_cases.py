@@ -20,7 +20,6 @@ from orderflow import (
     Lifecycle,
     Money,
     NotifyCustomer,
-    OrderLine,
     RequestRefund,
     Settings,
 )
@@ -30,7 +29,6 @@ from orderflow.aftersales import (
     CaseReason,
     CaseState,
     CaseTransition,
-    ExclusionFlag,
     OverrideDenial,
     ReceiveReturn,
     RejectCase,
@@ -45,6 +43,7 @@ from tests.case_support import (
     AFTER_DELIVERY,
     AGENT,
     BUYER,
+    FISH,
     OVERRIDER,
     SYSTEM,
     ask,
@@ -61,10 +60,6 @@ from tests.case_support import (
     shipped,
     step,
 )
-
-FISH = (OrderLine("FISH", 1, cny("30.00"), exclusions=frozenset({ExclusionFlag.PERISHABLE})),)
-"""An order line excluded from the no-reason return (AS-2 (b))."""
-
 
 # -- every kind, end to end -------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ from tests.case_support import (
     AGENT,
     BUYER,
     CASHIER,
+    FISH,
     LC,
     OTHER_BUYER,
     OVERRIDER,
@@ -64,9 +65,6 @@ from tests.case_support import (
     shipped,
     step,
 )
-
-FISH = (OrderLine("FISH", 1, cny("30.00"), exclusions=frozenset({ExclusionFlag.PERISHABLE})),)
-"""An order line excluded from the no-reason return (AS-2 (b))."""
 
 # -- review (D-8) and override ----------------------------------------------------------------
 
