@@ -35,6 +35,7 @@ import attrs
 __all__ = [
     "CommandRefused",
     "ConcurrencyConflict",
+    "ContextUnavailable",
     "DefinitionError",
     "DocumentError",
     "EntryNotFound",
@@ -429,6 +430,22 @@ class OrderAlreadyExists(OrderflowError):
     def __init__(self, order_id: str) -> None:
         self.order_id = order_id
         super().__init__(f"order {describe(order_id)} exists already")
+
+
+class ContextUnavailable(OrderflowError):
+    """The host's context port failed while an order's context was gathered (PT-4): the
+    command was not decided, nothing changed. The port's own error is chained as
+    ``__cause__``.
+
+    Attributes:
+        order_id: the order.
+        kind: the class name of the port's error.
+    """
+
+    def __init__(self, order_id: str, kind: str) -> None:
+        self.order_id = order_id
+        self.kind = kind
+        super().__init__(f"order {_plain_id(order_id)}: the context port failed ({kind})")
 
 
 class StoreError(OrderflowError):

@@ -32,15 +32,18 @@ from orderflow.adapters.arguments import check_expected_version
 from orderflow.errors import (
     CommandRefused,
     ConcurrencyConflict,
+    ContextUnavailable,
     InvalidConfiguration,
     InvalidInput,
     OrderAlreadyExists,
+    OrderflowError,
     Refusal,
 )
 from orderflow.incidents.commands import (
     CheckRestock,
     EscalateException,
     MissExceptionTarget,
+    OpenException,
 )
 from orderflow.incidents.context import MAX_RECENT_ORDERS, Context, ContextPort, gather_context
 from orderflow.inputs import check_identifier, check_time
@@ -62,7 +65,13 @@ __all__ = ["CONFLICT_BACKOFF", "MAX_RETRIES", "OrderService", "OutboxRelay", "Re
 MAX_RETRIES = 20
 """The most times :meth:`OrderService.handle` may be asked to retry on a conflict."""
 
-_READS_CONTEXT = (c.ApproveReview, CheckRestock, EscalateException, MissExceptionTarget)
+_READS_CONTEXT = (
+    c.ApproveReview,
+    CheckRestock,
+    EscalateException,
+    MissExceptionTarget,
+    OpenException,
+)
 """The commands that read an order's context (PT-4) when the service has a context port."""
 
 CONFLICT_BACKOFF = Backoff(
@@ -280,13 +289,18 @@ class OrderService:
             return None
         if command.command_id is not None and order.entry_for(command.command_id) is not None:
             return None  # a replay: the original outcome stands, nothing is decided again
-        return gather_context(
-            order,
-            self.context,
-            self._recent_for_customer,
-            self._recent_for_address,
-            lookback=self.lifecycle.settings.classifier.lookback,
-        )
+        try:
+            return gather_context(
+                order,
+                self.context,
+                self._recent_for_customer,
+                self._recent_for_address,
+                lookback=self.lifecycle.settings.classifier.lookback,
+            )
+        except OrderflowError:
+            raise
+        except Exception as error:  # the host's port failed: say so, keep the sweep going
+            raise ContextUnavailable(order.id, type(error).__name__) from error
 
     def _recent_for_customer(self, customer_id: str, since: datetime) -> list[Order]:
         """The customer's orders placed since ``since``, from the store's customer index."""

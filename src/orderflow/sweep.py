@@ -21,12 +21,14 @@ import enum
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Final
 
 import attrs
 
 from orderflow.errors import CommandRefused, InvalidInput, OrderflowError
+from orderflow.incidents.case import ExceptionState
 from orderflow.machine import Outcome
-from orderflow.model import Actor
+from orderflow.model import Actor, OrderState
 from orderflow.order import Deadline, DeadlineKind
 from orderflow.service import OrderService
 from orderflow.timers import TIMERS, TimerCommand, due_deadlines
@@ -62,6 +64,9 @@ class SweepResult:
         state: the order's state afterwards (its value), when the command was applied.
         refusal: the refusal, when refused.
         error: the error's type and message, when failed or skipped.
+        did: what the command did, in words (``"closed"``, ``"opened a case"``,
+            ``"escalated a case"``, ``"completed"``, ``"failed a payment attempt"``,
+            ``"released"``, ...), when applied.
     """
 
     order_id: str
@@ -72,6 +77,7 @@ class SweepResult:
     state: str = ""
     refusal: CommandRefused | None = attrs.field(default=None, eq=False)
     error: str = ""
+    did: str = ""
 
 
 @attrs.frozen
@@ -243,8 +249,42 @@ class TimerSweep:
 def _applied(order_id: str, deadline: Deadline, event: str, outcome: Outcome) -> SweepResult:
     status = SweepStatus.REPLAYED if outcome.replayed else SweepStatus.APPLIED
     return SweepResult(
-        order_id, deadline.kind, deadline.due_at, status, event, outcome.order.state.value
+        order_id,
+        deadline.kind,
+        deadline.due_at,
+        status,
+        event,
+        outcome.order.state.value,
+        did="nothing (already done)" if outcome.replayed else _did(outcome),
     )
+
+
+_STATE_WORDS: Final = {
+    OrderState.CLOSED: "closed",
+    OrderState.COMPLETED: "completed",
+}
+
+
+def _did(outcome: Outcome) -> str:
+    """What a fired command did, in words, from its history entry."""
+    entry = outcome.entry
+    done: list[str] = []
+    if entry.from_state is OrderState.ON_HOLD and entry.to_state is not OrderState.ON_HOLD:
+        done.append("released")
+    elif entry.to_state is not entry.from_state and entry.to_state in _STATE_WORDS:
+        done.append(_STATE_WORDS[entry.to_state])
+    if entry.event == "fail_payment":
+        done.append("failed a payment attempt")
+    for moved in entry.exceptions:
+        if moved.from_state is ExceptionState.NEW:
+            done.append("opened a case")
+        elif moved.to_state is ExceptionState.ESCALATED:
+            done.append("escalated a case")
+        else:
+            done.append(f"moved a case to {moved.to_state.value}")
+    for case in entry.cases:
+        done.append(f"moved an after-sales case to {case.to_state.value}")
+    return ", ".join(done) or "recorded it"
 
 
 def _failed(

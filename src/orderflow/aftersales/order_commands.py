@@ -21,6 +21,7 @@ from orderflow.step import Step
 __all__ = [
     "MONEY_ONLY_GUARDS",
     "ROOM_FOR_RETRY",
+    "WINDOW_ENDED",
     "WINDOW_RUNNING",
     "apply_close_return_window",
     "apply_refund_money_only",
@@ -216,18 +217,15 @@ def _window_running(step: Step) -> GuardResult:
     command = step.command
     assert isinstance(command, CloseReturnWindow)
     kind = _WINDOWS[command.window]
-    for deadline in step.order.deadlines:
-        if deadline.kind is kind:
-            if deadline.is_due(step.at):
-                return _OK
-            return {"window": command.window.replace("_", "-"), "when": f" until {deadline.due_at}"}
-    return {"window": command.window.replace("_", "-"), "when": ""}
+    if any(deadline.kind is kind for deadline in step.order.deadlines):
+        return _OK
+    return {"window": command.window.replace("_", "-")}
 
 
 WINDOW_RUNNING = Guard(
     RefusalText(
         "no_window",
-        "The order has no {window} return window to close{when}.",
+        "The order has no {window} return window running.",
         "Nothing to close.",
         "TM-6",
     ),
@@ -235,6 +233,29 @@ WINDOW_RUNNING = Guard(
     payload=True,
 )
 """TM-6: only a running window closes."""
+
+
+def _window_ended(step: Step) -> GuardResult:
+    command = step.command
+    assert isinstance(command, CloseReturnWindow)
+    kind = _WINDOWS[command.window]
+    for deadline in step.order.deadlines:
+        if deadline.kind is kind and not deadline.is_due(step.at):
+            return {"due": deadline.due_at}
+    return _OK
+
+
+WINDOW_ENDED = Guard(
+    RefusalText(
+        "not_yet_due",
+        "The return window is open until {due}.",
+        "Wait until it ends (its end instant is outside, D-4).",
+        "TM-6, D-4",
+    ),
+    _window_ended,
+    payload=True,
+)
+"""TM-6: a window closes at its end, not before (D-15)."""
 
 
 def apply_close_return_window(step: Step) -> tuple[Order, HistoryEntry]:

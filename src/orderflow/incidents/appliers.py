@@ -33,7 +33,8 @@ from orderflow.incidents.commands import (
 )
 from orderflow.incidents.configuration import IncidentSettings
 from orderflow.incidents.escalation import escalation_target
-from orderflow.incidents.model import ExceptionType, Level, Resolution
+from orderflow.incidents.matrix import Routing
+from orderflow.incidents.model import ExceptionType, Level, Resolution, Role
 from orderflow.incidents.opening import case_deadline, open_case, still_held
 from orderflow.incidents.transition import ExceptionTransition
 from orderflow.ledger import Ledger, LineShare
@@ -166,6 +167,20 @@ class ExceptionAppliers:
             major=command.major,
             case_id=command.case_id,
         )
+        case = replace(case, orders_affected=command.orders_affected)
+        # EX-4: a case the matrix routes at once (a VIP's major complaint, a batch failure,
+        # a third party) opens escalated to its level.
+        routing = self.settings.route(
+            case.type,
+            self.settings.facts(
+                order.amount_due,
+                vip=step.context.vip if step.context is not None else False,
+                orders_affected=command.orders_affected,
+                major_complaint=command.major,
+            ),
+        )
+        if routing.level is not None:
+            case = self._escalated(case, routing.level, "routed by the matrix", routing.role)
         if command.hold and order.state is not OrderState.ON_HOLD:
             case = replace(case, deadline=case_deadline(case, step.at, self.settings))
             raised = (ExceptionTransition(case.case_id, ExceptionState.NEW, case.state),)
@@ -194,34 +209,41 @@ class ExceptionAppliers:
         assert isinstance(command, EscalateException)
         case = exception_of(step)
         if case.level is None and command.level is None:
-            level: Level | None = self.first_level(step, case)
-        else:
-            level = escalation_target(case.level, command.level)
+            routing = self.first_level(step, case)
+            return self.commit(step, self._escalated(case, routing.level, command.note,
+                                                     routing.role))  # fmt: skip
+        level = escalation_target(case.level, command.level)
         assert level is not None
         return self.commit(step, self._escalated(case, level, command.note))
 
-    def _escalated(self, case: ExceptionCase, level: Level, note: str) -> ExceptionCase:
+    def _escalated(
+        self, case: ExceptionCase, level: Level | None, note: str, role: Role | None = None
+    ) -> ExceptionCase:
+        assert level is not None
         return replace(
             case,
             state=ExceptionState.ESCALATED,
             level=level,
-            role=self.settings.matrix.role_for(level),
+            role=role or self.settings.matrix.role_for(level),
             escalations=case.escalations + 1,
             note=note,
         )
 
-    def first_level(self, step: Step, case: ExceptionCase) -> Level:
-        """The level a case gets when escalated without one named and it has none yet: the
-        matrix's for its type and order facts, or level 3."""
-        order = step.order
+    def first_level(self, step: Step, case: ExceptionCase, *, overdue: bool = False) -> Routing:
+        """Where a case goes when escalated without a level named and it has none yet: the
+        matrix's row for its type and the order's facts, or level 3 with its default role.
+        ``overdue``: the escalation comes from a missed target (EX-4: level 3)."""
         facts = self.settings.facts(
-            order.amount_due,
+            step.order.amount_due,
             vip=step.context.vip if step.context is not None else False,
+            orders_affected=case.orders_affected,
             major_complaint=case.major,
-            overdue=case.targets_missed > 0,
+            overdue=overdue or case.targets_missed > 0,
         )
-        routed = self.settings.route(case.type, facts).level
-        return routed or Level.LEVEL_3
+        routed = self.settings.route(case.type, facts)
+        if routed.level is None:
+            return Routing(Level.LEVEL_3, self.settings.matrix.role_for(Level.LEVEL_3))
+        return routed
 
     def miss_target(self, step: Step) -> tuple[Order, HistoryEntry]:
         """A target passed (TM-7): an open case escalates by itself (one level up, or to
@@ -231,18 +253,19 @@ class ExceptionAppliers:
         missed = replace(case, targets_missed=case.targets_missed + 1)
         if case.state is ExceptionState.CLOSED:
             alert = self._alert(step, 0, case, "follow_up", "A closed case needs its follow-up.")
-            return self.commit(step, missed, (alert,), rule="TM-7")
+            reminded = replace(missed, follow_up_reminded=True)
+            return self.commit(step, reminded, (alert,), rule="TM-7")
         if case.state is ExceptionState.RESOLVED:
             closed = replace(missed, state=ExceptionState.CLOSED, closed_at=step.at)
             return self.commit(step, closed, rule="TM-7")
-        level = (
-            self.first_level(step, case)
-            if case.level is None
-            else escalation_target(case.level, None)
-        )
         alert = self._alert(
             step, 0, case, "target_missed", f"An exception case ({case.type}) missed its target."
         )
+        if case.level is None:
+            routing = self.first_level(step, case, overdue=True)
+            escalated = self._escalated(missed, routing.level, "missed its target", routing.role)
+            return self.commit(step, escalated, (alert,), rule="TM-7")
+        level = escalation_target(case.level, None)
         if level is None:  # at level 1, or external: nothing higher; staff are told again
             return self.commit(step, replace(missed, state=ExceptionState.ESCALATED), (alert,),
                                rule="TM-7")  # fmt: skip
@@ -273,6 +296,8 @@ class ExceptionAppliers:
             eta=command.eta if resolution is R.NEW_ETA else case.eta,
         )
         closing = CLOSING.get(resolution)
+        if resolution is R.REFUND_AND_CLOSE and case.type is not ExceptionType.PRICE_ERROR:
+            closing = CloseReason.OTHER  # a payment failure closed: the note says why
         if closing is None and resolution is R.REFUND and _nothing_ships(order, case):
             closing = CloseReason.OUT_OF_STOCK
         if closing is not None:
@@ -359,14 +384,15 @@ class ExceptionAppliers:
                 restock_eta=None,
             )
             return self.commit(step, resolved, release=True, rule="restock")
-        level = (
-            self.first_level(step, case)
-            if case.level is None
-            else escalation_target(case.level, None)
-        )
         waiting = replace(case, restock_eta=None, state=ExceptionState.ESCALATED)
-        if level is not None:
-            waiting = self._escalated(waiting, level, "still out of stock at the ETA")
+        if case.level is None:
+            routing = self.first_level(step, case, overdue=True)
+            waiting = self._escalated(waiting, routing.level, "still out of stock at the ETA",
+                                      routing.role)  # fmt: skip
+        else:
+            level = escalation_target(case.level, None)
+            if level is not None:
+                waiting = self._escalated(waiting, level, "still out of stock at the ETA")
         alert = self._alert(step, 0, case, "restock_missed", "Still out of stock at the ETA.")
         return self.commit(step, waiting, (alert,), rule="restock")
 

@@ -94,6 +94,8 @@ class ExceptionCase:
         eta: a new delivery estimate given to the customer (a delay, EX-3).
         targets_missed: how many of its targets passed before it was answered (EX-5).
         followed_up: whether the follow-up after closing was recorded.
+        follow_up_reminded: whether staff were reminded of a missing follow-up.
+        orders_affected: how many orders the same problem affects (EX-4).
         compensations: what was given to the customer, with its approver where one was
             needed (EX-7).
         deadline: its running timer; an open case always has one (D-15).
@@ -123,6 +125,8 @@ class ExceptionCase:
     eta: datetime | None = None
     targets_missed: int = 0
     followed_up: bool = False
+    follow_up_reminded: bool = False
+    orders_affected: int = 1
     compensations: tuple[Compensation, ...] = ()
     deadline: Deadline | None = None
 

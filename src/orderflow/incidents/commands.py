@@ -65,6 +65,8 @@ class OpenException(Command):
         priority: how fast it must be answered; it sets the response target (EX-5).
         major: the complaint is major (EX-4: a VIP's major complaint is level 1).
         hold: hold the order until the case is resolved (only before shipment).
+        orders_affected: how many orders the same problem affects (a batch or system
+            failure affects many: EX-4 level 1).
         case_id: the case's id (``<order id>/exception/<n>`` when not given).
     """
 
@@ -77,6 +79,12 @@ class OpenException(Command):
     major: bool = attrs.field(default=False, validator=_flag)
     hold: bool = attrs.field(default=False, validator=_flag)
     case_id: str | None = attrs.field(default=None, validator=_optional_id)
+    orders_affected: int = attrs.field(default=1)
+
+    @orders_affected.validator
+    def _count(self, attribute: attrs.Attribute[int], value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**9:
+            raise InvalidInput("orders_affected", value, "must be a whole number from 1")
 
     @property
     def reason_text(self) -> str | None:

@@ -51,7 +51,7 @@ def case_deadline(case: ExceptionCase, at: datetime, settings: IncidentSettings)
     state = case.state
     kind = DeadlineKind.EXCEPTION_TARGET
     if state is ExceptionState.CLOSED:
-        if case.followed_up or case.targets_missed or case.closed_at is None:
+        if case.followed_up or case.follow_up_reminded or case.closed_at is None:
             return None
         due = targets.follow_up_due(case.closed_at)
         return None if due is None else Deadline(kind, due, case_id)
@@ -61,8 +61,9 @@ def case_deadline(case: ExceptionCase, at: datetime, settings: IncidentSettings)
         return Deadline(DeadlineKind.RESTOCK_DUE, case.restock_eta, case_id)
     if state is ExceptionState.OPENED and not case.targets_missed:
         return Deadline(kind, targets.acknowledge_due(case.priority, case.opened_at), case_id)
-    start = case.opened_at if not case.targets_missed else at
-    due = targets.solution_due(case.type, start)
+    # The solution target counts from the opening (EX-5); once it passed, each next one
+    # counts from now, so a case left alone keeps escalating one target at a time.
+    due = targets.solution_due(case.type, case.opened_at)
     return Deadline(kind, due if due > at else targets.solution_due(case.type, at), case_id)
 
 

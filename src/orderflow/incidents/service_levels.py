@@ -69,14 +69,14 @@ def service_deadlines(
     if judged in _UNSHIPPED:
         paid = paid_at(ledger)
         if (
-            judged is S.PAID
-            and state is S.PAID
-            and not _has(exceptions, ExceptionType.REVIEW_OVERDUE)
+            state is S.PAID
+            and settings.review_timeout is not None
+            and not (exceptions and _reviewed(exceptions))
         ):
             due = _after(paid, settings.review_timeout)
             if due is not None:
                 found.append(Deadline(DeadlineKind.REVIEW_OVERDUE, due))
-        if not _timed(exceptions, ExceptionType.LOGISTICS_DELAYED):
+        if not (exceptions and _timed(exceptions, ExceptionType.LOGISTICS_DELAYED)):
             due = _after(paid, settings.shipment_timeout)
             if due is not None:
                 found.append(Deadline(DeadlineKind.SHIPMENT_OVERDUE, due))
@@ -90,8 +90,13 @@ def service_deadlines(
     return tuple(found)
 
 
-def _has(exceptions: tuple[ExceptionCase, ...], type: ExceptionType) -> bool:
-    return any(case.type is type for case in exceptions)
+def _reviewed(exceptions: tuple[ExceptionCase, ...]) -> bool:
+    """Whether the order was reviewed already (a review opened cases) or its review was
+    reported overdue: TM-2 fires once, for a review never done."""
+    return any(
+        case.type is ExceptionType.REVIEW_OVERDUE or case.origin is Origin.REVIEW
+        for case in exceptions
+    )
 
 
 def _timed(exceptions: tuple[ExceptionCase, ...], type: ExceptionType) -> bool:

@@ -124,8 +124,13 @@ _CLEARED_BY_DELIVERY: Final = frozenset(TRACKING_TYPES) - {TrackingKind.DAMAGED}
 
 
 def no_events(order: Order) -> tuple[TrackingEvent, ...]:
-    """The tracking events of an order, until orders record them: none."""
+    """No tracking events (for a detector that should ignore them)."""
     return ()
+
+
+def shipment_events(order: Order) -> tuple[TrackingEvent, ...]:
+    """The tracking events recorded on the order's shipment (``RecordTracking``)."""
+    return order.shipment.events if order.shipment is not None else ()
 
 
 @attrs.frozen
@@ -141,8 +146,8 @@ class TrackingDetector:
     Findings do not block review.
 
     Attributes:
-        events: where the order's tracking events are read from (the seam until orders
-            record them: by default, none).
+        events: where the order's tracking events are read from (by default, the events
+            recorded on its shipment).
         detector_id: the id its findings carry.
 
     Raises:
@@ -150,7 +155,7 @@ class TrackingDetector:
     """
 
     events: Callable[[Order], Sequence[TrackingEvent]] = attrs.field(
-        default=no_events, eq=False, repr=False
+        default=shipment_events, eq=False, repr=False
     )
     detector_id: str = attrs.field(default="EX-1-tracking", validator=_detector_id)
 

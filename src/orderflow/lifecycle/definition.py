@@ -16,6 +16,7 @@ from orderflow.aftersales.followups import CloseReturnWindow, RefundMoneyOnly
 from orderflow.aftersales.order_commands import (
     MONEY_ONLY_GUARDS,
     ROOM_FOR_RETRY,
+    WINDOW_ENDED,
     WINDOW_RUNNING,
     apply_close_return_window,
     apply_refund_money_only,
@@ -209,7 +210,8 @@ TRANSITIONS: tuple[Transition, ...] = (
                frozenset({STAFF}), Permission.REFUND, when=_held_from(*_UNSHIPPED),
                guards=MONEY_ONLY_GUARDS, rule="AS-7, D-6, D-13"),
     Transition(CloseReturnWindow, (S.DELIVERED, S.COMPLETED), None, apply_close_return_window,
-               frozenset({SYSTEM}), guards=(WINDOW_RUNNING,), rule="TM-6", offered=False),
+               frozenset({SYSTEM}), guards=(WINDOW_RUNNING, WINDOW_ENDED), rule="TM-6",
+               offered=False),
     Transition(RecordTracking, (S.SHIPPED, S.DELIVERED), None, apply_record_tracking,
                frozenset({SYSTEM, STAFF}), Permission.DELIVERY, rule="EX-2, TM-4",
                offered=False),

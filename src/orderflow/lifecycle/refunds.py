@@ -16,6 +16,7 @@ from orderflow.aftersales.configuration import PolicySettings
 from orderflow.aftersales.links import close_cases, closes_in_full, follow_refund
 from orderflow.effects import Effect, NotificationTopic, NotifyCustomer, ReleaseStock, RequestRefund
 from orderflow.frozen import replace
+from orderflow.incidents.opening import close_exceptions
 from orderflow.ledger import Ledger, RefundStatus
 from orderflow.model import CloseReason, OrderState
 from orderflow.order import Closure, HistoryEntry, Order
@@ -53,6 +54,7 @@ def _commit(
     # D-12: everything paid is refunded before completion: the order closes.
     reason = CloseReason.REFUNDED_IN_FULL
     closed, also = close_cases(cases if cases is not None else order.cases, ledger, reason.code)
+    exceptions, ended = close_exceptions(order.exceptions, step.at, step.settings.incidents)
     extra: list[Effect] = []
     state = order.hold.from_state if order.hold is not None else order.state
     if state in _UNSHIPPED:
@@ -72,6 +74,8 @@ def _commit(
         closure=Closure(reason, "", step.at, step.actor),
         hold=None,
         deadlines=(),
+        exceptions=exceptions,
+        raised=ended,
     )
 
 
