@@ -1,6 +1,8 @@
 """Order exceptions (异常订单): what can go wrong with an order, how it is found and handled
 (EX-1..EX-7, RK-1..RK-4, TM-2..TM-4, TM-7).
 
+* :mod:`orderflow.incidents.case` and :mod:`orderflow.incidents.commands`: the exception case
+  (the third machine on the engine, living in the order) and the commands that move it.
 * :mod:`orderflow.incidents.amounts`: an amount per currency (thresholds and limits).
 * :mod:`orderflow.incidents.compensation`: compensation records and their approval (EX-7).
 * :mod:`orderflow.incidents.configuration`: the settings of exception handling.
@@ -18,7 +20,24 @@
 """
 
 from orderflow.incidents.amounts import CurrencyAmounts
+from orderflow.incidents.case import ExceptionCase, ExceptionState, Origin
 from orderflow.incidents.classify import DEFAULT_DETECTORS, Classifier
+from orderflow.incidents.commands import (
+    AcknowledgeException,
+    CheckRestock,
+    CloseException,
+    EscalateException,
+    ExceptionCommand,
+    FlagReviewOverdue,
+    FlagShipmentOverdue,
+    FlagTrackingSilence,
+    MissExceptionTarget,
+    OpenException,
+    RecordCompensation,
+    RecordFollowUp,
+    RecordTracking,
+    ResolveException,
+)
 from orderflow.incidents.compensation import (
     Compensation,
     CompensationCheck,
@@ -77,6 +96,7 @@ from orderflow.incidents.risk import (
 )
 from orderflow.incidents.targets import ServiceTargets, is_due
 from orderflow.incidents.tracking import TrackingDetector, TrackingEvent, TrackingKind
+from orderflow.incidents.transition import ExceptionTransition
 
 __all__ = [
     "CN_MOBILE",
@@ -87,9 +107,12 @@ __all__ = [
     "E164",
     "NOT_ESCALATED",
     "PLAYBOOKS",
+    "AcknowledgeException",
     "AddressAccountsDetector",
     "CaseFacts",
+    "CheckRestock",
     "Classifier",
+    "CloseException",
     "Compensation",
     "CompensationCheck",
     "CompensationKind",
@@ -102,22 +125,37 @@ __all__ = [
     "Detector",
     "DuplicateOrderDetector",
     "DuplicatePaymentDetector",
+    "EscalateException",
     "EscalationMatrix",
     "EscalationProblem",
     "EscalationRow",
     "Evidence",
+    "ExceptionCase",
+    "ExceptionCommand",
+    "ExceptionState",
+    "ExceptionTransition",
     "ExceptionType",
     "Finding",
+    "FlagReviewOverdue",
+    "FlagShipmentOverdue",
+    "FlagTrackingSilence",
     "IncidentSettings",
     "LatePaymentDetector",
     "Level",
     "Lookback",
+    "MissExceptionTarget",
+    "OpenException",
+    "Origin",
     "OutOfStockDetector",
     "PriceErrorDetector",
     "Priority",
     "RecentLine",
     "RecentOrder",
+    "RecordCompensation",
+    "RecordFollowUp",
+    "RecordTracking",
     "Resolution",
+    "ResolveException",
     "Role",
     "Routing",
     "ServiceTargets",
