@@ -4,7 +4,7 @@ overrides; and :func:`replace`, the cheap copy-with-changes of the library's own
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Generic, TypeVar, cast
 
 import attrs
@@ -43,10 +43,30 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
         return (FrozenMap, (self._items,))
 
 
-_NAMES: dict[type, tuple[str, ...]] = {}
+_COPIERS: dict[type, Callable[..., Any]] = {}
 _new = object.__new__
 _set = object.__setattr__
+_KEEP: Any = object()
 T = TypeVar("T")
+
+
+def _copier(cls: type) -> Callable[..., Any]:
+    """A function ``(instance, **changes)`` that builds a copy of ``cls`` field by field,
+    written once per class (a keyword per field, so an unknown one is a ``TypeError``)."""
+    names = tuple(field.name for field in attrs.fields(cast(Any, cls)))
+    for name in names:
+        if not name.isidentifier():  # pragma: no cover - attrs only makes identifiers
+            raise TypeError(f"{cls.__name__} has a field that is not an identifier")
+    parameters = "".join(f", {name}=_KEEP" for name in names)
+    body = "".join(
+        f"    _set(made, {name!r}, instance.{name} if {name} is _KEEP else {name})\n"
+        for name in names
+    )
+    source = f"def copy(instance, *{parameters}):\n    made = _new(cls)\n{body}    return made\n"
+    scope: dict[str, Any] = {"_new": _new, "_set": _set, "_KEEP": _KEEP, "cls": cls}
+    exec(compile(source, f"<orderflow.frozen copier of {cls.__qualname__}>", "exec"), scope)
+    copier: Callable[..., Any] = scope["copy"]
+    return copier
 
 
 def replace(instance: T, **changes: Any) -> T:
@@ -58,12 +78,13 @@ def replace(instance: T, **changes: Any) -> T:
         TypeError: a change names a field the record does not have (a bug).
     """
     cls = instance.__class__
-    names = _NAMES.get(cls)
-    if names is None:
-        names = _NAMES[cls] = tuple(field.name for field in attrs.fields(cast(Any, cls)))
-    if not changes.keys() <= set(names):
-        raise TypeError(f"{cls.__name__} has no field {sorted(changes.keys() - set(names))}")
-    made = _new(cls)
-    for name in names:
-        _set(made, name, changes[name] if name in changes else getattr(instance, name))
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        copier = _COPIERS[cls] = _copier(cls)
+    try:
+        made: T = copier(instance, **changes)
+    except TypeError:
+        names = {field.name for field in attrs.fields(cast(Any, cls))}
+        unknown = sorted(changes.keys() - names)
+        raise TypeError(f"{cls.__name__} has no field {unknown}") from None
     return made
