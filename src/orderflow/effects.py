@@ -180,11 +180,13 @@ class OpenCase(Effect):
 @attrs.frozen
 class AlertStaff(Effect):
     """Tell staff that something waits on them: a request for a manual review (AS-4), a
-    review asked for (D-8), a case waiting too long.
+    review asked for (D-8), a case waiting too long, an exception case opened or overdue.
 
     Attributes:
-        case_id: the after-sales case concerned.
-        topic: what it is about (``"manual_review"``, ``"review_asked"``, ``"reminder"``).
+        case_id: the after-sales or exception case concerned.
+        topic: what it is about (``"manual_review"``, ``"review_asked"``, ``"reminder"``;
+            for exception cases ``"exception_opened"``, ``"target_missed"``,
+            ``"restock_missed"``, ``"follow_up"``).
         message: a sentence for the agent.
     """
 

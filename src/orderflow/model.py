@@ -345,8 +345,9 @@ def _str_field(instance: object, attribute: attrs.Attribute[str], value: str) ->
 class Address:
     """A shipping address with the recipient's contact (LC-7).
 
-    An address may be incomplete when it is given; the review (LC-2) refuses an order whose
-    address is incomplete, naming the missing parts. Every part is text of at most 200
+    An address may be incomplete when it is given; the review (LC-2) holds an order whose
+    address is incomplete with a ``customer_info`` case naming the missing parts (EX-1). Every
+    part is text of at most 200
     characters, without NUL characters or lone surrogates; errors about an address never
     quote it.
 
