@@ -34,7 +34,7 @@ from orderflow.incidents.commands import (
 from orderflow.incidents.configuration import IncidentSettings
 from orderflow.incidents.escalation import escalation_target
 from orderflow.incidents.matrix import Routing
-from orderflow.incidents.model import ExceptionType, Level, Resolution, Role
+from orderflow.incidents.model import Evidence, ExceptionType, Level, Resolution, Role
 from orderflow.incidents.opening import case_deadline, open_case, still_held
 from orderflow.incidents.transition import ExceptionTransition
 from orderflow.ledger import Ledger, LineShare
@@ -79,6 +79,20 @@ def missing_units(case: ExceptionCase) -> tuple[str, int] | None:
     if isinstance(ordered, bool) or isinstance(available, bool) or ordered <= available:
         return None
     return sku, ordered - max(available, 0)
+
+
+def _stated_shortage(order: Order, command: OpenException) -> Evidence | None:
+    """The evidence of an out-of-stock case an agent opens naming the short line: what the
+    classifier would have recorded (ordered and available units of the SKU)."""
+    if command.sku is None or command.missing is None:
+        return None
+    ordered = sum(line.quantity for line in order.lines if line.sku == command.sku)
+    return {
+        "field": "lines",
+        "sku": command.sku,
+        "ordered": ordered,
+        "available": ordered - command.missing,
+    }
 
 
 class ExceptionAppliers:
@@ -166,21 +180,10 @@ class ExceptionAppliers:
             holds=command.hold,
             major=command.major,
             case_id=command.case_id,
+            vip=step.context.vip if step.context is not None else False,
+            orders_affected=command.orders_affected,
+            evidence=_stated_shortage(order, command),
         )
-        case = replace(case, orders_affected=command.orders_affected)
-        # EX-4: a case the matrix routes at once (a VIP's major complaint, a batch failure,
-        # a third party) opens escalated to its level.
-        routing = self.settings.route(
-            case.type,
-            self.settings.facts(
-                order.amount_due,
-                vip=step.context.vip if step.context is not None else False,
-                orders_affected=command.orders_affected,
-                major_complaint=command.major,
-            ),
-        )
-        if routing.level is not None:
-            case = self._escalated(case, routing.level, "routed by the matrix", routing.role)
         if command.hold and order.state is not OrderState.ON_HOLD:
             case = replace(case, deadline=case_deadline(case, step.at, self.settings))
             raised = (ExceptionTransition(case.case_id, ExceptionState.NEW, case.state),)

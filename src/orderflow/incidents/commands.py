@@ -68,6 +68,15 @@ class OpenException(Command):
         orders_affected: how many orders the same problem affects (a batch or system
             failure affects many: EX-4 level 1).
         case_id: the case's id (``<order id>/exception/<n>`` when not given).
+        sku: for an out-of-stock case, the line that is short (with ``missing``), so that
+            the case can be resolved by refunding the missing units as one the review
+            found can.
+        missing: how many units of ``sku`` cannot be supplied (at most the line's
+            quantity, checked when handled).
+
+    Raises:
+        InvalidInput: a blank summary; ``sku`` without ``missing`` or the reverse, or
+            either on a case that is not out of stock; ``missing`` not a whole number from 1.
     """
 
     event: ClassVar[str] = "open_exception"
@@ -80,6 +89,19 @@ class OpenException(Command):
     hold: bool = attrs.field(default=False, validator=_flag)
     case_id: str | None = attrs.field(default=None, validator=_optional_id)
     orders_affected: int = attrs.field(default=1)
+    sku: str | None = attrs.field(default=None, validator=_optional_id)
+    missing: int | None = attrs.field(default=None)
+
+    @missing.validator
+    def _missing(self, attribute: attrs.Attribute[int | None], value: object) -> None:
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**6
+        ):
+            raise InvalidInput("missing", value, "must be a whole number from 1")
+        if (value is None) != (self.sku is None):
+            raise InvalidInput("missing", value, "an out-of-stock case names sku and missing")
+        if value is not None and self.type is not ExceptionType.OUT_OF_STOCK:
+            raise InvalidInput("sku", self.sku, "only an out-of-stock case names its units")
 
     @orders_affected.validator
     def _count(self, attribute: attrs.Attribute[int], value: object) -> None:

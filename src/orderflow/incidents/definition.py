@@ -35,6 +35,7 @@ from orderflow.incidents.guards import (
     FITS_THE_ORDER,
     IN_PLAYBOOK,
     NOT_FOLLOWED_UP,
+    SHORTAGE_FITS,
     WAITING_FOR_RESTOCK,
 )
 from orderflow.incidents.model import Resolution
@@ -78,7 +79,7 @@ def exception_definition(settings: IncidentSettings) -> Definition:
     manage = Permission.EXCEPTIONS
     transitions = (
         Transition(OpenException, (S.NEW,), S.OPENED, apps.open, staff, manage,
-                   guards=(CAN_HOLD,), rule="EX-2, EX-6"),
+                   guards=(CAN_HOLD, SHORTAGE_FITS), rule="EX-2, EX-6"),
         Transition(AcknowledgeException, (S.OPENED,), S.ACKNOWLEDGED, apps.acknowledge, staff,
                    manage, rule="EX-5, EX-6"),
         Transition(EscalateException, _OPEN, S.ESCALATED, apps.escalate, staff, manage,

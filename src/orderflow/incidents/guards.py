@@ -11,9 +11,10 @@ from orderflow.incidents.commands import (
     RecordCompensation,
     ResolveException,
 )
+from orderflow.incidents.detectors import CustomerInfoDetector
 from orderflow.incidents.escalation import escalation_problem
 from orderflow.incidents.model import PLAYBOOKS, ExceptionType, Resolution
-from orderflow.model import OrderState
+from orderflow.model import Address, OrderState
 from orderflow.step import Step
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "FITS_THE_ORDER",
     "IN_PLAYBOOK",
     "NOT_FOLLOWED_UP",
+    "SHORTAGE_FITS",
     "WAITING_FOR_RESTOCK",
 ]
 
@@ -56,6 +58,30 @@ CAN_HOLD = Guard(
     payload=True,
 )
 """Only an order not yet shipped is held (LC-6)."""
+
+
+def _shortage(step: Step) -> GuardResult:
+    command = step.command
+    assert isinstance(command, OpenException)
+    if command.sku is None or command.missing is None:
+        return _OK
+    ordered = sum(line.quantity for line in step.order.lines if line.sku == command.sku)
+    if 0 < command.missing <= ordered:
+        return _OK
+    return {"sku": command.sku, "ordered": str(ordered), "missing": str(command.missing)}
+
+
+SHORTAGE_FITS = Guard(
+    RefusalText(
+        "shortage_does_not_fit",
+        "The order has {ordered} unit(s) of {sku}: {missing} cannot be missing.",
+        "Name a SKU of the order and at most its quantity.",
+        "EX-1",
+    ),
+    _shortage,
+    payload=True,
+)
+"""The units an agent says are missing are units of the order (EX-1 out_of_stock)."""
 
 
 def _in_playbook(step: Step) -> GuardResult:
@@ -91,6 +117,20 @@ def _judged_state(step: Step) -> OrderState:
     return order.hold.from_state if order.hold is not None else order.state
 
 
+def _still_wrong(step: Step, address: Address) -> str:
+    """What the review would still find wrong with a corrected address ("" when nothing):
+    a missing part, or a phone the configured customer-info check does not accept."""
+    missing = address.missing()
+    if missing:
+        return f"still lacks {', '.join(missing)}"
+    for detector in step.settings.classifier.detectors:
+        if isinstance(detector, CustomerInfoDetector) and not detector.phone_is_valid(
+            address.phone
+        ):
+            return "still has a phone number that is not valid"
+    return ""
+
+
 def _fits(step: Step) -> GuardResult:
     command = step.command
     assert isinstance(command, ResolveException)
@@ -120,6 +160,10 @@ def _fits(step: Step) -> GuardResult:
         nothing_ships = all(line.sku == missing[0] for line in order.lines)
         if nothing_ships and state not in _CLOSABLE:
             return {"why": f"the order is {state.value} and can no longer be closed"}
+    if resolution is R.CORRECT_INFO and command.address is not None:
+        problem = _still_wrong(step, command.address)
+        if problem:
+            return {"why": f"the corrected address {problem}"}
     if resolution is R.WAIT_FOR_RESTOCK and command.eta is not None and command.eta <= step.at:
         return {"why": "the restock ETA must be later than now"}
     return _OK

@@ -62,6 +62,11 @@ _LOGISTICS = frozenset(
 )
 
 
+def _vip(step: Step) -> bool:
+    """Whether the order's customer is a VIP, as far as the step's context knows."""
+    return step.context.vip if step.context is not None else False
+
+
 def _moves(cases: tuple[ExceptionCase, ...]) -> tuple[ExceptionTransition, ...]:
     return tuple(
         ExceptionTransition(case.case_id, ExceptionState.NEW, case.state) for case in cases
@@ -117,9 +122,10 @@ def apply_review(step: Step) -> tuple[Order, HistoryEntry]:
     blocking = any(finding.blocks_review for finding in fresh)
     opened: list[ExceptionCase] = []
     for finding in fresh:
-        opened.append(
-            from_finding(order, finding, step.at, incidents, holds=blocking, taken=opened)
+        case = from_finding(
+            order, finding, step.at, incidents, holds=blocking, taken=opened, vip=context.vip
         )
+        opened.append(case)
     # TM-2: the review is done now: a case that reported it overdue is resolved with it.
     reviewed = tuple(
         replace(case, state=ExceptionState.RESOLVED, resolution=Resolution.REVIEWED,
@@ -170,7 +176,7 @@ def payment_case(
     """The case an unapplied payment opens (D-3, D-10): not holding the order."""
     order = step.order
     case = open_case(order, type, step.at, step.settings.incidents, origin=Origin.PAYMENT,
-                     summary=summary)  # fmt: skip
+                     summary=summary, vip=_vip(step))  # fmt: skip
     return (*order.exceptions, case), _moves((case,))
 
 
@@ -192,7 +198,7 @@ def apply_record_tracking(step: Step) -> tuple[Order, HistoryEntry]:
         case = open_case(order, type, step.at, step.settings.incidents,
                          origin=Origin.TRACKING, summary=f"The carrier reports: {event.kind}.",
                          evidence={"event": event.kind.value, "event_at": event.at,
-                                   "note": event.note})  # fmt: skip
+                                   "note": event.note}, vip=_vip(step))  # fmt: skip
         opened = (case,)
         effects.append(_alert(step, 0, case))
         if type is ExceptionType.LOGISTICS_DELAYED:
@@ -217,6 +223,7 @@ def apply_flag_review_overdue(step: Step) -> tuple[Order, HistoryEntry]:
         step.settings.incidents,
         origin=Origin.TIMER,
         summary="The order was not reviewed in time.",
+        vip=_vip(step),
     )
     cases = (*order.exceptions, case)
     return step.commit((_alert(step, 0, case),), exceptions=cases, raised=_moves((case,)),
@@ -228,7 +235,8 @@ def apply_flag_shipment_overdue(step: Step) -> tuple[Order, HistoryEntry]:
     is told."""
     order = step.order
     case = open_case(order, ExceptionType.LOGISTICS_DELAYED, step.at, step.settings.incidents,
-                     origin=Origin.TIMER, summary="The order was not shipped in time.")  # fmt: skip
+                     origin=Origin.TIMER, summary="The order was not shipped in time.",
+                     vip=_vip(step))  # fmt: skip
     cases = (*order.exceptions, case)
     notice = NotifyCustomer(order.id, step.version, 1, order.customer_id,
                             NotificationTopic.EXCEPTION,

@@ -83,8 +83,14 @@ def open_case(
     major: bool = False,
     case_id: str | None = None,
     taken: Iterable[ExceptionCase] = (),
+    vip: bool = False,
+    orders_affected: int = 1,
 ) -> ExceptionCase:
-    """A new exception case, opened now, with its response target running."""
+    """A new exception case, opened now, with its response target running, and sent where
+    the escalation matrix routes it (EX-4): a row that matches its type and the order's
+    facts (a VIP's major complaint, a third party, a damaged high-value parcel, a batch)
+    gives it its level and role at once. It stays opened, so its response target still runs
+    and acknowledging it still answers it (EX-5)."""
     case = ExceptionCase(
         case_id or next_exception_id(order, taken),
         type,
@@ -98,7 +104,14 @@ def open_case(
         holds,
         freezes,
         major,
+        orders_affected=orders_affected,
     )
+    facts = settings.facts(
+        order.amount_due, vip=vip, orders_affected=orders_affected, major_complaint=major
+    )
+    routing = settings.route(type, facts)
+    if routing.level is not None:
+        case = replace(case, level=routing.level, role=routing.role)
     return replace(case, deadline=case_deadline(case, at, settings))
 
 
@@ -110,8 +123,9 @@ def from_finding(
     *,
     holds: bool,
     taken: Iterable[ExceptionCase] = (),
+    vip: bool = False,
 ) -> ExceptionCase:
-    """The case a classifier's finding opens."""
+    """The case a classifier's finding opens (routed by the matrix like any other)."""
     return open_case(
         order,
         finding.type,
@@ -124,6 +138,7 @@ def from_finding(
         holds=holds and finding.blocks_review,
         freezes=finding.freezes,
         taken=taken,
+        vip=vip,
     )
 
 
@@ -136,7 +151,9 @@ def close_exceptions(
     cases: tuple[ExceptionCase, ...], at: datetime, settings: IncidentSettings
 ) -> tuple[tuple[ExceptionCase, ...], tuple[ExceptionTransition, ...]]:
     """Closing the order resolves its open exception cases (``order_closed``, D-13) and
-    closes them: nothing is left to do for an order that ended."""
+    closes them: nothing is left to do for an order that ended. A case already resolved
+    (the one whose resolution closes the order, say) closes with its follow-up with the
+    customer still due (EX-5); one the closing ended has none."""
     moved: list[ExceptionTransition] = []
     result: list[ExceptionCase] = []
     for case in cases:
@@ -146,15 +163,16 @@ def close_exceptions(
         moved.append(
             ExceptionTransition(case.case_id, case.state, ExceptionState.CLOSED, "order_closed")
         )
+        ended = case.state is not ExceptionState.RESOLVED
         closed = replace(
             case,
             state=ExceptionState.CLOSED,
-            resolution=Resolution.ORDER_CLOSED if case.is_open else case.resolution,
+            resolution=Resolution.ORDER_CLOSED if ended else case.resolution,
             resolved_at=case.resolved_at or at,
             closed_at=at,
             restock_eta=None,
-            followed_up=True,  # no follow-up for an order that closed
+            followed_up=ended,  # no follow-up for a case the order's closing ended
             deadline=None,
         )
-        result.append(closed)
+        result.append(replace(closed, deadline=case_deadline(closed, at, settings)))
     return tuple(result), tuple(moved)
