@@ -17,7 +17,8 @@ from typing import Any, Final, get_args, get_origin
 import cattrs
 from cattrs.cols import homogenous_tuple_structure_factory, mapping_structure_factory
 
-from orderflow.errors import DocumentError, Shown, describe
+from orderflow.errors import DocumentError
+from orderflow.excerpts import Shown, describe
 
 __all__: list[str] = []
 
