@@ -10,8 +10,8 @@ reference interpreter, and compiles it into a dispatch table
 Refusals are declared, never improvised: every guard names its :class:`RefusalText`, every
 state without a transition for a command has one, and the generic ones are constants of the
 definition module. So the catalogue of every refusal a definition can give
-(:meth:`Machine.catalogue`) is generated from the definition itself. The definition's names
-are importable from here too.
+(:meth:`Machine.catalogue`, in :mod:`orderflow.catalogue`) is generated from the definition
+itself. The definition's names are importable from here too.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from transitions import MachineError
 from transitions.core import EventData
 
 from orderflow import commands as c
+from orderflow.catalogue import _Catalogue
 from orderflow.definition import (
     FORBIDDEN,
     ID_CONFLICT,
@@ -88,7 +89,7 @@ _CUSTOMER = ActorKind.CUSTOMER
 _STAFF = ActorKind.STAFF
 
 
-class Machine:
+class Machine(_Catalogue):
     """A definition, validated and drawn by ``transitions`` and compiled into a table.
 
     Args:
@@ -361,58 +362,6 @@ class Machine:
         return (definition.state_refusal or INVALID_STATE).refusal(event, values)
 
     # -- describing --------------------------------------------------------------------------
-
-    def catalogue(self) -> tuple[CatalogueEntry, ...]:
-        """Every refusal this definition can give, command by command."""
-        definition = self.definition
-        entries: dict[str, CatalogueEntry] = {}
-
-        def add(command: type[c.Command], text: RefusalText) -> None:
-            code = f"{command.event}.{text.reason}"
-            entries.setdefault(
-                code,
-                CatalogueEntry(
-                    code, text.category, text.rule, text.message, text.hint, command.__name__
-                ),
-            )
-
-        all_kinds = frozenset(ActorKind)
-        for command in definition.commands:
-            rows = [t for t in definition.transitions if t.command is command]
-            kinds = self._kinds[command]
-            add(command, NOT_OWNER)  # any customer on another's order hears this first
-            if kinds != all_kinds:
-                add(command, FORBIDDEN)
-            if any(t.permission for t in rows if _STAFF in t.actors):
-                add(command, MISSING_PERMISSION)
-            add(command, ID_CONFLICT)
-            if definition.missing is not None and not any(
-                definition.initial in t.sources for t in rows
-            ):
-                add(command, definition.missing)
-            for (refused, _, _), text in definition.actor_refusals.items():
-                if refused is command:
-                    add(command, text)
-            for (refused, _), text in definition.refusals.items():
-                if refused is command:
-                    add(command, text)
-            for state in definition.states:
-                branches = self.table.get((state, command), ())
-                conditional = all(t.when is not None for t in branches)
-                if branches and not conditional:
-                    continue
-                if (command, state) in definition.refusals and state is not definition.held:
-                    continue
-                if state in definition.final:
-                    add(command, definition.final_refusal or ORDER_FINAL)
-                elif state is definition.held:
-                    add(command, ON_HOLD)
-                else:
-                    add(command, definition.state_refusal or INVALID_STATE)
-            for transition in rows:
-                for guard in transition.guards:
-                    add(command, guard.text)
-        return tuple(entries.values())
 
     def mermaid(self) -> str:
         """A Mermaid state diagram drawn from the ``transitions`` machine (stays excluded)."""
