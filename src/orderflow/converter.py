@@ -8,6 +8,11 @@ a malformed datetime) is shown as a short excerpt. Commands and effects are read
 explicit registries :data:`orderflow.commands.COMMAND_TYPES` (with
 :data:`orderflow.aftersales.CASE_COMMAND_TYPES`) and
 :data:`orderflow.effects.EFFECT_TYPES`, tagged by ``"type"`` and ``"kind"``.
+
+The hooks of JSON's own values are in :mod:`orderflow.strict_json`, those of orderflow's
+values (money, actors, close reasons, durations, facts) in :mod:`orderflow.value_hooks`;
+this module registers them, in the order cattrs needs, with the tagged command and effect
+hooks and the order's.
 """
 
 from __future__ import annotations
@@ -15,15 +20,13 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final, TypeVar, cast, get_args, get_origin, get_type_hints
 
 import attrs
 import cattrs
 from cattrs.cols import (
-    homogenous_tuple_structure_factory,
     is_namedtuple,
-    mapping_structure_factory,
     namedtuple_dict_structure_factory,
     namedtuple_dict_unstructure_factory,
 )
@@ -31,15 +34,43 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn
 
 from orderflow import commands as c
 from orderflow import effects as e
-from orderflow.aftersales.decisions import Fact
 from orderflow.aftersales.followups import CASE_COMMAND_TYPES
-from orderflow.errors import DocumentError, InvalidInput, Shown, describe
+from orderflow.errors import DocumentError
 from orderflow.history import History
 from orderflow.incidents.commands import EXCEPTION_COMMAND_TYPES
 from orderflow.incidents.model import EvidenceValue
 from orderflow.model import Actor, ActorKind, CloseReason
-from orderflow.money import _BUILT_IN, Money, currency_exponent, register_currency
+from orderflow.money import Money
 from orderflow.order import ORDER_FIELDS, HistoryEntry, Order, Refund
+from orderflow.strict_json import (
+    _fail,
+    _is_dict,
+    _is_homogeneous_tuple,
+    _mapping_hook,
+    _shown,
+    _structure_bool,
+    _structure_datetime,
+    _structure_decimal,
+    _structure_enum,
+    _structure_int,
+    _structure_str,
+    _tuple_hook,
+    _wrong_type,
+)
+from orderflow.value_hooks import (
+    _FACT_TYPE,
+    _is_frozenset_of_strings,
+    _structure_actor,
+    _structure_close_reason,
+    _structure_fact,
+    _structure_money,
+    _structure_names,
+    _structure_timedelta,
+    _unstructure_close_reason,
+    _unstructure_fact,
+    _unstructure_money,
+    _unstructure_timedelta,
+)
 
 __all__ = ["converter"]
 
@@ -49,235 +80,6 @@ converter = cattrs.Converter(forbid_extra_keys=True)
 """The cattrs converter behind :mod:`orderflow.serialization`, for hosts embedding orderflow
 values in their own attrs classes. It reads as strictly as
 :func:`~orderflow.serialization.load`."""
-
-
-# -- problems and how they are shown -------------------------------------------------------
-
-_EXCERPT: Final = 32
-
-
-_Shown = Shown
-
-
-def _shown(value: object) -> Shown:
-    """A short, safe description of a refused value (see :func:`orderflow.errors.describe`)."""
-    if isinstance(value, Shown):
-        return value
-    return Shown(describe(value))
-
-
-def _type_name(value: object) -> _Shown:
-    """Only the JSON type of a value: what a type error shows, whatever the value holds."""
-    names = {bool: "a boolean", int: "a whole number", float: "a fraction", str: "a string"}
-    for kind, name in names.items():
-        if isinstance(value, kind):
-            return _Shown(name)
-    if value is None:
-        return _Shown("null")
-    if isinstance(value, Mapping):
-        return _Shown("a mapping")
-    if isinstance(value, list | tuple):
-        return _Shown("a list")
-    return _Shown(f"a {type(value).__name__}")
-
-
-def _fail(path: str, value: object, problem: str) -> DocumentError:
-    """A problem at ``path`` (relative to the value being structured), showing ``value``."""
-    return DocumentError(path, _shown(value), problem)
-
-
-def _wrong_type(value: object, expected: str, path: str = "") -> DocumentError:
-    return DocumentError(path, _type_name(value), f"must be {expected}")
-
-
-# -- strict primitives ---------------------------------------------------------------------
-
-
-def _structure_str(value: object, _: type) -> str:
-    if not isinstance(value, str):
-        raise _wrong_type(value, "a string")
-    return value
-
-
-def _structure_int(value: object, _: type) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _wrong_type(value, "a whole number")
-    return value
-
-
-def _structure_bool(value: object, _: type) -> bool:
-    if not isinstance(value, bool):
-        raise _wrong_type(value, "true or false")
-    return value
-
-
-def _structure_decimal(value: object, _: type) -> Decimal:
-    if not isinstance(value, str):
-        raise _wrong_type(value, "a decimal number written as a string")
-    try:
-        return Decimal(value)
-    except InvalidOperation:
-        raise _fail("", value, "not a decimal number") from None
-
-
-def _structure_datetime(value: object, _: type) -> datetime:
-    if not isinstance(value, str):
-        raise _wrong_type(value, "an ISO 8601 datetime string")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise _fail("", value, "not an ISO 8601 datetime") from None
-    if parsed.tzinfo is None:
-        raise _fail("", value, "a datetime needs its UTC offset")
-    return parsed
-
-
-def _structure_enum(value: object, cls: type[enum.Enum]) -> enum.Enum:
-    if not isinstance(value, str):
-        raise _wrong_type(value, f"a {cls.__name__} value (a string)")
-    try:
-        return cls(value)
-    except ValueError:
-        raise _fail("", value, f"not a known {cls.__name__}") from None
-
-
-def _is_homogeneous_tuple(type_: Any) -> bool:
-    args = get_args(type_)
-    return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis
-
-
-def _tuple_hook(type_: Any, conv: cattrs.BaseConverter) -> Callable[[object, type], Any]:
-    """Tuples are read from lists only (never from a string, a mapping or a set)."""
-    inner = homogenous_tuple_structure_factory(type_, conv)
-
-    def structure(value: object, target: type) -> Any:
-        if not isinstance(value, list | tuple):
-            raise _wrong_type(value, "a list")
-        return inner(value, target)
-
-    return structure
-
-
-def _is_dict(type_: Any) -> bool:
-    return get_origin(type_) is dict
-
-
-def _mapping_hook(type_: Any, conv: cattrs.BaseConverter) -> Callable[[object, type], Any]:
-    inner = mapping_structure_factory(type_, conv)
-
-    def structure(value: object, target: type) -> Any:
-        if not isinstance(value, Mapping):
-            raise _wrong_type(value, "a mapping")
-        return inner(value, target)
-
-    return structure
-
-
-def _keys(
-    value: object, keys: frozenset[str], optional: frozenset[str], what: str
-) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _wrong_type(value, f"{what}, a mapping")
-    present = set(value)
-    missing = keys - present
-    extra = present - keys - optional
-    if missing or extra:
-        names = sorted(str(name)[:_EXCERPT] for name in (missing or extra))[:5]
-        problem = "missing keys" if missing else "extra keys"
-        raise DocumentError("", _Shown(", ".join(names)), f"{what}: {problem}")
-    return value
-
-
-# -- orderflow's values --------------------------------------------------------------------
-
-_MONEY_KEYS: Final = frozenset({"amount", "currency"})
-_MINOR_UNITS: Final = frozenset({"minor_units"})
-
-
-def _unstructure_money(money: Money) -> dict[str, Any]:
-    if money.currency in _BUILT_IN:
-        return {"amount": str(money.amount), "currency": money.currency}
-    return {
-        "amount": str(money.amount),
-        "currency": money.currency,
-        "minor_units": currency_exponent(money.currency),
-    }
-
-
-def _structure_money(value: object, _: type) -> Money:
-    document = _keys(value, _MONEY_KEYS, _MINOR_UNITS, "money is {amount, currency}")
-    amount, currency = document["amount"], document["currency"]
-    if not isinstance(amount, str):
-        raise _wrong_type(amount, "an amount written as a string", "amount")
-    if not isinstance(currency, str):
-        raise _wrong_type(currency, "a currency code", "currency")
-    if "minor_units" in document:
-        _know_currency(currency, document["minor_units"])
-    try:
-        return Money(amount, currency)
-    except InvalidInput as error:
-        raise _fail(error.field, error.value, error.problem) from None
-
-
-def _know_currency(code: str, minor_units: object) -> None:
-    """Register a currency a document carries, or check it against the known one."""
-    if isinstance(minor_units, bool) or not isinstance(minor_units, int):
-        raise _wrong_type(minor_units, "a whole number", "minor_units")
-    try:
-        known: int | None = currency_exponent(code)
-    except InvalidInput:
-        known = None
-    if known is None:
-        try:
-            register_currency(code, minor_units)
-        except InvalidInput as error:
-            raise _fail(error.field, error.value, error.problem) from None
-    elif known != minor_units:
-        raise _fail("minor_units", minor_units, f"{code} is known with {known} minor units")
-
-
-_ACTOR_KEYS: Final = frozenset({"kind", "id", "permissions"})
-
-
-def _structure_actor(value: object, _: type) -> Actor:
-    document = _keys(value, _ACTOR_KEYS, frozenset(), "an actor is {kind, id, permissions}")
-    kind, id_, permissions = document["kind"], document["id"], document["permissions"]
-    if not isinstance(kind, str):
-        raise _wrong_type(kind, "a string", "kind")
-    if not isinstance(id_, str):
-        raise _wrong_type(id_, "a string", "id")
-    if not isinstance(permissions, list):
-        raise _wrong_type(permissions, "a list", "permissions")
-    for index, permission in enumerate(permissions):
-        if not isinstance(permission, str):
-            raise _wrong_type(permission, "a string", f"permissions[{index}]")
-    try:
-        return Actor(kind, id_, permissions)
-    except InvalidInput as error:
-        raise _fail(error.field.removeprefix("actor."), error.value, error.problem) from None
-
-
-_REASON_KEYS: Final = frozenset({"code", "description", "needs_note"})
-
-
-def _unstructure_close_reason(reason: CloseReason) -> dict[str, Any]:
-    return {"code": reason.code, "description": reason.description, "needs_note": reason.needs_note}
-
-
-def _structure_close_reason(value: object, _: type) -> CloseReason:
-    """The reason the document holds, whether or not this process registered its code."""
-    document = _keys(
-        value, _REASON_KEYS, frozenset(), "a close reason is {code, description, needs_note}"
-    )
-    for name in ("code", "description"):
-        text = document[name]
-        if not isinstance(text, str):
-            raise _wrong_type(text, "a string", name)
-        if not text.strip():
-            raise _fail(name, text, "must not be empty")
-    if not isinstance(document["needs_note"], bool):
-        raise _wrong_type(document["needs_note"], "true or false", "needs_note")
-    return CloseReason(document["code"], document["description"], document["needs_note"])
 
 
 def _check_counts(value: T) -> T:
@@ -456,38 +258,6 @@ for _enum in (ActorKind, e.NotificationTopic, e.RefundReason):
 #   member once;
 # * a ``Mapping`` (read-only mapping) is read from a mapping only, like a ``dict``.
 
-_LONGEST_SECONDS: Final = timedelta.max // timedelta(seconds=1)
-
-
-def _unstructure_timedelta(value: timedelta) -> int:
-    if value % timedelta(seconds=1):
-        raise InvalidInput("duration", value, "only whole seconds can be written")
-    return value // timedelta(seconds=1)
-
-
-def _structure_timedelta(value: object, _: type) -> timedelta:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _wrong_type(value, "a whole number of seconds")
-    if not -_LONGEST_SECONDS <= value <= _LONGEST_SECONDS:
-        raise _fail("", value, "a duration beyond what a timedelta holds")
-    return timedelta(seconds=value)
-
-
-def _is_frozenset_of_strings(type_: Any) -> bool:
-    return get_origin(type_) is frozenset and get_args(type_) == (str,)
-
-
-def _structure_names(value: object, _: type) -> frozenset[str]:
-    if not isinstance(value, list):
-        raise _wrong_type(value, "a list")
-    for index, name in enumerate(value):
-        if not isinstance(name, str):
-            raise _wrong_type(name, "a string", f"[{index}]")
-    names = frozenset(value)
-    if len(names) != len(value):
-        raise DocumentError("", _shown(value), "lists a member twice")
-    return names
-
 
 def _is_read_only_mapping(type_: Any) -> bool:
     return get_origin(type_) is Mapping
@@ -502,51 +272,6 @@ converter.register_unstructure_hook_factory(_is_frozenset_of_strings, lambda typ
 converter.register_structure_hook_factory(_is_read_only_mapping, _mapping_hook)
 
 # -- end of the after-sales block ----------------------------------------------------------
-
-
-# -- the facts of a policy decision, as an after-sales case keeps them ---------------------
-# A fact is text, a whole number, a boolean, Money or an aware instant (AS-4). JSON cannot
-# tell an instant from text, nor a boolean from a number in every reader, so each fact is
-# written under the name of its type: {"text": ...}, {"flag": ...}, {"number": ...},
-# {"money": {...}}, {"time": "..."}.
-
-_FACT_TYPE: Final = Fact
-
-
-def _unstructure_fact(value: Any) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"flag": value}
-    if isinstance(value, int):
-        return {"number": value}
-    if isinstance(value, str):
-        return {"text": value}
-    if isinstance(value, Money):
-        return {"money": _unstructure_money(value)}
-    if isinstance(value, datetime):
-        return {"time": value.isoformat()}
-    if isinstance(value, Decimal):
-        return {"decimal": str(value)}
-    raise InvalidInput("fact", value, "a fact is text, a whole number, a bool, Money or a time")
-
-
-_FACT_READERS: Final[dict[str, Callable[[object], Any]]] = {
-    "flag": lambda value: _structure_bool(value, bool),
-    "number": lambda value: _structure_int(value, int),
-    "text": lambda value: _structure_str(value, str),
-    "money": lambda value: _structure_money(value, Money),
-    "time": lambda value: _structure_datetime(value, datetime),
-    "decimal": lambda value: _structure_decimal(value, Decimal),
-}
-
-
-def _structure_fact(value: object, _: type) -> Any:
-    if not isinstance(value, dict) or len(value) != 1:
-        raise _wrong_type(value, "one of {text}, {number}, {flag}, {money}, {time}")
-    ((kind, inner),) = value.items()
-    reader = _FACT_READERS.get(kind)
-    if reader is None:
-        raise _fail("", _shown(kind), "is not a kind of fact (text, number, flag, money, time)")
-    return reader(inner)
 
 
 # A finding's evidence (order exceptions) is written the same way, with exact decimals too.

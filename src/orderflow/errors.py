@@ -16,23 +16,27 @@ when they happen:
 
 Errors build their message in ``__init__`` and keep their context as attributes. A message
 never carries a refused value whole: it names the field and the problem, and adds at most a
-short excerpt of the value (:func:`describe`), and not even that for personal data (names,
-phones, addresses, free-text notes), of which it gives only the type and size. The value
-itself stays available as the error's ``value`` attribute, for code that needs it.
+short excerpt of the value (:func:`~orderflow.excerpts.describe`), and not even that for
+personal data (names, phones, addresses, free-text notes), of which it gives only the type
+and size. The value itself stays available as the error's ``value`` attribute, for code
+that needs it.
+
+How a value is shown lives in :mod:`orderflow.excerpts`, the refusals a
+:class:`CommandRefused` carries in :mod:`orderflow.refusal`; their names are importable from
+here too.
 """
 
 from __future__ import annotations
 
-import enum
-import re
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from enum import Enum
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
+from orderflow.excerpts import EXCERPT_LENGTH, Shown, _plain_id, describe, is_personal
+from orderflow.refusal import Refusal, RefusalCategory
+
 __all__ = [
+    "EXCERPT_LENGTH",
     "CommandRefused",
     "ConcurrencyConflict",
     "ContextUnavailable",
@@ -47,7 +51,10 @@ __all__ = [
     "OrderflowError",
     "Refusal",
     "RefusalCategory",
+    "Shown",
     "StoreError",
+    "describe",
+    "is_personal",
 ]
 
 
@@ -70,120 +77,6 @@ def _rebuild(
     Exception.__init__(error, *args)
     error.__dict__.update(state)
     return error
-
-
-EXCERPT_LENGTH: Final = 40
-"""The most characters of a refused value an error message quotes."""
-
-_PERSONAL_PARTS: Final = frozenset(
-    {
-        "address",
-        "recipient",
-        "phone",
-        "line1",
-        "line2",
-        "city",
-        "region",
-        "postal_code",
-        "country",
-        "name",
-        "note",
-        "error",
-        "last_error",
-        "description",
-    }
-)
-_FIELD_PARTS: Final = re.compile(r"[.\[\]]+")
-_LARGEST_QUOTED_INT: Final = 10**EXCERPT_LENGTH
-
-
-def is_personal(field: str) -> bool:
-    """Whether a field may hold personal data (an address part, a name, a free-text note).
-
-    Args:
-        field: a field name as errors give it (``"address.phone"``, ``"lines[0].name"``).
-
-    Returns:
-        ``True`` when any part of the name is one of the personal fields.
-    """
-    return any(part in _PERSONAL_PARTS for part in _FIELD_PARTS.split(field))
-
-
-def _shape(value: object) -> str:
-    """The type (and size) of a value, without any of its content."""
-    if value is None:
-        return "None"
-    kind = type(value).__name__
-    if isinstance(value, str):
-        return f"a {kind} of {str.__len__(value)} characters"
-    if type(value) in (bytes, bytearray, list, tuple, dict, set, frozenset):
-        return f"a {kind} of length {len(value)}"  # type: ignore[arg-type]
-    return f"a {kind}"
-
-
-def _quote(text: str) -> str:
-    """``text`` quoted with its control characters escaped, cut to :data:`EXCERPT_LENGTH`."""
-    if len(text) <= EXCERPT_LENGTH:
-        return repr(text)
-    return f"{text[:EXCERPT_LENGTH]!r}... ({len(text)} characters)"
-
-
-_SHOWN_AS_IS: Final = (datetime, date, time, timedelta)
-
-
-class Shown(str):
-    """A value already described for an error message: :func:`describe` shows it as it is."""
-
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-def describe(value: object, *, personal: bool = False) -> str:
-    """A short, safe rendering of a value for an error message.
-
-    Strings are quoted with control characters escaped and cut to :data:`EXCERPT_LENGTH`
-    characters; numbers, amounts of money, times and enum members are shown when short;
-    anything else (and any value of a personal field) is described by its type and size
-    only, never by its content. Describing never fails and never recurses into the value.
-
-    Args:
-        value: the value to describe.
-        personal: give only the type and size (for names, phones, addresses, notes).
-
-    Returns:
-        A bounded description, at most a few hundred characters long.
-    """
-    from orderflow.money import Money
-
-    if isinstance(value, Shown):
-        return str.__str__(value)
-    if personal:
-        return _shape(value)
-    if value is None or isinstance(value, bool):
-        return repr(bool(value)) if value is not None else "None"
-    if isinstance(value, Enum):
-        member = value.value
-        return describe(member) if isinstance(member, str | int) else _shape(value)
-    if isinstance(value, str):
-        return _quote(str.__str__(value))
-    if isinstance(value, float):
-        return float.__repr__(value)
-    if isinstance(value, int):
-        if -_LARGEST_QUOTED_INT < value < _LARGEST_QUOTED_INT:
-            return int.__repr__(value)
-        return f"an int of {value.bit_length()} bits"
-    if isinstance(value, Decimal):
-        digits = len(value.as_tuple().digits)
-        if digits > EXCERPT_LENGTH:
-            return f"a Decimal of {digits} digits"
-        return f"Decimal({Decimal.__str__(value)!r})"
-    if type(value) in _SHOWN_AS_IS:
-        return repr(value)
-    if type(value) is Money:
-        return _quote(str(value))
-    return _shape(value)
 
 
 class DefinitionError(OrderflowError):
@@ -258,64 +151,6 @@ class InvariantViolation(OrderflowError, AssertionError):
         super().__init__(
             f"order {_plain_id(order_id)}: invariant {invariant!r} broken: {detail[:500]}"
         )
-
-
-class RefusalCategory(enum.StrEnum):
-    """What kind of "no" a refusal is: the actor, the order's state, or the payload.
-
-    Reasons are listed in this order (a refusal's first reason is its most fundamental), and
-    :attr:`http_status` gives the status a web host usually answers with.
-    """
-
-    FORBIDDEN = "forbidden"
-    """This actor may not do this (another customer's order, a missing permission)."""
-    CONFLICT = "conflict"
-    """Not possible in the order's state, or conflicting with what was already applied."""
-    INVALID = "invalid"
-    """The command's payload does not fit this order (an unknown SKU, another currency)."""
-
-    @property
-    def http_status(self) -> int:
-        """403, 409 or 422."""
-        return _HTTP_STATUS[self]
-
-    @property
-    def rank(self) -> int:
-        """The position of the category in the order reasons are listed in."""
-        return _RANK[self]
-
-
-_HTTP_STATUS: Final = {
-    RefusalCategory.FORBIDDEN: 403,
-    RefusalCategory.CONFLICT: 409,
-    RefusalCategory.INVALID: 422,
-}
-_RANK: Final = {category: rank for rank, category in enumerate(RefusalCategory)}
-
-
-@attrs.frozen
-class Refusal:
-    """One reason why a command is not allowed.
-
-    Attributes:
-        code: a stable, machine-readable code, ``<command>.<reason>``: the refused command's
-            event name (its class name in snake case) and the reason, as in
-            ``"close.already_shipped"`` (see ``docs/refusals.md`` for every code).
-        message: a sentence an agent can read to a customer.
-        hint: what to do instead.
-        rule: the business rule that decided (for example ``"CL-1"``), or ``""``.
-        category: what kind of "no" it is, which a host maps to a protocol status.
-    """
-
-    code: str
-    message: str
-    hint: str = ""
-    rule: str = ""
-    category: RefusalCategory = attrs.field(default=RefusalCategory.CONFLICT)
-
-    def __str__(self) -> str:
-        text = f"[{self.code}] {self.message}"
-        return f"{text} {self.hint}" if self.hint else text
 
 
 class CommandRefused(OrderflowError):
@@ -451,14 +286,3 @@ class ContextUnavailable(OrderflowError):
 class StoreError(OrderflowError):
     """The storage backend failed (connection lost, disk full, ...); nothing is assumed
     written. The backend's own error is chained as ``__cause__``."""
-
-
-_ID_SHOWN_PLAIN: Final = re.compile(r"[^\x00-\x1f\x7f-\x9f]{1,100}")
-
-
-def _plain_id(order_id: object) -> str:
-    """An order id as messages show it: as it is when it is a short printable string, else
-    described like any refused value."""
-    if isinstance(order_id, str) and _ID_SHOWN_PLAIN.fullmatch(order_id):
-        return order_id
-    return describe(order_id)

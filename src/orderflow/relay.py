@@ -17,20 +17,22 @@ A handler runs in the relay's thread and cannot be interrupted by it: give every
 (and the notifier) a timeout of its own, shorter than the lease. When a lease expires before
 its delivery ends, another relay may deliver the entry again; hosts deduplicate by the
 entry's id (``RequestRefund.idempotency_key`` for a payment provider).
+
+The handlers' table (:class:`~orderflow.routes.Routes`) and what a relay reports
+(:mod:`orderflow.deliveries`) are modules of their own; their names are importable from here
+too.
 """
 
 from __future__ import annotations
 
-import enum
 import os
 import random as random_module
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
-from typing import Any, Final, TypeVar
+from datetime import timedelta
+from typing import Any, Final
 
-import attrs
-
+from orderflow.deliveries import Delivery, DeliveryResult, RelayReport
 from orderflow.effects import EFFECT_TYPES, Effect, NotifyCustomer
 from orderflow.errors import InvalidConfiguration, InvalidInput
 from orderflow.ports import (
@@ -42,6 +44,7 @@ from orderflow.ports import (
     SystemClock,
 )
 from orderflow.retries import Backoff, Jitter, describe_error
+from orderflow.routes import Routes, _check_kind
 
 __all__ = [
     "Backoff",
@@ -55,145 +58,11 @@ __all__ = [
 ]
 # Backoff, Jitter and describe_error live in orderflow.retries; named here for hosts.
 
-E = TypeVar("E", bound=Effect)
 
 DEFAULT_LEASE: Final = timedelta(minutes=5)
 """How long a relay holds the entries it claimed, unless told otherwise."""
 DEFAULT_MAX_ATTEMPTS: Final = 10
 """How many failures park an entry dead, unless told otherwise."""
-
-
-class Routes:
-    """Which handler carries out each effect class: a typed way to build a relay's table.
-
-    Each ``on`` links a class to a handler taking exactly that class, so a type checker
-    verifies the pair and the handler needs no ``isinstance``::
-
-        routes = Routes().on(RequestRefund, pay_back).on(ReleaseStock, warehouse.release)
-
-    ``Routes`` is immutable: ``on`` returns a new table.
-    """
-
-    __slots__ = ("_handlers",)
-
-    def __init__(
-        self, handlers: Mapping[type[Effect], Callable[[Any], None]] | None = None
-    ) -> None:
-        self._handlers: dict[type[Effect], Callable[[Any], None]] = {}
-        for kind, handler in (handlers or {}).items():
-            self._add(kind, handler)
-
-    def on(self, kind: type[E], handler: Callable[[E], None]) -> Routes:
-        """A table with ``handler`` for the effects of class ``kind`` too.
-
-        Args:
-            kind: an effect class (``RequestRefund``, ``NotifyCustomer``, ...).
-            handler: carries out one effect of that class; raises on failure.
-
-        Returns:
-            The new table.
-
-        Raises:
-            InvalidConfiguration: ``kind`` is not an effect class, is routed already, or the
-                handler is not callable.
-        """
-        routes = Routes(self._handlers)
-        routes._add(kind, handler)
-        return routes
-
-    def _add(self, kind: object, handler: object) -> None:
-        _check_kind("handlers", kind)
-        assert isinstance(kind, type)
-        if kind in self._handlers:
-            raise InvalidConfiguration("handlers", kind.__name__, "has a handler already")
-        if not callable(handler):
-            raise InvalidConfiguration(f"handlers[{kind.__name__}]", handler, "is not callable")
-        self._handlers[kind] = handler
-
-    def as_dict(self) -> dict[type[Effect], Callable[[Any], None]]:
-        """The table as a plain mapping from effect class to handler."""
-        return dict(self._handlers)
-
-    def __repr__(self) -> str:
-        """The routed classes."""
-        return f"Routes({', '.join(sorted(kind.__name__ for kind in self._handlers))})"
-
-
-def _check_kind(setting: str, kind: object) -> None:
-    if isinstance(kind, str):
-        raise InvalidConfiguration(
-            setting, kind, "key handlers by effect class (RequestRefund), not by kind name"
-        )
-    if not isinstance(kind, type) or not issubclass(kind, Effect):
-        raise InvalidConfiguration(setting, kind, "must be an effect class")
-    if kind is Effect:
-        raise InvalidConfiguration(setting, "Effect", "name each effect class, not their base")
-
-
-class Delivery(enum.Enum):
-    """What a relay did with one entry."""
-
-    DELIVERED = "delivered"
-    """The handler returned; the entry is delivered."""
-    FAILED = "failed"
-    """The handler raised; the entry is due again after a pause."""
-    DEAD = "dead"
-    """The handler raised for the last allowed time, or the entry has no route: parked."""
-    DROPPED = "dropped"
-    """Its kind is dropped by configuration: marked delivered, with a note saying so."""
-
-
-@attrs.frozen
-class DeliveryResult:
-    """What a relay did with one entry.
-
-    Attributes:
-        entry_id: the entry's (its effect's) id.
-        kind: the effect's kind.
-        outcome: delivered, failed, dead or dropped.
-        error: the error recorded, for a failed or dead entry.
-        retry_at: when a failed entry is due again.
-    """
-
-    entry_id: str
-    kind: str
-    outcome: Delivery
-    error: str = ""
-    retry_at: datetime | None = None
-
-
-@attrs.frozen
-class RelayReport:
-    """What one or more relay passes did.
-
-    Attributes:
-        delivered: entries handed over and marked delivered.
-        failed: entries whose handler raised; they are due again after a pause.
-        dead: entries parked dead (attempts used up, or no route).
-        dropped: entries of a kind dropped by configuration (marked delivered, with a note).
-        results: what was done with each entry, in order.
-    """
-
-    delivered: int = 0
-    failed: int = 0
-    dead: int = 0
-    dropped: int = 0
-    results: tuple[DeliveryResult, ...] = ()
-
-    @property
-    def claimed(self) -> int:
-        """How many entries the passes claimed."""
-        return self.delivered + self.failed + self.dead + self.dropped
-
-    def __add__(self, other: RelayReport) -> RelayReport:
-        """The totals of two reports."""
-        return RelayReport(
-            self.delivered + other.delivered,
-            self.failed + other.failed,
-            self.dead + other.dead,
-            self.dropped + other.dropped,
-            self.results + other.results,
-        )
 
 
 def _default_worker() -> str:

@@ -47,18 +47,10 @@ from cattrs.v import format_exception
 
 from orderflow import commands as c
 from orderflow import effects as e
-from orderflow.converter import (
-    _ORDER_FIELDS,
-    _fail,
-    _Shown,
-    _shown,
-    _type_name,
-    _unstructure_entry,
-    _wrong_type,
-    converter,
-)
+from orderflow.converter import _ORDER_FIELDS, _unstructure_entry, converter
 from orderflow.errors import CommandRefused, DocumentError, InvalidInput, Refusal
 from orderflow.order import Order
+from orderflow.strict_json import _fail, _Shown, _shown, _type_name, _wrong_type
 from orderflow.upgrades import upgrade
 
 __all__ = [

@@ -1,7 +1,8 @@
 """The order lifecycle: the first definition run by the engine (DOMAIN sections 1 and 2).
 
 * :mod:`orderflow.lifecycle.definition`: the transitions, as a table (:data:`LIFECYCLE`);
-* :mod:`orderflow.lifecycle.guards`: the checks they make, each with its refusal;
+* :mod:`orderflow.lifecycle.guards`: the checks they make, each with its refusal (those of
+  corrections in :mod:`orderflow.lifecycle.corrections`);
 * :mod:`orderflow.lifecycle.appliers`: how each builds the new order and its effects;
 * :mod:`orderflow.lifecycle.refusals`: what is said in a state without a transition.
 
