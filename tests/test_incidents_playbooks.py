@@ -16,6 +16,7 @@ from orderflow import (
     ChangePrice,
     Close,
     CloseReason,
+    Hold,
     NotifyCustomer,
     Pay,
     Release,
@@ -731,3 +732,18 @@ def test_d3_rk3_a_surplus_payment_is_refunded_and_resending_it_changes_nothing()
     reviewed = shop.send("o-1", ApproveReview()).order
     assert reviewed.state is OrderState.AWAITING_SHIPMENT
     assert len(reviewed.exceptions) == 1
+
+
+def test_lc6_ex6_resolving_a_case_that_does_not_hold_leaves_another_hold_alone() -> None:
+    """LC-6, EX-6: a resolution releases only the hold its case caused: an order held by
+    staff (no case) stays held when an unrelated case that never held it is resolved."""
+    shop = Shop()
+    shop.reviewed()
+    shop.send("o-1", Hold("warehouse audit"))
+    case = only_case(shop.send("o-1", OpenException(E.COMPLAINT, "slow reply")).order)
+    assert not case.holds
+    order = shop.send("o-1", ResolveException(case.case_id, R.ANSWERED, "apologised")).order
+    assert order.state is OrderState.ON_HOLD
+    assert order.hold is not None
+    assert order.hold.note == "warehouse audit"
+    assert shop.send("o-1", Release("audit done")).order.state is OrderState.AWAITING_SHIPMENT

@@ -105,8 +105,9 @@ class ExceptionAppliers:
         ledger: Ledger | None = None,
     ) -> tuple[Order, HistoryEntry]:
         """The order with ``case`` in its new state and timer, one history entry recording
-        the move, and, with ``release``, the order released when no other open case holds
-        it (LC-6: back to the state it was held from)."""
+        the move, and, with ``release``, the order released when ``case`` is one that held
+        it and no other open case holds it (LC-6: back to the state it was held from; a hold
+        the case did not cause, such as staff's own, stays)."""
         order = step.order
         old = order.exception(case.case_id)
         source = ExceptionState.NEW if old is None else old.state
@@ -117,7 +118,7 @@ class ExceptionAppliers:
             cases = tuple(case if item is old else item for item in order.exceptions)
         raised = (ExceptionTransition(case.case_id, source, case.state, rule),)
         hold = order.hold
-        if release and hold is not None and not still_held(cases):
+        if release and case.holds and hold is not None and not still_held(cases):
             return step.commit(
                 tuple(effects),
                 exceptions=cases,
