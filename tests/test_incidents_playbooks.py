@@ -6,8 +6,9 @@ machine's moves and escalations (EX-4, EX-6), compensation (EX-7), agents openin
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import attrs
 import pytest
 
 from orderflow import (
@@ -17,20 +18,27 @@ from orderflow import (
     Close,
     CloseReason,
     Hold,
+    Lifecycle,
     NotifyCustomer,
     Pay,
     Release,
     RequestRefund,
     ReserveStock,
+    Settings,
     Ship,
+    StartFulfilment,
 )
 from orderflow.deadlines import DeadlineKind
 from orderflow.effects import AlertStaff, NotificationTopic
 from orderflow.incidents import (
+    Classifier,
     Compensation,
     CompensationKind,
+    Context,
     ExceptionType,
+    Finding,
     Level,
+    OutOfStockDetector,
     Priority,
     Resolution,
     Role,
@@ -747,3 +755,32 @@ def test_lc6_ex6_resolving_a_case_that_does_not_hold_leaves_another_hold_alone()
     assert order.hold is not None
     assert order.hold.note == "warehouse audit"
     assert shop.send("o-1", Release("audit done")).order.state is OrderState.AWAITING_SHIPMENT
+
+
+@attrs.frozen
+class SoftStock:
+    """A host's stock check whose findings open a case without holding the order."""
+
+    detector_id: str = "EX-1-out-of-stock"
+
+    def detect(self, order: Order, context: Context, at: datetime) -> tuple[Finding, ...]:
+        """The default check's findings, not blocking review."""
+        found = OutOfStockDetector().detect(order, context, at)
+        return tuple(attrs.evolve(finding, blocks_review=False) for finding in found)
+
+
+def test_ex3_a_partial_shortage_is_refunded_once_fulfilment_started() -> None:
+    """EX-3, AS-7: with a host's stock check that does not hold the order, a one-line order
+    short of one unit of two goes on to fulfilment; refunding the missing unit there is a
+    money-only refund (part of the order still ships), not a closing the state forbids."""
+    classifier = Classifier.default().replacing("EX-1-out-of-stock", SoftStock())
+    shop = Shop(Lifecycle(Settings(classifier=classifier)))
+    shop.host.stock = {"SKU-A": 1}
+    confirmed = shop.reviewed(lines=ONE_LINE)
+    assert confirmed.state is OrderState.AWAITING_SHIPMENT
+    case = only_case(confirmed, E.OUT_OF_STOCK)
+    assert not case.holds
+    shop.send("o-1", StartFulfilment())
+    outcome = shop.send("o-1", ResolveException(case.case_id, R.REFUND, "one unit short"))
+    assert [refund.amount for refund in refunds_of(outcome.effects)] == [cny("50.00")]
+    assert outcome.order.state is OrderState.IN_FULFILMENT

@@ -45,7 +45,7 @@ from orderflow.records import HoldRecord
 from orderflow.refunding import paying_reference, request_refund
 from orderflow.step import Step
 
-__all__ = ["CLOSING", "ExceptionAppliers", "exception_of", "missing_units"]
+__all__ = ["CLOSING", "ExceptionAppliers", "exception_of", "missing_units", "nothing_ships"]
 
 R = Resolution
 CLOSING = {
@@ -299,7 +299,7 @@ class ExceptionAppliers:
         closing = CLOSING.get(resolution)
         if resolution is R.REFUND_AND_CLOSE and case.type is not ExceptionType.PRICE_ERROR:
             closing = CloseReason.OTHER  # a payment failure closed: the note says why
-        if closing is None and resolution is R.REFUND and _nothing_ships(order, case):
+        if closing is None and resolution is R.REFUND and nothing_ships(order, case):
             closing = CloseReason.OUT_OF_STOCK
         if closing is not None:
             cases = tuple(resolved if item is case else item for item in order.exceptions)
@@ -420,7 +420,7 @@ class ExceptionAppliers:
         return self.commit(step, case)
 
 
-def _nothing_ships(order: Order, case: ExceptionCase) -> bool:
+def nothing_ships(order: Order, case: ExceptionCase) -> bool:
     """Whether an out-of-stock refund leaves nothing of the order to ship: the case's
     missing units are all the order's units (a one-line order out of stock entirely)."""
     if case.type is not ExceptionType.OUT_OF_STOCK:
