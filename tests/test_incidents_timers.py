@@ -12,9 +12,12 @@ import pytest
 from orderflow import (
     AlertStaff,
     ApproveReview,
+    Close,
+    CloseReason,
     Lifecycle,
     NotifyCustomer,
     Order,
+    Pay,
     Settings,
     StartFulfilment,
 )
@@ -43,7 +46,7 @@ from orderflow.incidents.commands import (
 from orderflow.model import OrderState
 from orderflow.sweep import SweepReport, SweepResult, SweepStatus
 from tests.exception_support import Shop, only_case
-from tests.support import SYSTEM
+from tests.support import CUSTOMER, SYSTEM
 
 E = ExceptionType
 S = ExceptionState
@@ -400,3 +403,24 @@ def test_sweep_reports_each_order_it_handled() -> None:
     assert ("o-2", DeadlineKind.SHIPMENT_OVERDUE, SweepStatus.APPLIED, "opened a case") in done
     assert ("o-3", DeadlineKind.AUTO_CLOSE_UNPAID, SweepStatus.APPLIED, "closed") in done
     assert report.set_aside == ()
+
+
+def test_tm7_d10_a_late_payments_case_runs_its_targets_on_the_closed_order() -> None:
+    """TM-7, D-10, D-15: the case a late payment opens on a closed order (high priority)
+    escalates at its 1-hour response target like any other, though the order is closed; once
+    resolved and closed it carries no deadline after its follow-up."""
+    shop = Shop()
+    shop.place()
+    shop.send("o-1", Close(CloseReason.CUSTOMER_CANCELLED, ""), CUSTOMER)
+    order = shop.send("o-1", Pay(shop.order().amount_due, "late-1"), SYSTEM).order
+    case = only_case(order)
+    assert case.priority is Priority.HIGH
+    due = case.opened_at + timedelta(hours=1)
+    assert shop.sweep(due - SECOND).results == ()
+    result = one_result(shop.sweep(due))
+    assert (result.state, result.did) == ("closed", "escalated a case")
+    shop.send("o-1", ResolveException(case.case_id, Resolution.REFUND_SENT, "refunded"))
+    shop.send("o-1", CloseException(case.case_id))
+    done = shop.send("o-1", RecordFollowUp(case.case_id, "buyer has the money")).order
+    assert only_case(done).state is S.CLOSED
+    assert done.deadlines == ()
