@@ -45,7 +45,7 @@ from orderflow.records import HoldRecord
 from orderflow.refunding import paying_reference, request_refund
 from orderflow.step import Step
 
-__all__ = ["CLOSING", "ExceptionAppliers", "exception_of", "missing_units"]
+__all__ = ["CLOSING", "ExceptionAppliers", "exception_of", "missing_units", "nothing_ships"]
 
 R = Resolution
 CLOSING = {
@@ -119,8 +119,9 @@ class ExceptionAppliers:
         ledger: Ledger | None = None,
     ) -> tuple[Order, HistoryEntry]:
         """The order with ``case`` in its new state and timer, one history entry recording
-        the move, and, with ``release``, the order released when no other open case holds
-        it (LC-6: back to the state it was held from)."""
+        the move, and, with ``release``, the order released when ``case`` is one that held
+        it and no other open case holds it (LC-6: back to the state it was held from; a hold
+        the case did not cause, such as staff's own, stays)."""
         order = step.order
         old = order.exception(case.case_id)
         source = ExceptionState.NEW if old is None else old.state
@@ -131,7 +132,7 @@ class ExceptionAppliers:
             cases = tuple(case if item is old else item for item in order.exceptions)
         raised = (ExceptionTransition(case.case_id, source, case.state, rule),)
         hold = order.hold
-        if release and hold is not None and not still_held(cases):
+        if release and case.holds and hold is not None and not still_held(cases):
             return step.commit(
                 tuple(effects),
                 exceptions=cases,
@@ -301,7 +302,7 @@ class ExceptionAppliers:
         closing = CLOSING.get(resolution)
         if resolution is R.REFUND_AND_CLOSE and case.type is not ExceptionType.PRICE_ERROR:
             closing = CloseReason.OTHER  # a payment failure closed: the note says why
-        if closing is None and resolution is R.REFUND and _nothing_ships(order, case):
+        if closing is None and resolution is R.REFUND and nothing_ships(order, case):
             closing = CloseReason.OUT_OF_STOCK
         if closing is not None:
             cases = tuple(resolved if item is case else item for item in order.exceptions)
@@ -422,7 +423,7 @@ class ExceptionAppliers:
         return self.commit(step, case)
 
 
-def _nothing_ships(order: Order, case: ExceptionCase) -> bool:
+def nothing_ships(order: Order, case: ExceptionCase) -> bool:
     """Whether an out-of-stock refund leaves nothing of the order to ship: the case's
     missing units are all the order's units (a one-line order out of stock entirely)."""
     if case.type is not ExceptionType.OUT_OF_STOCK:

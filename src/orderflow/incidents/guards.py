@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from orderflow.engine import Guard, GuardResult, RefusalText
 from orderflow.errors import RefusalCategory
-from orderflow.incidents.appliers import CLOSING, exception_of, missing_units
+from orderflow.incidents.appliers import CLOSING, exception_of, missing_units, nothing_ships
 from orderflow.incidents.commands import (
     EscalateException,
     OpenException,
@@ -157,8 +157,7 @@ def _fits(step: Step) -> GuardResult:
         missing = missing_units(case)
         if missing is None:
             return {"why": "the case's evidence does not say which units are missing"}
-        nothing_ships = all(line.sku == missing[0] for line in order.lines)
-        if nothing_ships and state not in _CLOSABLE:
+        if nothing_ships(order, case) and state not in _CLOSABLE:
             return {"why": f"the order is {state.value} and can no longer be closed"}
     if resolution is R.CORRECT_INFO and command.address is not None:
         problem = _still_wrong(step, command.address)

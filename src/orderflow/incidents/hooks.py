@@ -73,10 +73,21 @@ def _moves(cases: tuple[ExceptionCase, ...]) -> tuple[ExceptionTransition, ...]:
     )
 
 
+_DECIDED = frozenset(
+    {Resolution.RELEASE, Resolution.SUBSTITUTE, Resolution.PAY_DIFFERENCE, Resolution.REFUND}
+)
+"""The resolutions that let the order go on as it is, the evidence notwithstanding: the
+suspicion lifted (RK-4), a substitute agreed, the price difference paid, the missing units
+refunded (EX-3). A correction (``correct_info``, ``correct_price``) or a restock claims the
+cause is gone, so review checks it again."""
+
+
 def _cleared(order: Order, finding: Finding) -> bool:
     """Whether this finding is already handled: an open case of its type exists, or a case
-    released it on the same evidence (RK-4: the same evidence never holds the order again).
-    An unapplied payment opened its case when it arrived (D-3, D-10)."""
+    resolved it on the same evidence by a resolution that lets the order go on as it is
+    (RK-4: the same evidence never holds the order again; EX-3 likewise for a substitute, a
+    price difference paid, missing units refunded). An unapplied payment opened its case
+    when it arrived (D-3, D-10)."""
     if finding.type in _PAYMENT_TYPES:
         return True
     for case in order.exceptions:
@@ -84,7 +95,7 @@ def _cleared(order: Order, finding: Finding) -> bool:
             continue
         if case.is_open:
             return True
-        if case.resolution is Resolution.RELEASE and dict(case.evidence) == dict(finding.evidence):
+        if case.resolution in _DECIDED and dict(case.evidence) == dict(finding.evidence):
             return True
     return False
 
