@@ -207,7 +207,7 @@ def test_ex3_a_restock_eta_not_after_now_is_refused() -> None:
 def test_ex3_d1_refund_when_nothing_can_ship_closes_out_of_stock_with_everything_paid() -> None:
     """EX-3, D-1, D-13: out of stock entirely, a refund closes the order with reason
     ``out_of_stock`` and a refund of everything paid in the same outcome; the case ends
-    closed with its resolution."""
+    closed with its resolution and its follow-up due (EX-5)."""
     shop = Shop()
     shop.host.stock = {"SKU-A": 0}
     case = only_case(shop.reviewed(lines=ONE_LINE))
@@ -221,7 +221,11 @@ def test_ex3_d1_refund_when_nothing_can_ship_closes_out_of_stock_with_everything
     assert order.ledger.amount_refund_pending == cny("100.00")
     ended = only_case(order)
     assert (ended.state, ended.resolution) == (S.CLOSED, R.REFUND)
-    assert deadline_of(order, case.case_id) is None
+    # EX-5: the customer whose order was closed and refunded is followed up a day later
+    assert deadline_of(order, case.case_id) == (
+        DeadlineKind.EXCEPTION_TARGET,
+        order.updated_at + timedelta(hours=24),
+    )
 
 
 def test_ex3_refund_when_part_can_ship_refunds_the_missing_units_money_only() -> None:
@@ -617,13 +621,13 @@ def test_ex4_escalating_to_the_level_the_case_has_is_refused() -> None:
 
 def test_ex4_a_vips_major_complaint_opens_at_level_1() -> None:
     """EX-4: the matrix reads the VIP fact from the host's context: a VIP's complaint marked
-    major opens escalated to level 1 (the department head); the same for another customer
-    goes to level 2."""
+    major opens at level 1 (the department head), still opened so that its response target
+    runs; the same for another customer goes to level 2."""
     shop = Shop()
     shop.host.vips = {CUSTOMER.id}
     shop.shipped()
     vip = only_case(shop.send("o-1", OpenException(E.COMPLAINT, "awful", major=True)).order)
-    assert (vip.state, vip.level, vip.role) == (S.ESCALATED, Level.LEVEL_1, Role.DEPARTMENT_HEAD)
+    assert (vip.state, vip.level, vip.role) == (S.OPENED, Level.LEVEL_1, Role.DEPARTMENT_HEAD)
     shop.host.vips = set()
     shop.shipped("o-2", lines=ONE_LINE)  # not the same lines: no duplicate (RK-2)
     other = only_case(shop.send("o-2", OpenException(E.COMPLAINT, "awful", major=True)).order)
