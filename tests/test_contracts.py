@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from orderflow.adapters.memory import InMemoryStore
+from orderflow.model import Address
 from orderflow.order import Order
 from orderflow.ports import OrderStore
 from orderflow.testing.contracts import OrderStoreContract, differential_test
@@ -69,6 +70,31 @@ class CreatedOrderIgnoringStore(InMemoryStore):
         return [o for o in found if before is None or o.id < before[1]][:limit]
 
 
+class AddressKeptAtPlacingStore(InMemoryStore):
+    """A broken store: it indexes an order's address when the order is added, and never
+    again (a corrected address leaves the order where it was)."""
+
+    def _index_address(self, old: Order | None, new: Order) -> None:
+        if old is None:
+            super()._index_address(old, new)
+
+
+class SinceExclusiveStore(InMemoryStore):
+    """A broken store: it leaves out the orders placed at exactly ``since``."""
+
+    def find_by_address(
+        self,
+        address: Address,
+        *,
+        since: datetime,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Order]:
+        """The orders the reference finds, less those placed at ``since``."""
+        found = super().find_by_address(address, since=since, limit=limit, before=before)
+        return [order for order in found if order.created_at != since]
+
+
 class _Broken(OrderStoreContract):
     def __init__(self, factory: type[InMemoryStore]) -> None:
         self.factory = factory
@@ -113,6 +139,21 @@ def test_the_contract_catches_a_store_that_lists_a_customer_by_id() -> None:
         contract.test_find_by_customer_pages_by_the_last_order_of_a_page(
             CreatedOrderIgnoringStore(), 2
         )
+
+
+def test_the_contract_catches_a_store_that_keeps_the_address_it_was_placed_with() -> None:
+    """LC-7, RK-1: a store that does not move an order whose address was corrected fails
+    the address queries."""
+    contract = _Broken(AddressKeptAtPlacingStore)
+    with pytest.raises(CONTRACT_FAILURE):
+        contract.test_a_corrected_address_moves_the_order(AddressKeptAtPlacingStore())
+
+
+def test_the_contract_catches_a_store_whose_since_is_exclusive() -> None:
+    """RK-1: a store that leaves out the orders placed at exactly ``since`` fails."""
+    contract = _Broken(SinceExclusiveStore)
+    with pytest.raises(CONTRACT_FAILURE):
+        contract.test_find_by_address_counts_since_inclusive_and_pages(SinceExclusiveStore())
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,11 @@
 """The memory store's indexes answer exactly as scanning every order and entry would.
 
-The store keeps ordered indexes (by state, deadline, customer; outbox entries by due time,
-claim end, death and delivery) so that no call reads everything. This pins that they never
-change an answer: a stateful test runs the store beside :class:`ScanningStore`, the same
-semantics written the obvious way (every query scans and sorts), under random saves that move
-orders between states and deadlines, sweeper and relay claims at times that go forwards and
-backwards, releases, delivery records, requeues and purges, in more than one time zone.
+The store keeps ordered indexes (by state, deadline, customer, address; outbox entries by due
+time, claim end, death and delivery) so that no call reads everything. This pins that they
+never change an answer: a stateful test runs the store beside :class:`ScanningStore`, the
+same semantics written the obvious way (every query scans and sorts), under random saves that
+move orders between states, deadlines and addresses, sweeper and relay claims at times that go
+forwards and backwards, releases, delivery records, requeues and purges, in more than one time zone.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from orderflow import commands as c
 from orderflow.adapters.memory import InMemoryStore
+from orderflow.addresses import address_key
 from orderflow.errors import CommandRefused
 from orderflow.machine import Lifecycle
 from orderflow.model import Actor, Address, CloseReason, OrderLine, OrderState, Permission
@@ -32,6 +33,12 @@ LIFECYCLE = Lifecycle()
 STAFF = Actor.staff("index-staff", *sorted(Permission.all()))
 SYSTEM = Actor.system("index-system")
 ADDRESS = Address("Wang Fang", "13911112222", "9 Binjiang Road", "Hangzhou")
+ADDRESSES = (
+    ADDRESS,
+    Address("Li Lei", "13800138000", "9  BINJIANG road", "hangzhou"),  # the same place
+    Address("Wang Fang", "13911112222", "19 Binjiang Road", "Hangzhou"),
+    Address("Wang Fang", "13911112222", "", "Hangzhou"),  # incomplete: no key
+)
 LINES = (OrderLine("TEA-1", 3, Money("88.80", "CNY")),)
 CUSTOMERS = ("buyer-a", "buyer-b", "buyer-c")
 WORKERS = ("w-1", "w-2")
@@ -90,6 +97,24 @@ class ScanningStore:
                 (o.created_at, o.id)
                 for o in self.orders.values()
                 if o.customer_id == customer and (before is None or (o.created_at, o.id) < before)
+            ),
+            reverse=True,
+        )
+        return [self.orders[i] for _, i in keys[:limit]]
+
+    def find_by_address(
+        self, address: Address, since: datetime, limit: int, before: tuple[datetime, str] | None
+    ) -> list[Order]:
+        """Orders to the same place placed since ``since``, newest first, below the cursor."""
+        key = address_key(address)
+        keys = sorted(
+            (
+                (o.created_at, o.id)
+                for o in self.orders.values()
+                if key is not None
+                and address_key(o.address) == key
+                and o.created_at >= since
+                and (before is None or (o.created_at, o.id) < before)
             ),
             reverse=True,
         )
@@ -227,13 +252,18 @@ class IndexedAgainstScanning(RuleBasedStateMachine):
         moment = self.now + timedelta(minutes=offset)
         return moment.astimezone(SHANGHAI) if shanghai else moment
 
-    @rule(number=st.integers(0, 11), customer=st.sampled_from(CUSTOMERS), shanghai=st.booleans())
-    def place(self, number: int, customer: str, shanghai: bool) -> None:
+    @rule(
+        number=st.integers(0, 11),
+        customer=st.sampled_from(CUSTOMERS),
+        shanghai=st.booleans(),
+        where=st.sampled_from(ADDRESSES),
+    )
+    def place(self, number: int, customer: str, shanghai: bool, where: Address) -> None:
         """Place an order (an id already used is skipped)."""
         order_id = f"o-{number:02d}"
         if order_id in self.model.orders:
             return
-        command = c.PlaceOrder(order_id, customer, LINES, ADDRESS)
+        command = c.PlaceOrder(order_id, customer, LINES, where)
         order = LIFECYCLE.place(command, Actor.customer(customer), self.at(0, shanghai)).order
         self.store.add(order)
         self.model.write(order, None)
@@ -243,10 +273,11 @@ class IndexedAgainstScanning(RuleBasedStateMachine):
         pick=st.integers(0, 100),
         move=st.sampled_from(["next", "begin_payment", "close", "address"]),
         shanghai=st.booleans(),
+        where=st.sampled_from(ADDRESSES),
     )
-    def step(self, pick: int, move: str, shanghai: bool) -> None:
+    def step(self, pick: int, move: str, shanghai: bool, where: Address) -> None:
         """Save the next version of an order: along the happy path, a payment begun (a new
-        deadline), a close, or an address change (the same deadline)."""
+        deadline), a close, or an address change (the same deadline, maybe another place)."""
         order = self.model.orders[sorted(self.model.orders)[pick % len(self.model.orders)]]
         steps: dict[OrderState, tuple[c.Command, Actor]] = {
             OrderState.PENDING_PAYMENT: (c.Pay(order.amount_due, "p-1"), SYSTEM),
@@ -260,7 +291,7 @@ class IndexedAgainstScanning(RuleBasedStateMachine):
             "next": steps.get(order.state),
             "begin_payment": (c.BeginPayment("p-begun"), Actor.customer(order.customer_id)),
             "close": (c.Close(CloseReason.OUT_OF_STOCK), STAFF),
-            "address": (c.ChangeAddress(ADDRESS), STAFF),
+            "address": (c.ChangeAddress(where), STAFF),
         }
         chosen = moves[move]
         if chosen is None:
@@ -375,6 +406,14 @@ class IndexedAgainstScanning(RuleBasedStateMachine):
                 assert _ids(self.store.find_by_customer(customer, limit=3, before=cursor)) == _ids(
                     self.model.find_by_customer(customer, 3, cursor)
                 )
+        placed = sorted({o.created_at for o in self.model.orders.values()})
+        for address in ADDRESSES[1:]:
+            cursors = [None, *((o.created_at, o.id) for o in self.model.orders.values())]
+            for since in (START, *placed[1::2]):
+                for cursor in cursors[::3]:
+                    found = self.store.find_by_address(address, since=since, limit=3, before=cursor)
+                    expected = self.model.find_by_address(address, since, 3, cursor)
+                    assert _ids(found) == _ids(expected)
         assert self.store._claims == self.model.claims
 
     @invariant()

@@ -4,13 +4,15 @@ test_relay.py."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orderflow import (
+    Actor,
     Address,
     ApproveReview,
     ChangeAddress,
@@ -20,6 +22,7 @@ from orderflow import (
     CommandRefused,
     ConfirmRefund,
     InvalidInput,
+    Money,
     Order,
     OrderState,
     Pay,
@@ -470,3 +473,87 @@ def test_the_service_lists_a_customers_orders_from_the_store(
     assert service.find_by_customer(CUSTOMER.id) == store.find_by_customer(CUSTOMER.id)
     with pytest.raises(InvalidInput):
         service.find_by_customer(CUSTOMER.id, before=(T0.replace(tzinfo=None), "o-1"))
+
+
+# -- the orders to an address (RK-1, PT-4) ----------------------------------------------------
+
+
+class _Port:
+    """A context port that knows nothing: every SKU in stock, no list price, no VIP."""
+
+    def stock_levels(self, skus: Sequence[str]) -> Mapping[str, int]:
+        """No stock data."""
+        return {}
+
+    def list_prices(self, skus: Sequence[str]) -> Mapping[str, Money]:
+        """No list prices."""
+        return {}
+
+    def is_vip(self, customer_id: str) -> bool:
+        """Nobody is a VIP."""
+        return False
+
+
+class _AskedStore(InMemoryStore):
+    """The reference store, recording what the service asks of its address index."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[tuple[datetime, int, tuple[datetime, str] | None]] = []
+
+    def find_by_address(
+        self,
+        address: Address,
+        *,
+        since: datetime,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Order]:
+        """The reference's answer; the question recorded."""
+        self.asked.append((since, limit, before))
+        return super().find_by_address(address, since=since, limit=limit, before=before)
+
+
+class _OlderStore(InMemoryStore):
+    """A host's store written against the port before it had find_by_address."""
+
+    find_by_address = None  # type: ignore[assignment]
+
+
+def test_rk1_review_counts_the_accounts_the_store_finds_at_the_address() -> None:
+    """RK-1, PT-4: review asks the store for the orders to the order's place (written any
+    way) from 24 hours before its placement up to it: an order placed later is not asked
+    for, and three accounts in the window freeze the order as suspected fraud."""
+    store, clock = _AskedStore(), ManualClock(T0)
+    service = OrderService(store, clock=clock, context=_Port())
+    same_place = Address(
+        "Han Meimei", "13900001111", f" {ADDRESS.line1.upper()} ", ADDRESS.city.lower(),
+        ADDRESS.region, ADDRESS.postal_code, ADDRESS.country,
+    )  # fmt: skip
+    for number, (customer, address) in enumerate(
+        [("c-1", ADDRESS), ("c-2", same_place), ("c-3", ADDRESS)]
+    ):
+        command = PlaceOrder(f"o-{number}", customer, place().lines, address)
+        service.place(command, Actor.customer(customer))
+        clock.advance(timedelta(hours=1))
+    reviewed = {}
+    for order_id in ("o-1", "o-2"):
+        service.handle(order_id, Pay(store.get(order_id).amount_due, "p-1"), SYSTEM)
+        reviewed[order_id] = service.handle(order_id, ApproveReview(), STAFF).order
+    placed = store.get("o-1").created_at
+    assert store.asked[0] == (
+        placed - timedelta(hours=24),
+        1000,
+        (placed + timedelta(microseconds=1), ""),
+    )
+    assert reviewed["o-1"].state is OrderState.AWAITING_SHIPMENT  # c-1 and c-2: two accounts
+    (case,) = reviewed["o-2"].exceptions
+    assert reviewed["o-2"].state is OrderState.ON_HOLD
+    assert (case.detector, case.evidence["count"]) == ("RK-1-address", 3)
+
+
+def test_a_store_without_find_by_address_is_refused_naming_it() -> None:
+    """PT-4: a store written against the port before find_by_address is refused when the
+    service is made, naming the method, rather than leaving RK-1's address check unasked."""
+    with pytest.raises(InvalidConfiguration, match="lacks find_by_address"):
+        OrderService(_OlderStore())  # type: ignore[arg-type]

@@ -33,7 +33,7 @@ from orderflow.inputs import (
     check_text,
     check_time,
 )
-from orderflow.model import OrderState
+from orderflow.model import Address, OrderState
 from orderflow.order import Order
 
 __all__ = [
@@ -299,8 +299,9 @@ class OrderStore(Outbox, Protocol):
     * History is append-only (LC-8): :meth:`save` refuses with
       :class:`~orderflow.errors.InvalidInput`, writing nothing, an order whose history does
       not begin with the stored one (see :func:`orderflow.adapters.history.check_extends`).
-    * Queries: :meth:`find_by_state`, :meth:`find_due` and :meth:`find_by_customer` read
-      from indexes, not by loading every order (nor every order of a customer);
+    * Queries: :meth:`find_by_state`, :meth:`find_due`, :meth:`find_by_customer` and
+      :meth:`find_by_address` read from indexes, not by loading every order (nor every
+      order of a customer, nor every order since an instant);
       ``find_due(before)`` returns orders whose earliest deadline is at or before ``before``
       (D-15: a deadline is due at its own instant), earliest first.
     * Sweeper claims: :meth:`claim_due` hands due orders to one timer sweeper at a time, read
@@ -377,6 +378,38 @@ class OrderStore(Outbox, Protocol):
 
         Raises:
             InvalidInput: a malformed customer id, limit or ``before``.
+        """
+        ...
+
+    def find_by_address(
+        self,
+        address: Address,
+        *,
+        since: datetime,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Order]:
+        """Up to ``limit`` orders shipped to the same place as ``address`` and placed at or
+        after ``since``, whoever placed them (RK-1), newest first: by ``created_at``
+        descending, then by id descending, as :meth:`find_by_customer`.
+
+        The same place is the same :func:`~orderflow.addresses.address_key`: the location
+        parts in canonical form (case, width and whitespace do not matter; the recipient and
+        the phone are not compared). An order is found by the address it has now: a
+        corrected address (LC-7) moves it at once. An address without a key (no street
+        line, city or country) finds nothing. Stores index the key, never the address.
+
+        Args:
+            address: the place.
+            since: the earliest placing instant (timezone-aware; an order placed at exactly
+                ``since`` is found).
+            limit: the most orders to return (0 to 1,000,000).
+            before: for the next page, the ``(created_at, id)`` of the last order of the
+                previous one: only orders after it in this order are returned.
+
+        Raises:
+            InvalidInput: not an :class:`~orderflow.Address`, a ``since`` that is not an
+                aware datetime from 1970 up to 9000, a malformed limit or ``before``.
         """
         ...
 

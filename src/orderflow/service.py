@@ -46,7 +46,7 @@ from orderflow.incidents.commands import (
     OpenException,
 )
 from orderflow.incidents.context import MAX_RECENT_ORDERS, Context, ContextPort, gather_context
-from orderflow.inputs import check_identifier, check_time
+from orderflow.inputs import LATEST, check_identifier, check_time
 from orderflow.machine import Availability, Lifecycle, Outcome
 from orderflow.model import Actor, Address
 from orderflow.order import Order
@@ -84,6 +84,18 @@ CONFLICT_BACKOFF = Backoff(
 each randomized between half and all of it, so that writers who collided spread out."""
 
 
+def _missing_store_methods(store: object) -> list[str]:
+    """The methods of :class:`~orderflow.ports.OrderStore` that ``store`` lacks, by name."""
+    names = sorted(
+        name
+        for kind in OrderStore.__mro__
+        if getattr(kind, "_is_protocol", False) and kind is not object
+        for name, member in vars(kind).items()
+        if callable(member) and not name.startswith("_")
+    )
+    return [name for name in names if not callable(getattr(store, name, None))]
+
+
 class OrderService:
     """Runs commands against stored orders.
 
@@ -108,7 +120,10 @@ class OrderService:
     Raises:
         InvalidConfiguration: an argument that does not implement its port (or is not a
             :class:`~orderflow.Lifecycle`, a :class:`~orderflow.retries.Backoff`, a callable,
-            a ``random.Random``).
+            a ``random.Random``); for a store, the message names the methods it lacks (a
+            store written before :meth:`~orderflow.ports.OrderStore.find_by_address` lacks
+            that one: every method of the port is required, and the service does without
+            none, so that no risk check goes quietly unasked).
     """
 
     def __init__(
@@ -123,8 +138,12 @@ class OrderService:
         random: random_module.Random | None = None,
         context: ContextPort | None = None,
     ) -> None:
+        if store is not None and not isinstance(store, OrderStore):
+            missing = ", ".join(_missing_store_methods(store))
+            raise InvalidConfiguration(
+                "store", store, f"must implement OrderStore (it lacks {missing or 'nothing'})"
+            )
         for name, value, kind in (
-            ("store", store, OrderStore),
             ("lifecycle", lifecycle, Lifecycle),
             ("clock", clock, Clock),
             ("ids", ids, IdSource),
@@ -294,7 +313,7 @@ class OrderService:
                 order,
                 self.context,
                 self._recent_for_customer,
-                self._recent_for_address,
+                lambda address, since: self._recent_for_address(address, since, order),
                 lookback=self.lifecycle.settings.classifier.lookback,
             )
         except OrderflowError:
@@ -318,14 +337,20 @@ class OrderService:
             before = (last.created_at, last.id)
         return found
 
-    def _recent_for_address(self, address: Address, since: datetime) -> list[Order]:
-        """The orders to ``address`` placed since ``since``, from the store's address index
-        (none from a store without one)."""
-        find = getattr(self.store, "find_by_address", None)
-        if find is None:
-            return []
-        found: list[Order] = find(address, since=since, limit=MAX_RECENT_ORDERS)
-        return found
+    def _recent_for_address(self, address: Address, since: datetime, order: Order) -> list[Order]:
+        """The orders to ``address`` placed from ``since`` up to ``order``'s placement (the
+        newest :data:`MAX_RECENT_ORDERS` of them), from the store's address index.
+
+        Every store has the query (the port requires it, and the service refuses a store
+        without it), so the address check of RK-1 never goes quietly unasked. The page ends
+        at the order's placement, so that orders placed after it (a review run late) do not
+        take the places of those in its window.
+        """
+        end = order.created_at + timedelta(microseconds=1)
+        before = (end, "") if end < LATEST else None  # (t + 1 µs, ""): up to t, inclusive
+        return self.store.find_by_address(
+            address, since=since, limit=MAX_RECENT_ORDERS, before=before
+        )
 
     def _replay_or_conflict(
         self, order: Order, command: c.Command, actor: Actor, expected_version: int

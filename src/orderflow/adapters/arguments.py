@@ -23,13 +23,14 @@ from orderflow.inputs import (
     check_text,
     check_time,
 )
-from orderflow.model import OrderState
+from orderflow.model import Address, OrderState
 from orderflow.order import Order
 
 __all__ = [
     "MAX_ENTRY_ID_LENGTH",
     "MAX_PAGE",
     "MAX_VERSION",
+    "check_address",
     "check_after_id",
     "check_before",
     "check_customer_id",
@@ -39,6 +40,7 @@ __all__ = [
     "check_order_id",
     "check_order_write",
     "check_page_before",
+    "check_since",
     "check_state",
 ]
 
@@ -176,3 +178,23 @@ def check_page_before(before: object) -> tuple[datetime, str] | None:
     check_time("before[0]", created_at)
     check_text("before[1]", order_id, MAX_IDENTIFIER_LENGTH)
     return created_at, order_id
+
+
+def check_address(address: object) -> Address:
+    """Check the address given to :meth:`~orderflow.ports.OrderStore.find_by_address`.
+
+    Raises:
+        InvalidInput: not an :class:`~orderflow.Address`.
+    """
+    if not isinstance(address, Address):
+        raise InvalidInput("address", address, "must be an Address")
+    return address
+
+
+def check_since(since: object) -> datetime:
+    """Check the earliest placing instant a query asks about.
+
+    Raises:
+        InvalidInput: not an aware datetime from 1970 up to 9000.
+    """
+    return check_time("since", since)

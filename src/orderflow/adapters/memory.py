@@ -3,7 +3,8 @@
 Thread-safe (one lock, which also makes outbox claims atomic), exact (orders are immutable
 values, kept as they are), and indexed like a database would be, with ordered indexes
 (:class:`~orderflow.adapters.ordered.OrderedIndex`) that keep their order as they change:
-orders by state (by id), by next deadline, by customer (by creation time and id); outbox
+orders by state (by id), by next deadline, by customer and by address key (by creation
+time and id); outbox
 entries (:mod:`orderflow.adapters.memory_outbox`) by due time, by claim expiry, dead ones by
 id and delivered ones by delivery time. So a save, a claim and a page cost O(log n) plus the
 page, whatever the number of orders or entries. Good for tests, prototypes and
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 
 from orderflow.adapters.arguments import (
+    check_address,
     check_after_id,
     check_before,
     check_customer_id,
@@ -31,18 +33,20 @@ from orderflow.adapters.arguments import (
     check_order_id,
     check_order_write,
     check_page_before,
+    check_since,
     check_state,
 )
 from orderflow.adapters.history import check_extends
 from orderflow.adapters.memory_outbox import InMemoryOutbox
 from orderflow.adapters.ordered import OrderedIndex
+from orderflow.addresses import address_key
 from orderflow.errors import (
     ConcurrencyConflict,
     InvalidInput,
     OrderAlreadyExists,
     OrderNotFound,
 )
-from orderflow.model import OrderState
+from orderflow.model import Address, OrderState
 from orderflow.order import Order
 from orderflow.ports import check_claim, check_time
 
@@ -90,6 +94,9 @@ class InMemoryStore(InMemoryOutbox):
         # Per customer, (created_at, id); an order's customer and placing time never change,
         # so an order enters its customer's index once, when it is added.
         self._by_customer: dict[str, OrderedIndex[_DeadlineKey]] = {}
+        # Per address key (orderflow.addresses), (created_at, id); a corrected address
+        # (LC-7) moves the order from its old key's index to its new one's.
+        self._by_address: dict[str, OrderedIndex[_DeadlineKey]] = {}
 
     # -- orders --------------------------------------------------------------------------
 
@@ -212,6 +219,35 @@ class InMemoryStore(InMemoryOutbox):
             page = itertools.islice(keys.descending(cursor), limit)
             return [self._orders[order_id] for _, order_id in page]
 
+    def find_by_address(
+        self,
+        address: Address,
+        *,
+        since: datetime,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Order]:
+        """Up to ``limit`` orders to the place ``address`` names (its
+        :func:`~orderflow.addresses.address_key`) placed at or after ``since``, newest first
+        (by ``created_at``, then id, both descending), after the ``before`` cursor.
+
+        Raises:
+            InvalidInput: not an Address, a ``since`` that is not an aware datetime from
+                1970 up to 9000, a limit that is not from 0 to 1,000,000, or a ``before``
+                that is not a pair of an aware datetime and an id.
+        """
+        check_address(address)
+        earliest = check_since(since)
+        check_limit(limit)
+        cursor = check_page_before(before)
+        key = address_key(address)
+        with self._lock:
+            keys = None if key is None else self._by_address.get(key)
+            if keys is None:
+                return []
+            recent = itertools.takewhile(lambda k: k[0] >= earliest, keys.descending(cursor))
+            return [self._orders[order_id] for _, order_id in itertools.islice(recent, limit)]
+
     def claim_due(
         self, worker: str, now: datetime, *, limit: int = 100, lease: timedelta
     ) -> list[str]:
@@ -288,3 +324,23 @@ class InMemoryStore(InMemoryOutbox):
                 index.discard(old_key)
             if new_key is not None:
                 index.add(new_key)
+        if old is None or (old.address is not new.address and old.address != new.address):
+            self._index_address(old, new)
+
+    def _index_address(self, old: Order | None, new: Order) -> None:
+        """Move the order from its old address key's index to its new one's."""
+        old_key = None if old is None else address_key(old.address)
+        new_key = address_key(new.address)
+        if old_key == new_key:
+            return
+        placed = (new.created_at, new.id)
+        if old_key is not None:
+            keys = self._by_address[old_key]
+            keys.discard(placed)
+            if not keys:
+                del self._by_address[old_key]
+        if new_key is not None:
+            found = self._by_address.get(new_key)
+            if found is None:
+                found = self._by_address[new_key] = OrderedIndex()
+            found.add(placed)

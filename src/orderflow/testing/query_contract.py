@@ -1,11 +1,12 @@
-"""The queries of the store conformance kit: by state, by deadline, by customer.
+"""The queries of the store conformance kit: by state, by deadline, by customer, by address.
 
 :class:`QueryContract` is a base of :class:`~orderflow.testing.contracts.OrderStoreContract`;
 an adapter author subclasses that one. It checks the pages a host and the timer sweep read
 (PT-1, D-15): orders in a state by id; due orders earliest first, a deadline due at its own
 instant; a customer's orders newest first, ties on the creation time broken by id, paged by
 the ``(created_at, id)`` of the last order of a page, other customers' orders never among
-them; and malformed arguments refused.
+them; the orders to one place since an instant (RK-1), whoever placed them, the instant
+itself inside, found by the address each order has now; and malformed arguments refused.
 
 Needs ``pytest`` (``pip install "orderflow-commerce[testing]"``).
 """
@@ -33,6 +34,12 @@ START = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 SYSTEM = Actor.system("query-system")
 STAFF = Actor.staff("query-staff", *sorted(Permission.all()))
 ADDRESS = Address("Wang Fang", "13911112222", "9 Binjiang Road", "Hangzhou")
+SAME_PLACE = Address("Li Lei", "+8613800138000", " ９  BINJIANG road", "hangzhou ", country="cn")
+"""The place of ``ADDRESS``, written otherwise, for another recipient."""
+ELSEWHERE = Address("Wang Fang", "13911112222", "19 Binjiang Road", "Hangzhou")
+NEXT_DOOR = Address("Wang Fang", "13911112222", "9 Binjiang Road", "Hangzhou", line2="Flat 2")
+NOWHERE = Address("Wang Fang", "13911112222", "9 Binjiang Road", "Ningbo")
+INCOMPLETE = Address("Wang Fang", "13911112222", "", "Hangzhou")
 LINES = (OrderLine("TEA-1", 3, Money("88.80", "CNY")), OrderLine("CUP-2", 1, Money("0.01", "CNY")))
 
 
@@ -43,9 +50,11 @@ class _World:
         self.clock = ManualClock(START)
         self.service = OrderService(store, Lifecycle(), self.clock)
 
-    def place(self, order_id: str, customer: str = "query-customer") -> Order:
+    def place(
+        self, order_id: str, customer: str = "query-customer", address: Address = ADDRESS
+    ) -> Order:
         return self.service.place(
-            c.PlaceOrder(order_id, customer, LINES, ADDRESS), Actor.customer(customer)
+            c.PlaceOrder(order_id, customer, LINES, address), Actor.customer(customer)
         ).order
 
     def run(self, order_id: str, *commands: tuple[c.Command, Actor]) -> Order:
@@ -223,4 +232,113 @@ class QueryContract:
         naming it."""
         with pytest.raises(InvalidInput) as info:
             store.find_by_customer(customer_id, limit=limit, before=before)  # type: ignore[arg-type]
+        assert info.value.field == field
+
+    # -- by address ----------------------------------------------------------------------
+
+    def _address_world(self, store: OrderStore) -> tuple[_World, list[str]]:
+        """Orders of several customers to one place, written several ways, placed over
+        three instants (two at the same one), with orders to other places between them;
+        returns the ids of the orders to that place, newest first."""
+        world = _World(store)
+        world.place("p-early", "buyer-1")
+        world.place("x-elsewhere", "buyer-1", ELSEWHERE)
+        world.clock.advance(timedelta(minutes=5))
+        world.place("p-tie-2", "buyer-2", SAME_PLACE)
+        world.place("p-tie-7", "buyer-3")
+        world.place("x-next-door", "buyer-2", NEXT_DOOR)
+        world.place("x-incomplete", "buyer-4", INCOMPLETE)
+        world.clock.advance(timedelta(seconds=1))
+        world.place("p-late", "buyer-1", SAME_PLACE)
+        return world, ["p-late", "p-tie-7", "p-tie-2", "p-early"]
+
+    def test_find_by_address_finds_every_account_shipping_to_one_place(
+        self, store: OrderStore
+    ) -> None:
+        """RK-1, PT-4: the orders to one place, whoever placed them and however the
+        address is written (case, full-width digits, spaces, recipient, phone), newest
+        first, ties by id descending; orders to other places never among them."""
+        _, newest_first = self._address_world(store)
+        found = store.find_by_address(ADDRESS, since=START)
+        assert _ids(found) == newest_first
+        assert found == [store.get(order_id) for order_id in newest_first]
+        assert _ids(store.find_by_address(SAME_PLACE, since=START)) == newest_first
+        assert _ids(store.find_by_address(ELSEWHERE, since=START)) == ["x-elsewhere"]
+        assert _ids(store.find_by_address(NEXT_DOOR, since=START)) == ["x-next-door"]
+        assert store.find_by_address(NOWHERE, since=START) == []
+        assert store.find_by_address(INCOMPLETE, since=START) == []
+
+    def test_find_by_address_counts_since_inclusive_and_pages(self, store: OrderStore) -> None:
+        """RK-1, D-15: an order placed at exactly ``since`` is found, one a microsecond
+        before it is not (``since`` is an instant, in any offset); ``limit`` bounds a page
+        and the ``(created_at, id)`` of a page's last order starts the next one."""
+        world, newest_first = self._address_world(store)
+        tie = store.get("p-tie-2").created_at
+        shanghai = timezone(timedelta(hours=8))
+        assert _ids(store.find_by_address(ADDRESS, since=tie)) == newest_first[:3]
+        assert (
+            _ids(store.find_by_address(ADDRESS, since=tie.astimezone(shanghai)))
+            == (newest_first[:3])
+        )
+        later = tie + timedelta(microseconds=1)
+        assert _ids(store.find_by_address(ADDRESS, since=later)) == ["p-late"]
+        assert store.find_by_address(ADDRESS, since=world.clock.now() + timedelta(days=1)) == []
+        assert store.find_by_address(ADDRESS, since=START, limit=0) == []
+        assert _ids(store.find_by_address(ADDRESS, since=START, limit=2)) == newest_first[:2]
+        walked: list[str] = []
+        page = store.find_by_address(ADDRESS, since=START, limit=1)
+        while page:
+            assert len(walked) < len(newest_first), "a page repeats orders of an earlier one"
+            walked += _ids(page)
+            page = store.find_by_address(ADDRESS, since=START, limit=1, before=_cursor(page[-1]))
+        assert walked == newest_first
+        cursor = (tie, "p-tie-5")
+        assert _ids(store.find_by_address(ADDRESS, since=tie, before=cursor)) == ["p-tie-2"]
+
+    def test_a_corrected_address_moves_the_order(self, store: OrderStore) -> None:
+        """LC-7, RK-1: an order is found by the address it has now: correcting it moves the
+        order to the new place at once (keeping its place in time), and back again."""
+        world, newest_first = self._address_world(store)
+        moved = world.run("p-tie-7", (c.ChangeAddress(ELSEWHERE), Actor.customer("buyer-3")))
+        assert _ids(store.find_by_address(ADDRESS, since=START)) == [
+            order_id for order_id in newest_first if order_id != "p-tie-7"
+        ]
+        assert store.find_by_address(ELSEWHERE, since=START) == [moved, store.get("x-elsewhere")]
+        world.run("p-tie-7", (c.ChangeAddress(SAME_PLACE), Actor.customer("buyer-3")))
+        assert _ids(store.find_by_address(ADDRESS, since=START)) == newest_first
+        assert _ids(store.find_by_address(ELSEWHERE, since=START)) == ["x-elsewhere"]
+        world.run("x-next-door", (c.ChangeAddress(INCOMPLETE), Actor.customer("buyer-2")))
+        assert store.find_by_address(NEXT_DOOR, since=START) == []
+        paid = world.run("p-early", (c.Pay(Money("266.41", "CNY"), "p"), SYSTEM))
+        assert store.find_by_address(ADDRESS, since=START)[-1] == paid
+
+    @pytest.mark.parametrize(
+        ("address", "since", "limit", "before", "field"),
+        [
+            ("9 Binjiang Road", START, 10, None, "address"),
+            (None, START, 10, None, "address"),
+            (ADDRESS, START.replace(tzinfo=None), 10, None, "since"),
+            (ADDRESS, datetime(9000, 1, 1, tzinfo=UTC), 10, None, "since"),
+            (ADDRESS, "2026-05-01", 10, None, "since"),
+            (ADDRESS, START, -1, None, "limit"),
+            (ADDRESS, START, True, None, "limit"),
+            (ADDRESS, START, 1_000_001, None, "limit"),
+            (ADDRESS, START, 10, START, "before"),
+            (ADDRESS, START, 10, (START.replace(tzinfo=None), "a"), "before[0]"),
+            (ADDRESS, START, 10, (START, "a\x00"), "before[1]"),
+        ],
+    )
+    def test_find_by_address_refuses_malformed_arguments(
+        self,
+        store: OrderStore,
+        address: object,
+        since: object,
+        limit: object,
+        before: object,
+        field: str,
+    ) -> None:
+        """RK-1: a malformed address, instant, limit or cursor is refused with InvalidInput
+        naming it."""
+        with pytest.raises(InvalidInput) as info:
+            store.find_by_address(address, since=since, limit=limit, before=before)  # type: ignore[arg-type]
         assert info.value.field == field

@@ -14,7 +14,7 @@ driver is translated in one place (:func:`_translate`) into
 :class:`~orderflow.errors.StoreError`, :class:`~orderflow.errors.OrderAlreadyExists` or
 :class:`~orderflow.errors.ConcurrencyConflict`, chained with ``raise ... from``.
 
-Schema, version 2 (:data:`SCHEMA_VERSION`)
+Schema, version 3 (:data:`SCHEMA_VERSION`)
 -------------------------------------------
 
 Four tables, named with the store's ``table_prefix`` (``orderflow_`` by default), made by
@@ -26,7 +26,7 @@ host's reports; all times in them are naive UTC (``DATETIME(6)`` on MySQL). Text
 PostgreSQL, so ids compare and sort exactly as Python strings do::
 
     <prefix>meta     key VARCHAR(64) PK, value VARCHAR(200)
-                     -- one row: schema_version = 2
+                     -- one row: schema_version = 3
     <prefix>orders   id VARCHAR(100) PK, customer_id VARCHAR(100), state VARCHAR(32),
                      version INTEGER, next_deadline DATETIME NULL, currency CHAR(3),
                      amount_due, amount_paid, amount_refunded NUMERIC(26, 8),
@@ -35,8 +35,10 @@ PostgreSQL, so ids compare and sort exactly as Python strings do::
                      checksum VARCHAR(32) NULL  -- of the order's documents
                      due_claimed_by VARCHAR(100) NULL, due_claimed_until DATETIME NULL
                      -- the timer sweeper holding the order, and until when
+                     address_key VARCHAR(64) NULL  -- orderflow.addresses.address_key
+                     -- of the order's address (NULL: an address without a key)
                      index (customer_id, created_at, id), (state, id),
-                     (next_deadline, id)
+                     (next_deadline, id), (address_key, created_at, id)
     <prefix>history  order_id VARCHAR(100) FK -> orders.id, version INTEGER,
                      PK (order_id, version), from_state VARCHAR(32) NULL,
                      to_state VARCHAR(32), event VARCHAR(64), actor VARCHAR(200),
@@ -78,7 +80,14 @@ and ``due_claimed_until`` columns (timer sweepers' claims), and replaces the ord
 ``(customer_id)`` by ``(customer_id, created_at, id)`` (a customer's orders, newest first, in
 pages: :meth:`SqlStore.find_by_customer`), and adds the ``checksum`` columns of orders and
 history rows, left ``NULL`` in the rows already there (they are read the strict way until
-their order is saved again). An upgrade alters the outbox and orders tables:
+their order is saved again). Version 2 to 3 adds the orders' ``address_key`` column, fills
+it from each stored order document (500 rows at a time, by id; a row left ``NULL`` is read
+again when the step runs again) and then creates the index ``(address_key, created_at,
+id)`` (the orders to one place since an instant: :meth:`SqlStore.find_by_address`). The key
+is a SHA-256 of the address's canonical location, not the address: no address is indexed in
+plain text (the documents still hold it). Stop the stores of the previous version before
+upgrading: one that saves afterwards leaves an order's key as it was. An upgrade alters the
+outbox and orders tables:
 on large ones it takes a while, and on MySQL it waits for the transactions of running
 stores; upgrade while no relay runs, and back the database up first.
 
@@ -92,9 +101,9 @@ never writes the claim columns.
 Limits the SQL store adds to the reference semantics: order ids and customer ids of at most
 100 characters (longer ones are refused with :class:`~orderflow.errors.InvalidInput`; the
 effect ids made of them fit the outbox's 200); the times given to :meth:`SqlStore.find_due`,
-:meth:`SqlStore.find_by_customer`, :meth:`SqlStore.claim`, :meth:`SqlStore.mark_delivered`,
-:meth:`SqlStore.mark_failed`, :meth:`SqlStore.requeue` and :meth:`SqlStore.purge_delivered`
-must be timezone-aware; the
+:meth:`SqlStore.find_by_customer`, :meth:`SqlStore.find_by_address`, :meth:`SqlStore.claim`,
+:meth:`SqlStore.mark_delivered`, :meth:`SqlStore.mark_failed`, :meth:`SqlStore.requeue` and
+:meth:`SqlStore.purge_delivered` must be timezone-aware; the
 ``actor`` and ``event`` projections are cut to their column's length; relay names are at most
 100 characters and delivery errors are kept cleaned and cut to 500 characters
 (:func:`orderflow.ports.clean_error`); a stored document (the order without its history, a
@@ -103,7 +112,9 @@ default), refused on write, and for an order's documents on read too. Every load
 order row's columns against its document (a cached order too), every read of an order's
 history rows checks them against their entries (versions 1 to n, states, times), and a
 disagreement is refused naming the order and the column
-(:class:`~orderflow.errors.StoreError`).
+(:class:`~orderflow.errors.StoreError`). The ``address_key`` column is not checked on every
+load (that would hash every address read); :meth:`SqlStore.find_by_address` checks the key of
+every order it finds, and refuses a row whose key disagrees with its document.
 
 Loading (:mod:`orderflow.adapters.sql.loading`): a cache hit (the row's version, checksum and
 document are the cached ones) reads the order's row and decodes nothing; when the cache holds

@@ -20,11 +20,13 @@ from orderflow.adapters.sql.schema import (
     _EVENT_LENGTH,
     _ID_LENGTH,
 )
+from orderflow.addresses import address_key
 from orderflow.errors import (
     DocumentError,
     InvalidInput,
     StoreError,
 )
+from orderflow.model import Address
 from orderflow.order import HistoryEntry, Order
 from orderflow.ports import OutboxStatus, outbox_entries
 from orderflow.upgrades import RENAMED_EVENTS
@@ -104,6 +106,10 @@ PROJECTED: Final = (
     "updated_at",
 )
 """The columns of an order's row that repeat what its document says, in table order."""
+
+
+ORDER_ROW: Final = ("id", *PROJECTED, "document", "checksum", "address_key")
+"""The columns a store writes of an order's row (:attr:`_Rows.order`), in table order."""
 
 
 class _OrderRow(NamedTuple):
@@ -243,6 +249,22 @@ def _check_columns(
     )
 
 
+def _stored_address_key(text: str) -> str | None:
+    """The address key of the order a stored order document (of any schema version)
+    ships to; ``None`` for an address without a key, or a document that cannot be read
+    (the store refuses to load that order anyway, naming what is wrong)."""
+    try:
+        document = _json_loads(text)
+        version = serialization._version_of(document)
+        skip = ("schema_version", "document", "version", "history")
+        body = {k: v for k, v in document.items() if k not in skip}
+        body = serialization._upgraded("order", body, version)
+        address = serialization.converter.structure(body["address"], Address)
+    except Exception:  # anything unreadable: left without a key
+        return None
+    return address_key(address)
+
+
 def _naive_utc(value: datetime, field: str = "at") -> datetime:
     if type(value) is datetime and value.tzinfo is UTC:  # the usual case, already UTC
         return value.replace(tzinfo=None)
@@ -276,7 +298,16 @@ class _Rows:
         InvalidInput: a document is larger than ``max_size`` characters.
     """
 
-    __slots__ = ("chain", "checksum", "document", "history", "order", "outbox", "projections")
+    __slots__ = (
+        "address_key",
+        "chain",
+        "checksum",
+        "document",
+        "history",
+        "order",
+        "outbox",
+        "projections",
+    )
 
     def __init__(
         self,
@@ -289,6 +320,7 @@ class _Rows:
         order_id = order.id
         self.projections = _projections(order)
         self.order: tuple[Any, ...] = (order_id, *self.projections, self.document)
+        self.address_key = address_key(order.address)
         self.history: list[tuple[Any, ...]] = [
             (
                 order_id,
@@ -332,13 +364,14 @@ class _Rows:
 
     def seal(self, stored: _Chain) -> None:
         """Add the checksums to the order row and the history rows, continuing the chain of
-        the stored history they extend (an empty one for a new order)."""
+        the stored history they extend (an empty one for a new order); the order row ends
+        with its checksum and its address key, as the table's written columns do."""
         history = self.history
         self.chain, checksums = stored.checksums([row[-1] for row in history])
         for index, checksum in enumerate(checksums):
             history[index] = (*history[index], checksum)
         self.checksum = self.chain.sealed(self.document)
-        self.order = (*self.order, self.checksum)
+        self.order = (*self.order, self.checksum, self.address_key)
 
 
 def _sized(text: str, max_size: int, field: str) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from orderflow.adapters.sql.codec import _OUTBOX_COLUMNS
+from orderflow.adapters.sql.codec import _OUTBOX_COLUMNS, ORDER_ROW
 from orderflow.adapters.sql.schema import CLAIM_COLUMNS, SqlTables, _insert_new
 
 Parameters = Sequence[Any] | dict[str, Any]
@@ -241,6 +241,8 @@ class _Statements:
             [orders.c.id.type],
         )
         written = [column for column in orders.c if column.name not in CLAIM_COLUMNS]
+        if [column.name for column in written] != list(ORDER_ROW):
+            raise AssertionError(f"the order row's columns are not {ORDER_ROW}")
         changed = [column for column in written if column.name != "id"]
         matches = {"checksum": orders.c.checksum, "document": orders.c.document}
         updates: list[_Prepared] = []

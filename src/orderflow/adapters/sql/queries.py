@@ -1,4 +1,5 @@
-"""The SQL store's queries for orders: by state, by deadline, by customer (PT-1, D-15).
+"""The SQL store's queries for orders: by state, by deadline, by customer, by address
+(PT-1, D-15, RK-1).
 
 Each reads one index of the orders table, in the index's order, and loads the page's orders
 with one more query for the history rows the store's cache lacks:
@@ -8,7 +9,11 @@ with one more query for the history rows the store's cache lacks:
 * by customer, newest first: ``(customer_id, created_at, id)``, read backwards. A page
   after a ``(created_at, id)`` cursor is the range ``created_at <= t`` of that index, less
   the rows at ``t`` whose id is not below the cursor's (the form every backend's planner
-  turns into an index range, where a row-value comparison is not always one).
+  turns into an index range, where a row-value comparison is not always one);
+* by address, newest first: ``(address_key, created_at, id)``, read backwards from the
+  cursor down to ``since``, the same way. The key is
+  :func:`orderflow.addresses.address_key`; every order found is checked to ship to that
+  key, so a row whose key was changed by hand is refused, not miscounted.
 """
 
 from __future__ import annotations
@@ -20,16 +25,20 @@ from typing import Any
 import sqlalchemy as sa
 
 from orderflow.adapters.arguments import (
+    check_address,
     check_after_id,
     check_before,
     check_customer_id,
     check_limit,
     check_page_before,
+    check_since,
     check_state,
 )
 from orderflow.adapters.sql.codec import _naive_utc
 from orderflow.adapters.sql.schema import SqlTables
-from orderflow.model import OrderState
+from orderflow.addresses import address_key
+from orderflow.errors import StoreError
+from orderflow.model import Address, OrderState
 from orderflow.order import Order
 
 
@@ -145,3 +154,62 @@ class SqlQueries:
             )
         query = query.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
         return self._load("find a customer's orders", query)
+
+    def find_by_address(
+        self,
+        address: Address,
+        *,
+        since: datetime,
+        limit: int = 100,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[Order]:
+        """Up to ``limit`` orders to the place ``address`` names, placed at or after
+        ``since``, newest first: by ``created_at`` descending, then by id descending.
+
+        Read from the ``(address_key, created_at, id)`` index (see
+        :func:`orderflow.addresses.address_key`); an address without a key finds nothing.
+
+        Args:
+            address: the place.
+            since: the earliest placing instant (timezone-aware, inclusive).
+            limit: the most orders to return.
+            before: for the next page, the ``(created_at, id)`` of the last order of the
+                previous page (``created_at`` timezone-aware).
+
+        Returns:
+            The orders, newest first.
+
+        Raises:
+            InvalidInput: not an Address, a ``since`` that is not an aware datetime from
+                1970 up to 9000, a limit that is not from 0 to 1,000,000, or a ``before``
+                that is not a pair of an aware datetime from 1970 up to 9000 and an id.
+            StoreError: the database failed, a stored order cannot be read or its row
+                disagrees with its document (its address key, say).
+        """
+        check_address(address)
+        earliest = _naive_utc(check_since(since), "since")
+        check_limit(limit)
+        cursor = check_page_before(before)
+        key = address_key(address)
+        if key is None:
+            return []
+        orders = self._tables.orders
+        query = sa.select(*self._order_columns()).where(
+            orders.c.address_key == key, orders.c.created_at >= earliest
+        )
+        if cursor is not None:
+            at, last_id = _naive_utc(cursor[0], "before[0]"), cursor[1]
+            query = query.where(
+                orders.c.created_at <= at,
+                sa.or_(orders.c.created_at < at, orders.c.id < last_id),
+            )
+        query = query.order_by(orders.c.created_at.desc(), orders.c.id.desc()).limit(limit)
+        found = self._load("find the orders to an address", query)
+        for order in found:
+            if address_key(order.address) != key:
+                raise StoreError(
+                    f"stored order {order.id!r} cannot be read: the address_key column of "
+                    "its row disagrees with its document; the row was changed outside "
+                    "orderflow"
+                )
+        return found

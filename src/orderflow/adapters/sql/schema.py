@@ -9,7 +9,7 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 """The version of the table layout this module reads and writes (see :mod:`.upgrades` for
 the steps from earlier versions)."""
 
@@ -18,6 +18,7 @@ _EFFECT_ID_LENGTH: Final = 200
 _EVENT_LENGTH: Final = 64
 _ACTOR_LENGTH: Final = 200
 _WORKER_LENGTH: Final = 100
+_ADDRESS_KEY_LENGTH: Final = 64
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,39}|")
 _DIALECTS: Final = ("sqlite", "postgresql", "mysql", "mariadb")
 _MYSQL_LIKE: Final = ("mysql", "mariadb")
@@ -44,8 +45,9 @@ class SqlTables:
 
     Attributes:
         metadata: the ``MetaData`` holding the four tables.
-        orders: one row per order: projections, the order's document without history, and
-            the checksum of its documents.
+        orders: one row per order: projections, the order's document without history, the
+            checksum of its documents, and the key of its address
+            (:func:`orderflow.addresses.address_key`).
         history: one row per history entry, with the checksum of its documents so far.
         outbox: one row per outbox entry.
         meta: key/value pairs about the tables (``schema_version``).
@@ -90,7 +92,9 @@ def _define_tables(prefix: str, mysql_collation: str) -> SqlTables:
         sa.Column("checksum", sa.String(_CHECKSUM_LENGTH), nullable=True),
         sa.Column("due_claimed_by", sa.String(_ID_LENGTH), nullable=True),
         sa.Column("due_claimed_until", _TIMESTAMP, nullable=True),
+        sa.Column("address_key", sa.String(_ADDRESS_KEY_LENGTH), nullable=True),
         sa.Index(f"{prefix}orders_by_customer", "customer_id", "created_at", "id"),
+        sa.Index(f"{prefix}orders_by_address", "address_key", "created_at", "id"),
         sa.Index(f"{prefix}orders_state", "state", "id"),
         sa.Index(f"{prefix}orders_due", "next_deadline", "id"),
         **options,

@@ -10,7 +10,8 @@ version at a time, recording each in the meta table, while holding a lock that k
 stores opening the same tables from upgrading them at the same time.
 
 To change the tables in a new version: bump ``SCHEMA_VERSION``, change the table definitions,
-and add the version's steps here (helpers: :func:`add_column`, :func:`replace_index`).
+and add the version's steps here (helpers: :func:`add_column`, :func:`add_index`,
+:func:`replace_index`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Final
 
 import sqlalchemy as sa
 
+from orderflow.adapters.sql.codec import _stored_address_key
 from orderflow.adapters.sql.schema import _MYSQL_LIKE, SCHEMA_VERSION, SqlTables
 from orderflow.errors import StoreError
 
@@ -81,17 +83,25 @@ def add_column(
         )
 
 
+def _index_names(connection: sa.Connection, table: sa.Table) -> set[str]:
+    return {str(index["name"]) for index in sa.inspect(connection).get_indexes(table.name)}
+
+
+def add_index(connection: sa.Connection, table: sa.Table, name: str) -> None:
+    """Create the index ``table`` defines under the name ``name``, unless it is there."""
+    if name not in _index_names(connection, table):
+        (index,) = (index for index in table.indexes if index.name == name)
+        index.create(connection)
+
+
 def replace_index(connection: sa.Connection, table: sa.Table, old: str, new: str) -> None:
     """Drop the stored index ``old`` of ``table`` if it is there, and create the index the
     table defines under the name ``new`` if it is not."""
-    names = {index["name"] for index in sa.inspect(connection).get_indexes(table.name)}
     preparer = connection.dialect.identifier_preparer
-    if old in names:
+    if old in _index_names(connection, table):
         on = f" ON {preparer.format_table(table)}" if connection.dialect.name in _MYSQL_LIKE else ""
         connection.exec_driver_sql(f"DROP INDEX {preparer.quote(old)}{on}")
-    if new not in names:
-        (index,) = (index for index in table.indexes if index.name == new)
-        index.create(connection)
+    add_index(connection, table, new)
 
 
 def _outbox_claims(connection: sa.Connection, tables: SqlTables) -> None:
@@ -128,8 +138,49 @@ def _checksums(connection: sa.Connection, tables: SqlTables) -> None:
     add_column(connection, tables.history, "checksum")
 
 
+_BACKFILL_BATCH: Final = 500
+"""How many order rows the address key step reads at a time."""
+
+
+def _address_keys(connection: sa.Connection, tables: SqlTables) -> None:
+    """Version 3: orders get the key of their address (``address_key``, computed from each
+    stored document by :func:`orderflow.addresses.address_key`) and the index
+    ``(address_key, created_at, id)``: the orders to one place since an instant
+    (:meth:`~orderflow.adapters.sql.SqlStore.find_by_address`, RK-1).
+
+    Rows are filled a batch at a time, by id; a row whose key is still ``NULL`` (its
+    address has none, or the step was interrupted) is read again when the step runs again.
+    The index is made after the rows are filled."""
+    orders = tables.orders
+    add_column(connection, orders, "address_key")
+    fill = (
+        sa.update(orders)
+        .where(orders.c.id == sa.bindparam("filled_id"))
+        .values(address_key=sa.bindparam("filled_key"))
+    )
+    last: str | None = None
+    while True:
+        query = sa.select(orders.c.id, orders.c.document).where(orders.c.address_key.is_(None))
+        if last is not None:
+            query = query.where(orders.c.id > last)
+        rows = connection.execute(query.order_by(orders.c.id).limit(_BACKFILL_BATCH)).all()
+        if not rows:
+            break
+        keys = [
+            {"filled_id": order_id, "filled_key": key}
+            for order_id, document in rows
+            if (key := _stored_address_key(document)) is not None
+        ]
+        if keys:
+            connection.execute(fill, keys)
+        last = rows[-1][0]
+    prefix = orders.name.removesuffix("orders")
+    add_index(connection, orders, f"{prefix}orders_by_address")
+
+
 UPGRADES: Final[dict[int, tuple[Step, ...]]] = {
     2: (_outbox_claims, _sweeper_claims, _customer_pages, _checksums),
+    3: (_address_keys,),
 }
 """The steps that bring tables of version ``n - 1`` to version ``n``, by ``n``."""
 
