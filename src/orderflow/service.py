@@ -312,7 +312,7 @@ class OrderService:
             return gather_context(
                 order,
                 self.context,
-                self._recent_for_customer,
+                lambda customer_id, since: self._recent_for_customer(customer_id, since, order),
                 lambda address, since: self._recent_for_address(address, since, order),
                 lookback=self.lifecycle.settings.classifier.lookback,
             )
@@ -321,16 +321,19 @@ class OrderService:
         except Exception as error:  # the host's port failed: say so, keep the sweep going
             raise ContextUnavailable(order.id, type(error).__name__) from error
 
-    def _recent_for_customer(self, customer_id: str, since: datetime) -> list[Order]:
-        """The customer's orders placed since ``since``, from the store's customer index."""
+    def _recent_for_customer(self, customer_id: str, since: datetime, order: Order) -> list[Order]:
+        """The customer's orders placed from ``since`` up to ``order``'s placement, from the
+        store's customer index; like the address's, the pages start at the order's placement
+        so that orders placed after it do not take the places of those in its window."""
         found: list[Order] = []
-        before: tuple[datetime, str] | None = None
+        end = order.created_at + timedelta(microseconds=1)
+        before: tuple[datetime, str] | None = (end, "") if end < LATEST else None
         while len(found) < MAX_RECENT_ORDERS:
             page = self.store.find_by_customer(customer_id, limit=100, before=before)
-            for order in page:
-                if order.created_at < since:
+            for recent in page:
+                if recent.created_at < since:
                     return found
-                found.append(order)
+                found.append(recent)
             if len(page) < 100:
                 return found
             last = page[-1]
