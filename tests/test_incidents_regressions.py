@@ -9,6 +9,7 @@ import pytest
 
 from orderflow import (
     Address,
+    AlertStaff,
     ApproveReview,
     CommandRefused,
     InvalidInput,
@@ -174,3 +175,15 @@ def test_ex1_the_units_an_agent_names_must_fit_the_order() -> None:
         OpenException(ExceptionType.COMPLAINT, "short", sku="TEA", missing=1)
     with pytest.raises(InvalidInput):
         OpenException(ExceptionType.OUT_OF_STOCK, "short", sku="TEA", missing=0)
+
+
+def test_ex2_a_case_an_agent_opens_holding_the_order_alerts_staff() -> None:
+    """EX-2: opening a case that holds the order tells staff as opening one without a hold
+    does (the holding case used to open silently)."""
+    order = _paid("o-held")
+    outcome = LC.handle(
+        order, OpenException(ExceptionType.COMPLAINT, "rude courier", hold=True), STAFF, T0
+    )
+    assert outcome.order.state is OrderState.ON_HOLD
+    (alert,) = [effect for effect in outcome.effects if isinstance(effect, AlertStaff)]
+    assert alert.case_id == outcome.order.exceptions[0].case_id

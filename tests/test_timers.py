@@ -413,3 +413,34 @@ def test_sweep_arguments_are_checked() -> None:
         world.store.claim_due("w", T0, limit=-1, lease=timedelta(minutes=1))
     with pytest.raises(InvalidInput):
         world.store.release_due("o-1", "w", until=datetime(2026, 1, 1))
+
+
+def test_a_store_that_keeps_finding_a_settled_order_due_cannot_loop_the_sweep() -> None:
+    """D-15: an order the sweep settled but the store still claims as due in the same run
+    (its deadline index out of step with the order) is reported and set aside, and the run
+    ends even when the store ignores being told to set it aside, instead of claiming it
+    forever."""
+
+    class StuckIndex(InMemoryStore):
+        released: list[datetime | None]
+
+        def claim_due(
+            self, worker: str, now: datetime, *, limit: int = 100, lease: timedelta | None = None
+        ) -> list[str]:
+            return ["o-1"]  # always due, whatever the order says
+
+        def release_due(self, order_id: str, worker: str, *, until: datetime | None = None) -> None:
+            self.released.append(until)
+
+    store = StuckIndex()
+    store.released = []
+    clock = ManualClock(T0)
+    service = OrderService(store, LIFECYCLE, clock)
+    service.place(PlaceOrder("o-1", CUSTOMER.id, place().lines, ADDRESS), CUSTOMER)
+    clock.advance(timedelta(minutes=5))  # nothing is due yet
+    report = TimerSweep(service, worker="w").run()
+    assert [result.status for result in report.results] == [SweepStatus.FAILED]
+    assert "found the order due again" in report.results[0].error
+    assert report.batches == 2
+    set_aside = T0 + timedelta(minutes=5) + TimerSweep(service).retry_after
+    assert store.released == [None, set_aside]

@@ -25,7 +25,7 @@ from typing import Final
 
 import attrs
 
-from orderflow.errors import CommandRefused, InvalidInput, OrderflowError
+from orderflow.errors import CommandRefused, InvalidInput, OrderflowError, StoreError
 from orderflow.incidents.case import ExceptionState
 from orderflow.machine import Outcome
 from orderflow.model import Actor, OrderState
@@ -184,16 +184,27 @@ class TimerSweep:
         now = self.service.clock.now()
         results: list[SweepResult] = []
         batches = 0
+        seen: set[str] = set()
         while max_batches is None or batches < max_batches:
             claimed = store.claim_due(self.worker, now, limit=self.batch, lease=self.lease)
             if not claimed:
                 break
             batches += 1
+            stuck = seen.issuperset(claimed)  # nothing new: this run is done, whatever it says
             for order_id in claimed:
+                if order_id in seen:
+                    # Settled a moment ago, yet the store still finds it due (a deadline
+                    # index out of step with the order): set it aside rather than loop.
+                    results.append(_failed(order_id, None, _AGAIN))
+                    store.release_due(order_id, self.worker, until=now + self.retry_after)
+                    continue
+                seen.add(order_id)
                 handled, settled = self._fire(order_id, now)
                 results.extend(handled)
                 until = None if settled else now + self.retry_after
                 store.release_due(order_id, self.worker, until=until)
+            if stuck:
+                break
         return SweepReport(tuple(results), batches)
 
     def _fire(self, order_id: str, now: datetime) -> tuple[list[SweepResult], bool]:
@@ -244,6 +255,11 @@ class TimerSweep:
             results.append(_applied(order_id, deadline, command.event, outcome))
             order = outcome.order
         return results, not due_deadlines(order, now)
+
+
+_AGAIN: Final = StoreError(
+    "the store found the order due again in the same run, though its deadlines were settled"
+)
 
 
 def _applied(order_id: str, deadline: Deadline, event: str, outcome: Outcome) -> SweepResult:

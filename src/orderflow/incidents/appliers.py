@@ -185,17 +185,18 @@ class ExceptionAppliers:
             orders_affected=command.orders_affected,
             evidence=_stated_shortage(order, command),
         )
+        alert = self._alert(step, 0, case, "exception_opened", command.summary)
         if command.hold and order.state is not OrderState.ON_HOLD:
             case = replace(case, deadline=case_deadline(case, step.at, self.settings))
             raised = (ExceptionTransition(case.case_id, ExceptionState.NEW, case.state),)
             record = HoldRecord(order.state, command.summary, step.at, case.case_id)
             return step.commit(
+                (alert,),
                 exceptions=(*order.exceptions, case),
                 raised=raised,
                 state=OrderState.ON_HOLD,
                 hold=record,
             )
-        alert = self._alert(step, 0, case, "exception_opened", command.summary)
         return self.commit(step, case, (alert,))
 
     def acknowledge(self, step: Step) -> tuple[Order, HistoryEntry]:
