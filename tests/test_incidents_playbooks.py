@@ -14,11 +14,11 @@ import pytest
 from orderflow import (
     Address,
     ApproveReview,
-    ChangePrice,
     Close,
     CloseReason,
     Hold,
     Lifecycle,
+    Money,
     NotifyCustomer,
     Pay,
     Release,
@@ -311,14 +311,16 @@ def test_ex3_paid_price_error_is_not_corrected_in_place() -> None:
     """EX-3, LC-5: after payment a price is no longer corrected: that resolution is refused."""
     shop = Shop()
     case_id = priced_wrong(shop)
-    error = shop.refused("o-1", ResolveException(case_id, R.CORRECT_PRICE, "fix"))
+    command = ResolveException(case_id, R.CORRECT_PRICE, "fix", sku="SKU-B", unit_price=cny("99"))
+    error = shop.refused("o-1", command)
     assert error.code == "resolve_exception.does_not_fit"
 
 
 def test_ex3_unpaid_price_error_correct_the_price() -> None:
     """EX-3, LC-5, LC-6: an agent holds an unpaid order with a price error; paying the
-    difference or refunding does not fit (nothing is paid); correcting the price releases it
-    to pending payment, where the price can be changed."""
+    difference or refunding does not fit (nothing is paid); correcting the price changes the
+    line and what is due in the same outcome and releases the order to pending payment; a
+    SKU the order does not have, or another currency, does not fit."""
     shop = Shop()
     shop.place()
     opened = shop.send(
@@ -329,10 +331,18 @@ def test_ex3_unpaid_price_error_correct_the_price() -> None:
     for wrong in (R.PAY_DIFFERENCE, R.REFUND_AND_CLOSE):
         error = shop.refused("o-1", ResolveException(case.case_id, wrong, "no"))
         assert error.code == "resolve_exception.does_not_fit"
-    order = shop.send("o-1", ResolveException(case.case_id, R.CORRECT_PRICE, "fixing")).order
+    for sku, price in (("SKU-Z", cny("99.00")), ("SKU-B", Money("99.00", "USD"))):
+        command = ResolveException(case.case_id, R.CORRECT_PRICE, "x", sku=sku, unit_price=price)
+        assert shop.refused("o-1", command).code == "resolve_exception.does_not_fit"
+    command = ResolveException(
+        case.case_id, R.CORRECT_PRICE, "fixing", sku="SKU-B", unit_price=cny("99.00")
+    )
+    order = shop.send("o-1", command).order
     assert (order.state, order.hold) == (OrderState.PENDING_PAYMENT, None)
-    changed = shop.send("o-1", ChangePrice("SKU-B", cny("99.00"))).order
-    assert changed.amount_due == cny("199.00")
+    assert order.amount_due == cny("199.00")
+    (line,) = [line for line in order.lines if line.sku == "SKU-B"]
+    assert line.unit_price == cny("99.00")
+    assert only_case(order).resolution is R.CORRECT_PRICE
 
 
 # -- duplicate --------------------------------------------------------------------------------

@@ -39,7 +39,8 @@ from orderflow.incidents.opening import case_deadline, open_case, still_held
 from orderflow.incidents.transition import ExceptionTransition
 from orderflow.ledger import Ledger, LineShare
 from orderflow.lifecycle.appliers import close_order
-from orderflow.model import Address, CloseReason, OrderState
+from orderflow.model import Address, CloseReason, OrderLine, OrderState
+from orderflow.money import Money
 from orderflow.order import HistoryEntry, Order
 from orderflow.records import HoldRecord
 from orderflow.refunding import paying_reference, request_refund
@@ -117,6 +118,7 @@ class ExceptionAppliers:
         release: bool = False,
         address: Address | None = None,
         ledger: Ledger | None = None,
+        lines: tuple[OrderLine, ...] | None = None,
     ) -> tuple[Order, HistoryEntry]:
         """The order with ``case`` in its new state and timer, one history entry recording
         the move, and, with ``release``, the order released when ``case`` is one that held
@@ -141,9 +143,15 @@ class ExceptionAppliers:
                 hold=None,
                 address=address,
                 ledger=ledger,
+                lines=lines,
             )
         return step.commit(
-            tuple(effects), exceptions=cases, raised=raised, address=address, ledger=ledger
+            tuple(effects),
+            exceptions=cases,
+            raised=raised,
+            address=address,
+            ledger=ledger,
+            lines=lines,
         )
 
     def _alert(
@@ -320,7 +328,27 @@ class ExceptionAppliers:
         elif resolution is R.RESHIP:
             effects.append(ReserveStock(order.id, step.version, 0, order.lines))
         address = command.address if resolution is R.CORRECT_INFO else None
+        if resolution is R.CORRECT_PRICE:
+            return self._correct_price(step, resolved, command)
         return self.commit(step, resolved, effects, release=True, address=address)
+
+    def _correct_price(
+        self, step: Step, resolved: ExceptionCase, command: ResolveException
+    ) -> tuple[Order, HistoryEntry]:
+        """LC-5, EX-3: the line's unit price and what is due change with the resolution, as
+        ``ChangePrice`` changes them (a discount in the line's ``paid`` gives way)."""
+        order = step.order
+        assert command.unit_price is not None
+        lines = tuple(
+            replace(line, unit_price=command.unit_price, paid=None)
+            if line.sku == command.sku
+            else line
+            for line in order.lines
+        )
+        ledger = replace(
+            order.ledger, amount_due=Money.sum((line.paid_total for line in lines), order.currency)
+        )
+        return self.commit(step, resolved, release=True, ledger=ledger, lines=lines)
 
     def _refund(
         self, step: Step, case: ExceptionCase, resolved: ExceptionCase, note: str

@@ -10,7 +10,7 @@ playbook, the order's state) is judged when the command meets it.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import attrs
 
@@ -20,6 +20,7 @@ from orderflow.commands import (
     _identifier,
     _note,
     _optional_id,
+    _price,
     _required_note,
 )
 from orderflow.errors import InvalidInput
@@ -28,6 +29,7 @@ from orderflow.incidents.model import ExceptionType, Level, Priority, Resolution
 from orderflow.incidents.tracking import TrackingEvent
 from orderflow.inputs import check_time
 from orderflow.model import Address
+from orderflow.money import Money
 
 __all__ = [
     "EXCEPTION_COMMAND_TYPES",
@@ -167,6 +169,14 @@ class ResolveException(ExceptionCommand):
         address: the corrected address and contact (``correct_info``).
         eta: when stock is expected (``wait_for_restock``: a step, the case stays open) or
             the new delivery estimate (``new_eta``).
+        sku: the line whose price is corrected (``correct_price``).
+        unit_price: its corrected unit price (``correct_price``): the line and what is due
+            change in the same outcome, as ``ChangePrice`` would change them.
+
+    Raises:
+        InvalidInput: a blank note; ``correct_info`` without an address; a restock wait or
+            a new ETA without ``eta``; ``correct_price`` without ``sku`` and
+            ``unit_price``, or either with another resolution.
     """
 
     event: ClassVar[str] = "resolve_exception"
@@ -176,10 +186,22 @@ class ResolveException(ExceptionCommand):
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Address))
     )
     eta: datetime | None = attrs.field(default=None, validator=_optional_time)
+    sku: str | None = attrs.field(default=None, validator=_optional_id)
+    unit_price: Money | None = attrs.field(default=None)
+
+    @unit_price.validator
+    def _unit_price(self, attribute: attrs.Attribute[Money | None], value: object) -> None:
+        if value is not None:
+            _price(self, cast("attrs.Attribute[Money]", attribute), value)
 
     def __attrs_post_init__(self) -> None:
         if self.resolution is Resolution.CORRECT_INFO and self.address is None:
             raise InvalidInput("address", None, "correcting the info names the address")
+        pricing = self.resolution is Resolution.CORRECT_PRICE
+        if pricing and (self.sku is None or self.unit_price is None):
+            raise InvalidInput("unit_price", None, "correcting a price names sku and unit_price")
+        if not pricing and (self.sku is not None or self.unit_price is not None):
+            raise InvalidInput("sku", self.sku, "only correct_price names a line and a price")
         needs_eta = self.resolution in (Resolution.WAIT_FOR_RESTOCK, Resolution.NEW_ETA)
         if needs_eta and self.eta is None:
             raise InvalidInput("eta", None, f"{self.resolution.value} names the expected time")

@@ -143,6 +143,12 @@ def _fits(step: Step) -> GuardResult:
         return {"why": f"the order is {state.value} and can no longer be closed"}
     if resolution is R.CORRECT_PRICE and state is not S.PENDING_PAYMENT:
         return {"why": "a price is corrected only before payment; refund or charge instead"}
+    if resolution is R.CORRECT_PRICE and not any(line.sku == command.sku for line in order.lines):
+        return {"why": "the order has no line of that SKU"}
+    if resolution is R.CORRECT_PRICE and (
+        command.unit_price is None or command.unit_price.currency != order.currency
+    ):
+        return {"why": f"the corrected price must be in {order.currency}"}
     if resolution in (R.PAY_DIFFERENCE, R.REFUND_AND_CLOSE) and not paid:
         return {"why": "nothing is paid yet: correct the price instead"}
     if resolution is R.CLOSE_DUPLICATE and state in _SHIPPED:
