@@ -116,6 +116,10 @@ def _resolve(data: Draw, shop: Shop, order: Order, case_id: str) -> Command:
     if resolution in (Resolution.WAIT_FOR_RESTOCK, Resolution.NEW_ETA):
         eta = shop.now + data.draw(st.sampled_from(PAUSES), label="eta")
     address = ADDRESS if resolution is Resolution.CORRECT_INFO else None
+    if resolution is Resolution.CORRECT_PRICE:
+        sku = data.draw(st.sampled_from([*SKUS, "SKU-Z"]), label="sku")
+        price = _money(data, 12_000)
+        return ResolveException(case_id, resolution, "agreed", sku=sku, unit_price=price)
     return ResolveException(case_id, resolution, "agreed", address, eta)
 
 

@@ -22,6 +22,8 @@ from orderflow import (
     Ship,
     StartFulfilment,
 )
+from orderflow.adapters.memory import InMemoryStore
+from orderflow.adapters.sql import SqlStore
 from orderflow.incidents import (
     AcknowledgeException,
     Context,
@@ -38,6 +40,7 @@ from orderflow.incidents import (
     TrackingKind,
 )
 from orderflow.model import Actor
+from orderflow.serialization import dump, load
 from tests.support import ADDRESS, STAFF, SYSTEM, T0, cny
 
 LC = Lifecycle()
@@ -187,3 +190,24 @@ def test_ex2_a_case_an_agent_opens_holding_the_order_alerts_staff() -> None:
     assert outcome.order.state is OrderState.ON_HOLD
     (alert,) = [effect for effect in outcome.effects if isinstance(effect, AlertStaff)]
     assert alert.case_id == outcome.order.exceptions[0].case_id
+
+
+def test_an_order_holding_a_hand_opened_case_is_stored_and_read_back() -> None:
+    """PT-1: an order whose history holds an agent's ``OpenException`` loads from its
+    document and from every store's rows (the command's type field used to be called
+    ``type`` and was overwritten by the document's command tag, so no store could read the
+    order back)."""
+    order = _paid("o-doc")
+    command = OpenException(ExceptionType.OUT_OF_STOCK, "none left", sku="TEA", missing=1)
+    order = LC.handle(order, command, STAFF, T0).order
+    assert load(dump(command), OpenException) == command
+    assert load(dump(order), Order) == order
+    memory = InMemoryStore()
+    memory.add(order)
+    assert memory.get("o-doc") == order
+    uncached = SqlStore.sqlite(":memory:", cache_size=0)  # read back from its rows
+    try:
+        uncached.add(order)
+        assert uncached.get("o-doc") == order
+    finally:
+        uncached.close()

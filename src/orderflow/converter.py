@@ -107,6 +107,8 @@ def _registry(classes: Sequence[type[T]], tag: str) -> dict[str, type[T]]:
         name = getattr(cls, "event" if tag == "type" else "kind")
         if name in found:
             raise AssertionError(f"two classes are registered as {tag} {name!r}")
+        if tag in attrs.fields_dict(cast(Any, cls)):  # the document's tag would hide it
+            raise AssertionError(f"{cls.__name__} has a field named {tag!r}, its document's tag")
         found[name] = cls
     return found
 

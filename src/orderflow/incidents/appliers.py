@@ -180,7 +180,7 @@ class ExceptionAppliers:
         order = step.order
         case = open_case(
             order,
-            command.type,
+            command.exception_type,
             step.at,
             self.settings,
             origin=Origin.AGENT,

@@ -62,7 +62,8 @@ class OpenException(Command):
     """An agent opens an exception case by hand (EX-2: 客服反馈收集).
 
     Attributes:
-        type: what is wrong (EX-1).
+        exception_type: what is wrong (EX-1). (Not ``type``: a stored command's ``type``
+            key names its class.)
         summary: what the agent saw (required).
         priority: how fast it must be answered; it sets the response target (EX-5).
         major: the complaint is major (EX-4: a VIP's major complaint is level 1).
@@ -82,7 +83,9 @@ class OpenException(Command):
     """
 
     event: ClassVar[str] = "open_exception"
-    type: ExceptionType = attrs.field(validator=attrs.validators.instance_of(ExceptionType))
+    exception_type: ExceptionType = attrs.field(
+        validator=attrs.validators.instance_of(ExceptionType)
+    )
     summary: str = attrs.field(validator=_required_note)
     priority: Priority = attrs.field(
         default=Priority.NORMAL, validator=attrs.validators.instance_of(Priority)
@@ -102,7 +105,7 @@ class OpenException(Command):
             raise InvalidInput("missing", value, "must be a whole number from 1")
         if (value is None) != (self.sku is None):
             raise InvalidInput("missing", value, "an out-of-stock case names sku and missing")
-        if value is not None and self.type is not ExceptionType.OUT_OF_STOCK:
+        if value is not None and self.exception_type is not ExceptionType.OUT_OF_STOCK:
             raise InvalidInput("sku", self.sku, "only an out-of-stock case names its units")
 
     @orders_affected.validator
