@@ -37,12 +37,37 @@ def test_store_benchmark_prints_its_tables(capsys: pytest.CaptureFixture[str]) -
         assert row in out
 
 
-def test_timers_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
-    """benchmarks/timers.py sweeps due orders among many, beside loading every order."""
-    _run("timers.py", "300", "30", "5")
+def test_timers_benchmark_prints_its_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/timers.py: the due query and the sweep among orders of two totals, beside
+    loading every order, with the due query's plan on SQLite and the classifier's cost."""
+    bench = runpy.run_path(str(BENCHMARKS / "timers.py"), run_name="timers_benchmark")
+    measured = bench["main"]((60, 120), 24, 4, runs=1, backends=("memory", "sqlite"), classifier=10)
+    assert set(measured["results"]) == {(b, t) for b in ("memory", "sqlite") for t in (60, 120)}
+    found = measured["plans"]["sqlite"]
+    names = [plan.name for plan in found]
+    assert names == ["due query: order rows", "due query: history rows", "sweep's claim"]
+    assert all(plan.index_only for plan in found)
+    assert "USING INDEX orderflow_orders_due" in found[0].lines[0]
+    assert set(measured["classifier"]) >= {"classify, full context", "lifecycle command"}
     out = capsys.readouterr().out
-    for row in ("memory", "sqlite (file, WAL)", "sweep", "load all"):
-        assert row in out
+    for text in (
+        "due query",
+        "load all",
+        "share",
+        "growth from 60 to 120",
+        "EXPLAIN QUERY PLAN",
+        "index search, no table scan",
+        "lifecycle command",
+    ):
+        assert text in out
+
+
+def test_timers_benchmark_runs_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """The script's arguments: totals, due, stuck, runs, backends, classifier orders."""
+    _run("timers.py", "40", "12", "2", "--runs", "1", "--backends", "memory", "--classifier", "0")
+    out = capsys.readouterr().out
+    assert "memory" in out
+    assert "sqlite" not in out
 
 
 def test_relay_benchmark_counts_no_duplicate(capsys: pytest.CaptureFixture[str]) -> None:
