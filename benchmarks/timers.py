@@ -578,8 +578,8 @@ def main(
         f"{time.perf_counter() - started:.1f} s; backends: {', '.join(reachable)}"
     )
     print(
-        f"{'backend':<11} {'orders':>8} {'run':>4} {'due query':>10} {'due again':>10} {'sweep':>10} "
-        f"{'again':>8} {'load all':>10} {'share':>8} {'sweep/all':>8}   (ms)"
+        f"{'backend':<11} {'orders':>8} {'run':>4} {'due query':>10} {'due again':>10} "
+        f"{'sweep':>10} {'again':>8} {'load all':>10} {'share':>8} {'sweep/all':>8}   (ms)"
     )
     results: dict[tuple[str, int], list[Figures]] = {}
     found_plans: dict[str, list[Plan]] = {}
