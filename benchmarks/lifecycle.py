@@ -28,6 +28,7 @@ each order's setup, placing for orderflow, amortized over its six commands).
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -282,4 +283,6 @@ def main(orders: int = 3000) -> dict[str, tuple[float, float, float]]:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("orders", nargs="?", type=int, default=3000)
+    main(parser.parse_args().orders)

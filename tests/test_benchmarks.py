@@ -120,3 +120,21 @@ def test_memory_store_benchmark_prints_its_growth_table(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     for text in ("200 orders: 200 pending outbox entries", "growth 40 -> 200", "target"):
         assert text in out
+
+
+def test_profile_benchmark_names_where_a_command_goes(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/profile_command.py lists the functions a lifecycle command spends in."""
+    bench = runpy.run_path(str(BENCHMARKS / "profile_command.py"), run_name="profile_benchmark")
+    found = bench["main"](20, 5)
+    assert len(found) == 5
+    assert all(0 <= share <= 1 for _, share, _ in found)
+    assert "functions by their own time" in capsys.readouterr().out
+
+
+def test_instruction_counts_run_their_inner_loop() -> None:
+    """benchmarks/instructions.py: the loop valgrind counts runs every case (valgrind itself
+    is too slow for a smoke test)."""
+    bench = runpy.run_path(str(BENCHMARKS / "instructions.py"), run_name="instructions")
+    for case in ("orderflow", "transitions", "bare"):
+        for mode in ("setup", "run"):
+            bench["inner"](case, mode, 3)
