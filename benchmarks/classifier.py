@@ -18,7 +18,7 @@ It prints them and the classifier's cost in lifecycle commands.
 
 from __future__ import annotations
 
-import sys
+import argparse
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -167,4 +167,6 @@ def main(orders: int = 3000) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("orders", nargs="?", type=int, default=3000)
+    main(parser.parse_args().orders)

@@ -21,12 +21,14 @@ one decision of the default after-sales policy.
 
 It prints microseconds per command (the lifecycle's time less the placing, over its six
 commands), microseconds to set an order up, bytes per placed order, and the ratios the
-targets are stated in: orderflow against the bare table (target: at most 20x) and the shared
-``transitions`` trigger against orderflow (target: orderflow at least 2x faster).
+targets are stated in: orderflow against the bare table (target: at most 6x) and the shared
+``transitions`` trigger against orderflow (target: orderflow at least 2.5x faster, also with
+each order's setup, placing for orderflow, amortized over its six commands).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -248,8 +250,12 @@ def main(orders: int = 3000) -> dict[str, tuple[float, float, float]]:
     shared = results["transitions, shared machine"][0]
     naive_setup = results["transitions, machine per order"][1]
     print()
-    print(f"orderflow / bare dict table:           {ours / bare:6.1f}x   (target: at most 20x)")
-    print(f"shared transitions / orderflow:        {shared / ours:6.1f}x   (target: at least 2x)")
+    amortized = (shared + results["transitions, shared machine"][1] / 6) / (
+        ours + results["orderflow"][1] / 6
+    )
+    print(f"orderflow / bare dict table:           {ours / bare:6.1f}x   (target: at most 6x)")
+    print(f"shared transitions / orderflow:        {shared / ours:6.1f}x   (target: at least 2.5x)")
+    print(f"the same, setup amortized over 6 cmds: {amortized:6.1f}x   (target: at least 2.5x)")
     print(
         f"per-order machine setup, naive:        {naive_setup - results['bare dict table'][1]:6.1f}"
         " us beyond the order value; orderflow: none (one Lifecycle per process)"
@@ -277,4 +283,6 @@ def main(orders: int = 3000) -> dict[str, tuple[float, float, float]]:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 3000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("orders", nargs="?", type=int, default=3000)
+    main(parser.parse_args().orders)

@@ -37,12 +37,37 @@ def test_store_benchmark_prints_its_tables(capsys: pytest.CaptureFixture[str]) -
         assert row in out
 
 
-def test_timers_benchmark_prints_its_table(capsys: pytest.CaptureFixture[str]) -> None:
-    """benchmarks/timers.py sweeps due orders among many, beside loading every order."""
-    _run("timers.py", "300", "30", "5")
+def test_timers_benchmark_prints_its_tables(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/timers.py: the due query and the sweep among orders of two totals, beside
+    loading every order, with the due query's plan on SQLite and the classifier's cost."""
+    bench = runpy.run_path(str(BENCHMARKS / "timers.py"), run_name="timers_benchmark")
+    measured = bench["main"]((60, 120), 24, 4, runs=1, backends=("memory", "sqlite"), classifier=10)
+    assert set(measured["results"]) == {(b, t) for b in ("memory", "sqlite") for t in (60, 120)}
+    found = measured["plans"]["sqlite"]
+    names = [plan.name for plan in found]
+    assert names == ["due query: order rows", "due query: history rows", "sweep's claim"]
+    assert all(plan.index_only for plan in found)
+    assert "USING INDEX orderflow_orders_due" in found[0].lines[0]
+    assert set(measured["classifier"]) >= {"classify, full context", "lifecycle command"}
     out = capsys.readouterr().out
-    for row in ("memory", "sqlite (file, WAL)", "sweep", "load all"):
-        assert row in out
+    for text in (
+        "due query",
+        "load all",
+        "share",
+        "growth from 60 to 120",
+        "EXPLAIN QUERY PLAN",
+        "index search, no table scan",
+        "lifecycle command",
+    ):
+        assert text in out
+
+
+def test_timers_benchmark_runs_from_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """The script's arguments: totals, due, stuck, runs, backends, classifier orders."""
+    _run("timers.py", "40", "12", "2", "--runs", "1", "--backends", "memory", "--classifier", "0")
+    out = capsys.readouterr().out
+    assert "memory" in out
+    assert "sqlite" not in out
 
 
 def test_relay_benchmark_counts_no_duplicate(capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,3 +120,21 @@ def test_memory_store_benchmark_prints_its_growth_table(capsys: pytest.CaptureFi
     out = capsys.readouterr().out
     for text in ("200 orders: 200 pending outbox entries", "growth 40 -> 200", "target"):
         assert text in out
+
+
+def test_profile_benchmark_names_where_a_command_goes(capsys: pytest.CaptureFixture[str]) -> None:
+    """benchmarks/profile_command.py lists the functions a lifecycle command spends in."""
+    bench = runpy.run_path(str(BENCHMARKS / "profile_command.py"), run_name="profile_benchmark")
+    found = bench["main"](20, 5)
+    assert len(found) == 5
+    assert all(0 <= share <= 1 for _, share, _ in found)
+    assert "functions by their own time" in capsys.readouterr().out
+
+
+def test_instruction_counts_run_their_inner_loop() -> None:
+    """benchmarks/instructions.py: the loop valgrind counts runs every case (valgrind itself
+    is too slow for a smoke test)."""
+    bench = runpy.run_path(str(BENCHMARKS / "instructions.py"), run_name="instructions")
+    for case in ("orderflow", "transitions", "bare"):
+        for mode in ("setup", "run"):
+            bench["inner"](case, mode, 3)
