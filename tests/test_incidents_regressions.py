@@ -211,3 +211,25 @@ def test_an_order_holding_a_hand_opened_case_is_stored_and_read_back() -> None:
         assert uncached.get("o-doc") == order
     finally:
         uncached.close()
+
+
+def test_ex3_a_lost_parcel_settled_with_the_customer_is_claimed_from_the_carrier() -> None:
+    """EX-3: "a carrier claim plus reship, refund or compensation": settling a lost or
+    damaged parcel tells staff to file the claim with the carrier, in the same outcome (the
+    claim used to be left to memory)."""
+    for resolution in (Resolution.RESHIP, Resolution.REFUND, Resolution.COMPENSATE):
+        order = _paid(f"o-lost-{resolution.value}")
+        for command in (ApproveReview(), StartFulfilment(), Ship("SF", "SF1")):
+            order = LC.handle(order, command, STAFF, T0).order
+        lost = RecordTracking(TrackingEvent(TrackingKind.LOST, T0))
+        order = LC.handle(order, lost, SYSTEM, T0).order
+        (case,) = order.exceptions
+        outcome = LC.handle(order, ResolveException(case.case_id, resolution, "lost"), STAFF, T0)
+        claims = [
+            effect
+            for effect in outcome.effects
+            if isinstance(effect, AlertStaff) and effect.topic == "carrier_claim"
+        ]
+        assert len(claims) == 1, resolution
+        assert "SF SF1" in claims[0].message
+        assert len({effect.id for effect in outcome.effects}) == len(outcome.effects)

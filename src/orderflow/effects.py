@@ -186,7 +186,7 @@ class AlertStaff(Effect):
         case_id: the after-sales or exception case concerned.
         topic: what it is about (``"manual_review"``, ``"review_asked"``, ``"reminder"``;
             for exception cases ``"exception_opened"``, ``"target_missed"``,
-            ``"restock_missed"``, ``"follow_up"``).
+            ``"restock_missed"``, ``"follow_up"``, ``"carrier_claim"``).
         message: a sentence for the agent.
     """
 

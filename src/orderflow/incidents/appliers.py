@@ -57,6 +57,11 @@ CLOSING = {
 """The resolutions that close the order, and the reason they close it with (D-1)."""
 
 
+_CARRIER_FAULTS = frozenset({ExceptionType.LOGISTICS_LOST, ExceptionType.LOGISTICS_DAMAGED})
+_SETTLING = frozenset({R.RESHIP, R.REFUND, R.COMPENSATE})
+"""Resolutions that settle a lost or damaged parcel with the customer: the carrier owes it."""
+
+
 def exception_of(step: Step) -> ExceptionCase:
     """The case an exception command names (the engine found it)."""
     command = step.command
@@ -318,8 +323,9 @@ class ExceptionAppliers:
             raised = (ExceptionTransition(case.case_id, case.state, ExceptionState.RESOLVED),)
             return close_order(step, closing, command.note, exceptions=cases, raised=raised)
         effects: list[Effect] = []
+        claim = case.type in _CARRIER_FAULTS and resolution in _SETTLING
         if resolution is R.REFUND:
-            return self._refund(step, case, resolved, command.note)
+            return self._refund(step, case, resolved, command.note, claim=claim)
         if resolution is R.NEW_ETA and command.eta is not None:
             effects.append(
                 self._tell(step, 0, f"Your parcel is delayed; it is now expected by "
@@ -327,6 +333,8 @@ class ExceptionAppliers:
             )  # fmt: skip
         elif resolution is R.RESHIP:
             effects.append(ReserveStock(order.id, step.version, 0, order.lines))
+        if claim:
+            effects.append(self._claim(step, len(effects), case))
         address = command.address if resolution is R.CORRECT_INFO else None
         if resolution is R.CORRECT_PRICE:
             return self._correct_price(step, resolved, command)
@@ -350,11 +358,26 @@ class ExceptionAppliers:
         )
         return self.commit(step, resolved, release=True, ledger=ledger, lines=lines)
 
+    def _claim(self, step: Step, seq: int, case: ExceptionCase) -> AlertStaff:
+        """EX-3: a lost or damaged parcel settled with the customer is claimed from the
+        carrier: staff are told to file the claim."""
+        shipment = step.order.shipment
+        parcel = "" if shipment is None else f" ({shipment.carrier} {shipment.tracking_number})"
+        return self._alert(step, seq, case, "carrier_claim",
+                           f"File a claim with the carrier for the parcel{parcel}.")  # fmt: skip
+
     def _refund(
-        self, step: Step, case: ExceptionCase, resolved: ExceptionCase, note: str
+        self,
+        step: Step,
+        case: ExceptionCase,
+        resolved: ExceptionCase,
+        note: str,
+        *,
+        claim: bool = False,
     ) -> tuple[Order, HistoryEntry]:
         """Refund what cannot be delivered: an out-of-stock case's missing units (D-11), or
-        what may still be refunded of a parcel lost, damaged or held (AS-7)."""
+        what may still be refunded of a parcel lost, damaged or held (AS-7); a lost or
+        damaged parcel's claim on the carrier is handed to staff with it."""
         order = step.order
         now = standing(order)
         shares: tuple[LineShare, ...]
@@ -392,6 +415,8 @@ class ExceptionAppliers:
                 self._tell(step, 1, f"A refund of {amount} is on its way: {note}",
                            refund_id=refund.refund_id, amount=str(amount))
             )  # fmt: skip
+        if claim:
+            effects.append(self._claim(step, len(effects), case))
         return self.commit(step, resolved, effects, release=True, ledger=ledger)
 
     def check_restock(self, step: Step) -> tuple[Order, HistoryEntry]:
