@@ -34,7 +34,11 @@ from orderflow.incidents import (
     ExceptionState,
     ExceptionType,
     Level,
+    OpenException,
+    Priority,
     RecordTracking,
+    Resolution,
+    ResolveException,
     TrackingEvent,
     TrackingKind,
 )
@@ -212,3 +216,77 @@ def test_a_case_is_acknowledged_resolved_and_closed_through_the_service(
     assert _open(order) == []
     assert store.get("o-1") == order
     check_invariants(order)
+
+
+def test_case_targets_and_the_restock_check_fire_through_the_sweep(store: OrderStore) -> None:
+    """TM-7, EX-4, EX-5, D-15: on every store, a case left unanswered escalates by itself at
+    its response target (never a second before), and an out-of-stock case waiting for a
+    restock is released by the sweep at its ETA once the context has stock again."""
+    desk = Desk(store)
+    shelf = Shelf()
+    levels: dict[str, int] = {}
+    desk.service = OrderService(store, LC, desk.clock, context=_Stocked(shelf, levels))
+    desk.sweep = TimerSweep(desk.service, worker="sweep-1")
+    opened_at = desk.clock.now()
+    desk.paid("o-target")
+    order = desk.send(
+        "o-target",
+        OpenException(ExceptionType.COMPLAINT, "no answer", priority=Priority.URGENT),
+        STAFF,
+    )
+    (case,) = order.exceptions
+    desk.clock.set(opened_at + timedelta(minutes=29, seconds=59))
+    assert all(r.order_id != "o-target" for r in desk.sweep.run().results)
+    desk.clock.set(opened_at + timedelta(minutes=30))
+    fired = [r for r in desk.sweep.run().results if r.order_id == "o-target"]
+    assert [(r.kind, r.status) for r in fired] == [
+        (DeadlineKind.EXCEPTION_TARGET, SweepStatus.APPLIED)
+    ]
+    missed = store.get("o-target").exception(case.case_id)
+    assert missed is not None
+    assert (missed.state, missed.level, missed.targets_missed) == (
+        ExceptionState.ESCALATED,
+        Level.LEVEL_3,
+        1,
+    )
+
+    # the restock: out of stock at review, wait for the ETA, in stock again by then
+    levels["BOWL"] = 0
+    desk.paid("o-stock")
+    held = desk.send("o-stock", ApproveReview(), STAFF)
+    assert held.state is OrderState.ON_HOLD
+    (short,) = [c for c in held.exceptions if c.type is ExceptionType.OUT_OF_STOCK]
+    eta = desk.clock.now() + timedelta(days=1)
+    desk.send(
+        "o-stock",
+        ResolveException(short.case_id, Resolution.WAIT_FOR_RESTOCK, "supplier", eta=eta),
+        STAFF,
+    )
+    levels["BOWL"] = 50
+    desk.clock.set(eta)
+    fired = [r for r in desk.sweep.run().results if r.order_id == "o-stock"]
+    assert [(r.kind, r.status) for r in fired] == [(DeadlineKind.RESTOCK_DUE, SweepStatus.APPLIED)]
+    assert "released" in fired[0].did
+    released = store.get("o-stock")
+    assert released.state is OrderState.PAID
+    assert released == desk.service.get("o-stock")
+
+
+class _Stocked:
+    """A context port whose stock levels the test sets (missing SKUs: plenty)."""
+
+    def __init__(self, shelf: Shelf, levels: dict[str, int]) -> None:
+        self.shelf = shelf
+        self.levels = levels
+
+    def stock_levels(self, skus: Sequence[str]) -> Mapping[str, int]:
+        """The levels set, 100 for the rest."""
+        return {sku: self.levels.get(sku, 100) for sku in skus}
+
+    def list_prices(self, skus: Sequence[str]) -> Mapping[str, Money]:
+        """No data."""
+        return self.shelf.list_prices(skus)
+
+    def is_vip(self, customer_id: str) -> bool:
+        """Nobody."""
+        return self.shelf.is_vip(customer_id)
