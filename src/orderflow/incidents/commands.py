@@ -26,7 +26,7 @@ from orderflow.errors import InvalidInput
 from orderflow.incidents.compensation import Compensation
 from orderflow.incidents.model import ExceptionType, Level, Priority, Resolution
 from orderflow.incidents.tracking import TrackingEvent
-from orderflow.inputs import check_time
+from orderflow.inputs import check_time, instance_of
 from orderflow.model import Address
 
 __all__ = [
@@ -71,11 +71,9 @@ class OpenException(Command):
     """
 
     event: ClassVar[str] = "open_exception"
-    type: ExceptionType = attrs.field(validator=attrs.validators.instance_of(ExceptionType))
+    type: ExceptionType = attrs.field(validator=instance_of(ExceptionType))
     summary: str = attrs.field(validator=_required_note)
-    priority: Priority = attrs.field(
-        default=Priority.NORMAL, validator=attrs.validators.instance_of(Priority)
-    )
+    priority: Priority = attrs.field(default=Priority.NORMAL, validator=instance_of(Priority))
     major: bool = attrs.field(default=False, validator=_flag)
     hold: bool = attrs.field(default=False, validator=_flag)
     case_id: str | None = attrs.field(default=None, validator=_optional_id)
@@ -124,9 +122,7 @@ class EscalateException(ExceptionCommand):
 
     event: ClassVar[str] = "escalate_exception"
     note: str = attrs.field(validator=_required_note)
-    level: Level | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Level))
-    )
+    level: Level | None = attrs.field(default=None, validator=instance_of(Level, optional=True))
 
     @property
     def reason_text(self) -> str | None:
@@ -148,10 +144,10 @@ class ResolveException(ExceptionCommand):
     """
 
     event: ClassVar[str] = "resolve_exception"
-    resolution: Resolution = attrs.field(validator=attrs.validators.instance_of(Resolution))
+    resolution: Resolution = attrs.field(validator=instance_of(Resolution))
     note: str = attrs.field(validator=_required_note)
     address: Address | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Address))
+        default=None, validator=instance_of(Address, optional=True)
     )
     eta: datetime | None = attrs.field(default=None, validator=_optional_time)
 
@@ -178,7 +174,7 @@ class RecordCompensation(ExceptionCommand):
     """
 
     event: ClassVar[str] = "record_compensation"
-    compensation: Compensation = attrs.field(validator=attrs.validators.instance_of(Compensation))
+    compensation: Compensation = attrs.field(validator=instance_of(Compensation))
 
 
 @attrs.frozen
@@ -232,7 +228,7 @@ class RecordTracking(Command):
     """
 
     event: ClassVar[str] = "record_tracking"
-    tracking: TrackingEvent = attrs.field(validator=attrs.validators.instance_of(TrackingEvent))
+    tracking: TrackingEvent = attrs.field(validator=instance_of(TrackingEvent))
 
 
 @attrs.frozen
