@@ -669,6 +669,7 @@ STORE_ORDERS = (
     _order_with(id="x" * 101),
     _order_with(customer_id="c\x00"),
     _order_with(customer_id="\udfff"),
+    *CASE_ORDERS[1::2],  # orders with an approved return and with an exception case
 )
 store_orders = st.sampled_from(STORE_ORDERS)
 
@@ -749,6 +750,7 @@ def _call_store(store: Any, arguments: dict[str, Any]) -> object:
 def _memory_store() -> InMemoryStore:
     store = InMemoryStore()
     store.add(place("s-1"))
+    store.add(CASE_ORDERS[1])  # o-1, with an approved return (o-1/case/1)
     return store
 
 
@@ -789,7 +791,7 @@ def test_sql_store(calls: list[dict[str, Any]]) -> None:
 
 @settings(max_examples=200)
 @given(
-    either(st.sampled_from(["s-1", "missing"])),
+    either(st.sampled_from(["s-1", "o-1", "missing"])),
     commands().flatmap(built),
     commands((PlaceOrder,)).flatmap(built),
     either(valid_actors),
