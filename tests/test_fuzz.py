@@ -364,8 +364,8 @@ def commands(draw: st.DrawFn, classes: tuple[type[Any], ...] = ALL_COMMAND_TYPES
     from valid or hostile fields; or what building raised."""
     command_class = draw(st.sampled_from(classes))
     fields = {
-        field.name: draw(
-            either(CLASS_FIELDS.get((command_class, field.name), VALID_FIELDS[field.name]))
+        field.alias: draw(
+            either(CLASS_FIELDS.get((command_class, field.alias), VALID_FIELDS[field.alias]))
         )
         for field in attrs.fields(command_class)
     }
@@ -448,7 +448,7 @@ def test_case_commands_refuse_a_value_of_another_type_with_invalid_input(
     """A case or exception command given a plain string where an enum or a value object
     belongs raises InvalidInput naming the field, not attrs' TypeError."""
     valid = next(command for command in VALID_COMMANDS if type(command) is command_class)
-    fields = {name.name: getattr(valid, name.name) for name in attrs.fields(command_class)}
+    fields = {name.alias: getattr(valid, name.name) for name in attrs.fields(command_class)}
     with pytest.raises(InvalidInput) as info:
         command_class(**{**fields, field: "wrong"})
     assert info.value.field == field
@@ -601,9 +601,9 @@ def test_case_and_exception_commands_on_orders_with_cases(
 VALID_COMMANDS = tuple(
     command_class(
         **{
-            field.name: CLASS_VALUES.get((command_class, field.name), VALID_VALUES[field.name])
+            field.alias: CLASS_VALUES.get((command_class, field.alias), VALID_VALUES[field.alias])
             for field in attrs.fields(command_class)
-            if field.name in VALID_VALUES or (command_class, field.name) in CLASS_VALUES
+            if field.alias in VALID_VALUES or (command_class, field.alias) in CLASS_VALUES
         }
     )
     for command_class in ALL_COMMAND_TYPES

@@ -116,9 +116,10 @@ def _drop_differential_tables() -> Iterator[None]:
 
 
 # Each example costs about 0.3 s on SQLite and 0.6 s on a server: a fixed number of examples,
-# whatever the profile, keeps each of these tests within a few seconds.
+# whatever the profile, keeps each of these tests within a few seconds. SQLite runs without
+# the store's cache, so every read decodes the stored documents (the servers use the cache).
 TestSqliteAgainstReference = differential_test(
-    lambda: SqlStore.sqlite(":memory:"), _dispose, max_examples=20
+    lambda: SqlStore.sqlite(":memory:", cache_size=0), _dispose, max_examples=20
 )
 TestPostgresAgainstReference = needs_postgres(
     differential_test(lambda: _differential_server(POSTGRES_URL), _emptied, max_examples=8)

@@ -159,6 +159,7 @@ def instance_of(kind: type[_T], *, optional: bool = False) -> Callable[[Any, Any
 
     def validate(instance: object, attribute: Any, value: object) -> None:
         if not isinstance(value, kind) and not (optional and value is None):
-            raise InvalidInput(attribute.name, value, f"must be {article} {kind.__name__}")
+            field = getattr(attribute, "alias", None) or attribute.name  # as the caller named it
+            raise InvalidInput(field, value, f"must be {article} {kind.__name__}")
 
     return validate

@@ -60,7 +60,9 @@ class OpenException(Command):
     """An agent opens an exception case by hand (EX-2: 客服反馈收集).
 
     Attributes:
-        type: what is wrong (EX-1).
+        exception_type: what is wrong (EX-1); given as ``type`` when building the command,
+            and read as :attr:`type` too. (A command's document names its class under
+            ``type``, so the field has another name there.)
         summary: what the agent saw (required).
         priority: how fast it must be answered; it sets the response target (EX-5).
         major: the complaint is major (EX-4: a VIP's major complaint is level 1).
@@ -71,7 +73,7 @@ class OpenException(Command):
     """
 
     event: ClassVar[str] = "open_exception"
-    type: ExceptionType = attrs.field(validator=instance_of(ExceptionType))
+    exception_type: ExceptionType = attrs.field(alias="type", validator=instance_of(ExceptionType))
     summary: str = attrs.field(validator=_required_note)
     priority: Priority = attrs.field(default=Priority.NORMAL, validator=instance_of(Priority))
     major: bool = attrs.field(default=False, validator=_flag)
@@ -83,6 +85,11 @@ class OpenException(Command):
     def _count(self, attribute: attrs.Attribute[int], value: object) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**9:
             raise InvalidInput("orders_affected", value, "must be a whole number from 1")
+
+    @property
+    def type(self) -> ExceptionType:
+        """What is wrong (EX-1)."""
+        return self.exception_type
 
     @property
     def reason_text(self) -> str | None:
