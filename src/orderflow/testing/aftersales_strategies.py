@@ -33,6 +33,7 @@ from orderflow.aftersales.followups import (
     ShipReplacement,
 )
 from orderflow.aftersales.model import Basis, CaseKind, CaseReason, ReturnCondition
+from orderflow.aftersales.money import standing
 from orderflow.ledger import RefundStatus
 from orderflow.model import OrderState
 from orderflow.money import Money, currency_exponent
@@ -63,6 +64,7 @@ _KINDS_BY_STATE: dict[OrderState, tuple[CaseKind, ...]] = {
     OrderState.ON_HOLD: (CaseKind.NOT_RECEIVED,),
 }
 """The kinds a request on an order in each state mostly asks for (D-5)."""
+_UNSHIPPED = frozenset({OrderState.PAID, OrderState.AWAITING_SHIPMENT, OrderState.IN_FULFILMENT})
 _NOTES = ("customer asked", "checked with the warehouse", "see the photos")
 
 Draw = st.DrawFn
@@ -90,10 +92,12 @@ def _amounts(order: Order, *, most: Decimal | None = None) -> st.SearchStrategy[
     return st.one_of(within, within, within, above).filter(lambda amount: amount.is_positive())
 
 
-def _skus(order: Order) -> st.SearchStrategy[str]:
-    """One of the order's SKUs, now and then one it does not have."""
-    skus = [line.sku for line in order.lines]
-    return st.one_of(st.sampled_from(skus), st.sampled_from(skus), st.just("SKU-unknown"))
+@st.composite
+def _skus(draw: Draw, order: Order) -> str:
+    """One of the order's SKUs, now and then (one in eight) one it does not have."""
+    if draw(one_in(8), label="unknown SKU?"):
+        return "SKU-unknown"
+    return draw(st.sampled_from([line.sku for line in order.lines]), label="sku")
 
 
 @st.composite
@@ -222,12 +226,14 @@ def return_steps(draw: Draw, order: Order) -> c.Command:
 
 @st.composite
 def money_only_refunds(draw: Draw, order: Order) -> RefundMoneyOnly:
-    """Money-only refunds (AS-7) of up to what the order cost (now and then more), spread
-    over the lines, or shared out to one or two of them; sometimes with a caller-given
-    refund id, which may be one the order already has."""
-    amount = draw(_amounts(order), label="amount")
+    """Money-only refunds (AS-7) of up to what the order may still be refunded (now and then
+    more), spread over the lines, or shared out to one or two of them; sometimes with a
+    caller-given refund id, which may be one the order already has."""
+    room = standing(order).room.amount
+    amount = draw(_amounts(order, most=room if room > 0 else None), label="amount")
     shares: tuple[ShareRequest, ...] = ()
-    skus = draw(st.lists(_skus(order), max_size=2, unique=True), label="shared to")
+    shared = draw(st.sampled_from([0, 0, 1, 2]), label="lines shared to")
+    skus = draw(st.lists(_skus(order), min_size=shared, max_size=shared, unique=True))
     if len(skus) == 1:
         shares = (ShareRequest(skus[0], amount),)
     elif len(skus) == 2 and amount.amount > _smallest(order):
@@ -287,7 +293,7 @@ _WAITS_FOR: dict[CaseState, tuple[str, ...]] = {
     S.IN_REVIEW: ("decide", "decide", "override"),
     S.APPROVED: ("ship_back", "ship_back", "lost", "receive"),
     S.RETURNING: ("receive", "receive", "lost"),
-    S.RECEIVED: ("replace", "refund"),
+    S.RECEIVED: ("replace", "replace", "refund"),
     S.REFUND_PENDING: ("refund", "refund", "lost"),
     S.REFUND_FAILED: ("refund", "refund", "ask"),
     S.REFUNDED: ("refund", "approve", "replace"),
@@ -302,7 +308,8 @@ def case_commands(draw: Draw, order: Order) -> c.Command:
     """Any after-sales command on ``order``: mostly one that a case of the order waits for
     in its state (approve a request, ship back an approved return, receive a returning one,
     answer a pending refund, ...), else a new request, a money-only refund, an answer on a
-    refund, or a command for a case in a state that refuses it or for an unknown case."""
+    refund, or a command for a case in a state that refuses it or for an unknown case. A
+    money-only refund is drawn for an order not shipped yet, an answer on a refund else."""
     roll = draw(st.integers(0, 9), label="what")
     cases = order.open_cases
     if not cases or draw(one_in(5), label="any case?"):
@@ -315,5 +322,8 @@ def case_commands(draw: Draw, order: Order) -> c.Command:
     if roll < 8:
         return draw(case_requests(order))
     if roll == 8:
-        return draw(st.one_of(money_only_refunds(order), refund_answers(order)))
+        unshipped = order.state in _UNSHIPPED or (
+            order.hold is not None and order.hold.from_state in _UNSHIPPED
+        )
+        return draw(money_only_refunds(order) if unshipped else refund_answers(order))
     return draw(st.one_of(case_decisions(order), return_steps(order)))
