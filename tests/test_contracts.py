@@ -7,9 +7,12 @@ from datetime import datetime
 import pytest
 
 from orderflow.adapters.memory import InMemoryStore
+from orderflow.aftersales import CASE_COMMAND_TYPES
+from orderflow.incidents.commands import EXCEPTION_COMMAND_TYPES
 from orderflow.model import Address
 from orderflow.order import Order
 from orderflow.ports import OrderStore
+from orderflow.testing import differential
 from orderflow.testing.contracts import OrderStoreContract, differential_test
 
 
@@ -95,6 +98,32 @@ class SinceExclusiveStore(InMemoryStore):
         return [order for order in found if order.created_at != since]
 
 
+class CaseDroppingStore(InMemoryStore):
+    """A broken store: it saves an order without its after-sales cases (a document mapping
+    that forgot the field)."""
+
+    def save(self, order: Order, expected_version: int) -> None:
+        """Save the order with no after-sales cases."""
+        super().save(order._replace(cases=()), expected_version)
+
+
+_CASE_COMMANDS = (*CASE_COMMAND_TYPES, *EXCEPTION_COMMAND_TYPES)
+
+
+class CaseCommandIgnoringStore(InMemoryStore):
+    """A broken store: a save whose new entries are all case commands (after-sales,
+    exceptions, tracking) is acknowledged but never written, so reads return the order as it
+    was before (a stale order)."""
+
+    def save(self, order: Order, expected_version: int) -> None:
+        """Skip saves of case commands only."""
+        new = order.history[expected_version:]
+        if all(isinstance(entry.command, _CASE_COMMANDS) for entry in new):
+            self.get(order.id)  # the order must exist, as in a real save
+            return
+        super().save(order, expected_version)
+
+
 class _Broken(OrderStoreContract):
     def __init__(self, factory: type[InMemoryStore]) -> None:
         self.factory = factory
@@ -164,3 +193,23 @@ def test_the_differential_test_catches_broken_stores(broken: type[InMemoryStore]
     case = differential_test(broken, max_examples=100, shrink=False, derandomize=True)
     with pytest.raises(AssertionError):
         case("runTest").runTest()
+
+
+@pytest.mark.parametrize("broken", [CaseDroppingStore, CaseCommandIgnoringStore])
+def test_the_differential_test_catches_stores_that_lose_case_commands(
+    broken: type[InMemoryStore],
+) -> None:
+    """AS-1, EX-6: the differential test sends after-sales, exception and tracking commands,
+    so a store that drops an order's cases, or that loses a save of case commands (a stale
+    order on the next read), disagrees with the reference."""
+    case = differential_test(broken, max_examples=100, shrink=False, derandomize=True)
+    with pytest.raises(AssertionError):
+        case("runTest").runTest()
+
+
+def test_the_differential_test_is_importable_from_the_contracts() -> None:
+    """The differential test moved to its own module; the contracts module still offers it."""
+    from orderflow.testing import contracts
+
+    assert contracts.differential_test is differential.differential_test
+    assert contracts.StoreDifferential is differential.StoreDifferential

@@ -1,5 +1,8 @@
 """Hostile input at every public entry point: the library's own errors, and nothing changed.
 
+The entry points include every command of the order lifecycle, of after-sales cases and of
+order exceptions, built from hostile fields and handled on orders with open cases.
+
 Each test draws arguments that are either valid or hostile (None, bools, floats with NaN and
 infinities, huge integers, 5,000-digit and 1 MB strings, NUL characters, lone surrogates,
 non-ASCII digits, a list nested 50,000 deep, bytes, naive datetimes and datetimes next to
@@ -45,8 +48,31 @@ from orderflow import (
 from orderflow.adapters.memory import InMemoryStore
 from orderflow.adapters.sql import SqlStore
 from orderflow.adapters.sql.translate import _redact, _translate
+from orderflow.aftersales import (
+    CASE_COMMAND_TYPES,
+    ApproveCase,
+    CaseKind,
+    CaseReason,
+    ReceiveReturn,
+    RequestAfterSales,
+    ReturnCondition,
+    ShareRequest,
+    Units,
+)
 from orderflow.commands import COMMAND_TYPES
 from orderflow.errors import StoreError
+from orderflow.incidents.commands import (
+    EXCEPTION_COMMAND_TYPES,
+    EscalateException,
+    OpenException,
+    RecordCompensation,
+    RecordTracking,
+    ResolveException,
+)
+from orderflow.incidents.compensation import Compensation, CompensationKind
+from orderflow.incidents.model import ExceptionType, Level, Priority, Resolution
+from orderflow.incidents.tracking import TrackingEvent, TrackingKind
+from orderflow.inputs import EARLIEST
 from orderflow.limits import Limits
 from orderflow.order import ORDER_FIELDS
 from orderflow.ports import ManualClock, UuidIds
@@ -176,7 +202,28 @@ def calling(call: Callable[[], object]) -> object:
 
 # -- values -----------------------------------------------------------------------------------
 
-ORDERS = (place(), paid(), shipped(), delivered(), closed(), held(paid()))
+
+def _with(order: Order, *steps: tuple[Any, Any]) -> Order:
+    """The order after the steps, each a minute after the last change."""
+    for command, actor in steps:
+        order = LIFECYCLE.handle(
+            order, command, actor, order.updated_at + timedelta(minutes=1)
+        ).order
+    return order
+
+
+RETURN = RequestAfterSales(CaseKind.RETURN, CaseReason.NO_REASON, (Units("SKU-A", 1),))
+NOT_RECEIVED = RequestAfterSales(CaseKind.NOT_RECEIVED, CaseReason.NOTHING_SHIPPED)
+CASE_ORDERS = (
+    _with(delivered(), (RETURN, CUSTOMER)),  # a return requested: o-1/case/1
+    _with(delivered(), (RETURN, CUSTOMER), (ApproveCase("o-1/case/1"), STAFF)),
+    _with(paid(), (NOT_RECEIVED, CUSTOMER), (ApproveCase("o-1/case/1"), STAFF)),  # refunding
+    _with(paid(), (OpenException(ExceptionType.COMPLAINT, "rude", hold=True), STAFF)),
+    _with(shipped(), (RecordTracking(TrackingEvent(TrackingKind.LOST, T0)), SYSTEM)),
+)
+"""Orders with open cases: after-sales (requested, approved, refund pending) and exception
+cases (opened by hand, holding the order; opened by a tracking event)."""
+ORDERS = (place(), paid(), shipped(), delivered(), closed(), held(paid()), *CASE_ORDERS)
 valid_orders = st.sampled_from(ORDERS)
 valid_actors = st.sampled_from([CUSTOMER, STAFF, SYSTEM])
 valid_times = st.sampled_from(
@@ -210,6 +257,7 @@ VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "amount": st.sampled_from([cny("119.90"), cny("999999999999999999.99"), cny("0")]),
     "unit_price": st.sampled_from([cny("1.00"), cny("999999999999999999.99")]),
     "sku": st.sampled_from(["SKU-A", "SKU-B", "missing"]),
+    "missing": st.one_of(st.none(), st.integers(-1, 10**7)),
     "carrier": st.sampled_from(["SF Express", ""]),
     "tracking_number": st.sampled_from(["SF1", ""]),
     "note": st.sampled_from(["", "customer asked", "n" * 2_000]),
@@ -219,7 +267,59 @@ VALID_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "case_id": st.sampled_from([None, "case-1"]),
     "refund_id": st.sampled_from(["o-1/refund/1", "o-1/refund/2"]),
     "command_id": st.sampled_from([None, "cmd-1", "cmd-2"]),
+    # after-sales and exception commands
+    "kind": st.sampled_from(CaseKind),
+    "skus": st.sampled_from([(), ("SKU-A",), ("SKU-A", "SKU-B"), ("SKU-A", "SKU-A")]),
+    "justification": st.sampled_from(["", "goodwill", "j" * 2_000]),
+    "shipping_cost": st.sampled_from([None, cny("8.00"), cny("0")]),
+    "condition": st.sampled_from(ReturnCondition),
+    "deduction": st.sampled_from([None, cny("5.00"), cny("999999999999999999.99")]),
+    "window": st.sampled_from(["no_reason", "quality", "other"]),
+    "shares": st.sampled_from(
+        [(), (ShareRequest("SKU-A", cny("119.90")),), (ShareRequest("SKU-B", cny("1.00")),)]
+    ),
+    "stated_unsealed": st.booleans(),
+    "approve": st.booleans(),
+    "refund": st.booleans(),
+    "type": st.sampled_from(ExceptionType),
+    "summary": st.sampled_from(["rude courier", ""]),
+    "priority": st.sampled_from(Priority),
+    "major": st.booleans(),
+    "hold": st.booleans(),
+    "orders_affected": st.sampled_from([1, 40, 10**9]),
+    "level": st.sampled_from([None, *Level]),
+    "resolution": st.sampled_from(Resolution),
+    "eta": st.sampled_from([None, T0 + timedelta(days=3), datetime(8999, 12, 31, tzinfo=UTC)]),
+    "compensation": st.builds(
+        Compensation,
+        st.sampled_from(CompensationKind),
+        st.sampled_from([cny("10.00"), cny("5000.00"), Money("1", "USD")]),
+        st.just("voucher"),
+        st.sampled_from([None, "lead-1"]),
+    ),
+    "tracking": st.builds(
+        TrackingEvent,
+        st.sampled_from(TrackingKind),
+        st.sampled_from([T0, datetime(8999, 12, 31, tzinfo=UTC), EARLIEST]),
+        st.sampled_from(["", "depot"]),
+    ),
 }
+CASE_IDS = st.sampled_from(["o-1/case/1", "o-1/case/2", "o-1/exception/1", "case-1"])
+CASE_TYPES: tuple[type[Any], ...] = (*CASE_COMMAND_TYPES, *EXCEPTION_COMMAND_TYPES)
+ALL_COMMAND_TYPES: tuple[type[Any], ...] = (*COMMAND_TYPES, *CASE_TYPES)
+CLASS_FIELDS: dict[tuple[type[Any], str], st.SearchStrategy[Any]] = {
+    **{(kind, "case_id"): st.one_of(st.none(), CASE_IDS) for kind in CASE_TYPES},
+    **{
+        (kind, "lines"): st.sampled_from(
+            [(), (Units("SKU-A", 1),), (Units("SKU-A", 3), Units("SKU-B", 1)), (Units("X", 1),)]
+        )
+        for kind in CASE_TYPES
+    },
+    **{(kind, "reason"): st.sampled_from(["", "partly used"]) for kind in CASE_TYPES},
+    (RequestAfterSales, "reason"): st.sampled_from(CaseReason.known()),
+    (RequestAfterSales, "amount"): st.sampled_from([None, cny("10.00"), cny("500.00")]),
+}
+"""Fields whose valid values depend on the command class (a case's lines are units)."""
 
 VALID_VALUES: dict[str, Any] = {
     "order_id": "o-new",
@@ -235,15 +335,43 @@ VALID_VALUES: dict[str, Any] = {
     "note": "customer asked",
     "reason": CloseReason.OUT_OF_STOCK,
     "refund_id": "o-1/refund/1",
+    "case_id": "o-1/case/1",
+    "kind": CaseKind.RETURN,
+    "condition": ReturnCondition.AS_SOLD,
+    "window": "no_reason",
+    "approve": True,
+    "refund": True,
+    "type": ExceptionType.COMPLAINT,
+    "summary": "rude courier",
+    "resolution": Resolution.ANSWERED,
+    "compensation": Compensation(CompensationKind.DISCOUNT, cny("10.00")),
+    "tracking": TrackingEvent(TrackingKind.DELAYED, T0),
+    "justification": "goodwill",
 }
+CLASS_VALUES: dict[tuple[type[Any], str], Any] = {
+    **{(kind, "lines"): (Units("SKU-A", 1),) for kind in CASE_TYPES},
+    **{(kind, "reason"): "not as the buyer says" for kind in CASE_TYPES},
+    (RequestAfterSales, "reason"): CaseReason.NO_REASON,
+    (RequestAfterSales, "case_id"): None,
+    (RequestAfterSales, "amount"): None,
+    (OpenException, "case_id"): None,
+    (OpenException, "sku"): None,
+    (ResolveException, "sku"): None,
+    (ResolveException, "unit_price"): None,
+}
+"""Valid values that depend on the command class."""
 
 
 @st.composite
-def commands(draw: st.DrawFn, classes: tuple[type[Any], ...] = COMMAND_TYPES) -> object:
-    """A command of any class built from valid or hostile fields; or what building raised."""
+def commands(draw: st.DrawFn, classes: tuple[type[Any], ...] = ALL_COMMAND_TYPES) -> object:
+    """A command of any class (the lifecycle's, after-sales and exception commands) built
+    from valid or hostile fields; or what building raised."""
     command_class = draw(st.sampled_from(classes))
     fields = {
-        field.name: draw(either(VALID_FIELDS[field.name])) for field in attrs.fields(command_class)
+        field.alias: draw(
+            either(CLASS_FIELDS.get((command_class, field.alias), VALID_FIELDS[field.alias]))
+        )
+        for field in attrs.fields(command_class)
     }
     return calling(lambda: command_class(**fields))
 
@@ -302,6 +430,34 @@ def test_money_arithmetic_and_split(amount: Any, parts: Any, factor: Any) -> Non
             calling(lambda: amount * factor)
 
 
+@pytest.mark.parametrize(
+    ("command_class", "field"),
+    [
+        (RequestAfterSales, "kind"),
+        (RequestAfterSales, "reason"),
+        (ReceiveReturn, "condition"),
+        (OpenException, "type"),
+        (OpenException, "priority"),
+        (EscalateException, "level"),
+        (ResolveException, "resolution"),
+        (ResolveException, "address"),
+        (RecordCompensation, "compensation"),
+        (RecordTracking, "tracking"),
+    ],
+    ids=lambda value: getattr(value, "__name__", value),
+)
+def test_case_commands_refuse_a_value_of_another_type_with_invalid_input(
+    command_class: type[Any], field: str
+) -> None:
+    """A case or exception command given a plain string where an enum or a value object
+    belongs raises InvalidInput naming the field, not attrs' TypeError."""
+    valid = next(command for command in VALID_COMMANDS if type(command) is command_class)
+    fields = {name.alias: getattr(valid, name.name) for name in attrs.fields(command_class)}
+    with pytest.raises(InvalidInput) as info:
+        command_class(**{**fields, field: "wrong"})
+    assert info.value.field == field
+
+
 @settings(max_examples=200)
 @given(
     either(st.just("SKU-A")),
@@ -354,7 +510,36 @@ def test_close_reasons(code: Any, description: Any, needs_note: Any) -> None:
 @given(commands())
 def test_every_command_constructor(command: object) -> None:
     """Every command class is built or refused with InvalidInput, whatever its fields."""
-    assert isinstance(command, (OrderflowError, *COMMAND_TYPES))
+    assert isinstance(command, (OrderflowError, *ALL_COMMAND_TYPES))
+
+
+@settings(max_examples=300)
+@given(commands(CASE_TYPES))
+def test_every_case_and_exception_command_constructor(command: object) -> None:
+    """AS-1, EX-2: every after-sales and exception command class is built or refused with
+    InvalidInput, whatever its fields."""
+    assert isinstance(command, (OrderflowError, *CASE_TYPES))
+
+
+@settings(max_examples=200)
+@given(
+    either(st.just("SKU-A")),
+    either(st.sampled_from([1, 3, 1_000_000])),
+    either(st.sampled_from([cny("1.00"), cny("0.01")])),
+    either(st.sampled_from(CompensationKind)),
+    either(st.sampled_from([None, "lead-1"])),
+    either(st.sampled_from(TrackingKind)),
+    times,
+)
+def test_case_values(
+    sku: Any, quantity: Any, amount: Any, kind: Any, approver: Any, event: Any, at: Any
+) -> None:
+    """The values case commands carry (units, shares, compensations, tracking events) are
+    built or refused with InvalidInput."""
+    calling(lambda: Units(sku, quantity))
+    calling(lambda: ShareRequest(sku, amount))
+    calling(lambda: Compensation(kind, amount, "voucher", approver))
+    calling(lambda: TrackingEvent(event, at, sku))
 
 
 @settings(max_examples=150)
@@ -397,15 +582,35 @@ def test_lifecycle_handle_check_and_available(
     calling(lambda: LIFECYCLE.available(order, actor, at))
 
 
+@settings(max_examples=300)
+@given(
+    either(st.sampled_from(CASE_ORDERS)),
+    commands(CASE_TYPES).flatmap(built),
+    either(valid_actors),
+    times,
+    either(st.one_of(st.none(), CASE_IDS)),
+)
+def test_case_and_exception_commands_on_orders_with_cases(
+    order: Any, command: Any, actor: Any, at: Any, case_id: Any
+) -> None:
+    """AS-1, EX-6: on orders with open after-sales and exception cases, case commands from
+    any actor at any time are handled, checked, offered (for a case too) and previewed, or
+    raise an orderflow error."""
+    calling(lambda: LIFECYCLE.handle(order, command, actor, at))
+    calling(lambda: LIFECYCLE.check(order, command, actor, at))
+    calling(lambda: LIFECYCLE.available(order, actor, at, case_id=case_id))
+    calling(lambda: LIFECYCLE.preview(order, command, actor, at))
+
+
 VALID_COMMANDS = tuple(
     command_class(
         **{
-            field.name: VALID_VALUES[field.name]
+            field.alias: CLASS_VALUES.get((command_class, field.alias), VALID_VALUES[field.alias])
             for field in attrs.fields(command_class)
-            if field.name in VALID_VALUES
+            if field.alias in VALID_VALUES or (command_class, field.alias) in CLASS_VALUES
         }
     )
-    for command_class in COMMAND_TYPES
+    for command_class in ALL_COMMAND_TYPES
 )
 
 
@@ -468,6 +673,7 @@ STORE_ORDERS = (
     _order_with(id="x" * 101),
     _order_with(customer_id="c\x00"),
     _order_with(customer_id="\udfff"),
+    *CASE_ORDERS[1::2],  # orders with an approved return and with an exception case
 )
 store_orders = st.sampled_from(STORE_ORDERS)
 
@@ -548,6 +754,7 @@ def _call_store(store: Any, arguments: dict[str, Any]) -> object:
 def _memory_store() -> InMemoryStore:
     store = InMemoryStore()
     store.add(place("s-1"))
+    store.add(CASE_ORDERS[1])  # o-1, with an approved return (o-1/case/1)
     return store
 
 
@@ -588,7 +795,7 @@ def test_sql_store(calls: list[dict[str, Any]]) -> None:
 
 @settings(max_examples=200)
 @given(
-    either(st.sampled_from(["s-1", "missing"])),
+    either(st.sampled_from(["s-1", "o-1", "missing"])),
     commands().flatmap(built),
     commands((PlaceOrder,)).flatmap(built),
     either(valid_actors),

@@ -8,6 +8,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -30,7 +31,11 @@ from orderflow import (
     Ship,
     register_currency,
 )
+from orderflow.aftersales import CASE_COMMAND_TYPES
+from orderflow.commands import COMMAND_TYPES
 from orderflow.converter import _registry
+from orderflow.incidents.commands import EXCEPTION_COMMAND_TYPES, OpenException
+from orderflow.incidents.model import ExceptionType
 from orderflow.serialization import SCHEMA_VERSION, converter, dump, load, loads
 from orderflow.testing import strategies as ofs
 from tests.support import ADDRESS, CUSTOMER, LIFECYCLE, apply, closed, cny, paid, shipped
@@ -377,3 +382,27 @@ def test_the_converter_is_strict_for_a_hosts_own_values() -> None:
         converter.structure(1, bool)
     with pytest.raises(AssertionError, match="two classes are registered as type 'pay'"):
         _registry([Pay, Pay], "type")
+
+
+def test_an_order_with_an_exception_opened_by_hand_round_trips() -> None:
+    """EX-2: the command opening an exception case by hand keeps its command tag apart from
+    the exception's type, so an order whose history holds it loads back equal (it was
+    written with the type in place of the tag, and refused when read)."""
+    opening = OpenException(ExceptionType.COMPLAINT, "rude courier", hold=True)
+    order = apply(paid(), opening).order
+    document = json.loads(json.dumps(dump(order)))
+    assert document["history"][-1]["command"]["type"] == "open_exception"
+    assert load(document, Order) == order
+    loaded = load(document, Order).history.last.command
+    assert isinstance(loaded, OpenException)
+    assert loaded.type is ExceptionType.COMPLAINT
+    assert OpenException(type=ExceptionType.COMPLAINT, summary="rude") == OpenException(
+        ExceptionType.COMPLAINT, "rude"
+    )
+
+
+def test_no_command_has_a_field_named_like_the_command_tag() -> None:
+    """A command's document names its class under ``type``: no command class may have a
+    field of that name, or its value would take the tag's place."""
+    for command_class in (*COMMAND_TYPES, *CASE_COMMAND_TYPES, *EXCEPTION_COMMAND_TYPES):
+        assert "type" not in {field.name for field in attrs.fields(command_class)}, command_class

@@ -15,13 +15,15 @@ checks what it is given with these functions, so that the rules are the same eve
   (:data:`EARLIEST`, :data:`LATEST`), so that adding any timeout the settings allow (at most
   3650 days) can never overflow.
 
-Each check raises :class:`~orderflow.errors.InvalidInput` naming the field and the problem.
+Each check raises :class:`~orderflow.errors.InvalidInput` naming the field and the problem;
+:func:`instance_of` makes an attrs validator of a value's type that does the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Final
+from typing import Any, Final, Literal, TypeVar, overload
 
 from orderflow.errors import InvalidInput
 
@@ -34,7 +36,10 @@ __all__ = [
     "check_identifier",
     "check_text",
     "check_time",
+    "instance_of",
 ]
+
+_T = TypeVar("_T")
 
 MAX_IDENTIFIER_LENGTH: Final = 100
 """The most characters of an identifier (the SQL store's id columns hold 100)."""
@@ -130,3 +135,31 @@ def check_time(field: str, value: object) -> datetime:
             field, value, "must be from 1970-01-01 up to (not including) 9000-01-01 UTC"
         )
     return value
+
+
+@overload
+def instance_of(kind: type[_T]) -> Callable[[Any, Any, _T], None]: ...
+
+
+@overload
+def instance_of(
+    kind: type[_T], *, optional: Literal[True]
+) -> Callable[[Any, Any, _T | None], None]: ...
+
+
+def instance_of(kind: type[_T], *, optional: bool = False) -> Callable[[Any, Any, Any], None]:
+    """An attrs validator requiring an instance of ``kind`` (or ``None`` when ``optional``),
+    raising :class:`~orderflow.errors.InvalidInput` rather than attrs' ``TypeError``.
+
+    Args:
+        kind: the type required.
+        optional: whether ``None`` is allowed too.
+    """
+    article = "an" if kind.__name__[:1] in "AEIOU" else "a"
+
+    def validate(instance: object, attribute: Any, value: object) -> None:
+        if not isinstance(value, kind) and not (optional and value is None):
+            field = getattr(attribute, "alias", None) or attribute.name  # as the caller named it
+            raise InvalidInput(field, value, f"must be {article} {kind.__name__}")
+
+    return validate

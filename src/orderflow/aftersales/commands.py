@@ -25,7 +25,7 @@ from orderflow.commands import (
     _required_note,
 )
 from orderflow.errors import InvalidInput
-from orderflow.inputs import check_identifier
+from orderflow.inputs import check_identifier, instance_of
 from orderflow.money import Money
 
 __all__ = [
@@ -132,8 +132,8 @@ class RequestAfterSales(Command):
     """
 
     event: ClassVar[str] = "request_after_sales"
-    kind: CaseKind = attrs.field(validator=attrs.validators.instance_of(CaseKind))
-    reason: CaseReason = attrs.field(validator=attrs.validators.instance_of(CaseReason))
+    kind: CaseKind = attrs.field(validator=instance_of(CaseKind))
+    reason: CaseReason = attrs.field(validator=instance_of(CaseReason))
     lines: tuple[Units, ...] = attrs.field(default=(), converter=_units)
     amount: Money | None = attrs.field(default=None)
     note: str = attrs.field(default="", validator=_note)

@@ -38,6 +38,7 @@ from orderflow.commands import (
     _shipping_text,
 )
 from orderflow.errors import InvalidInput
+from orderflow.inputs import instance_of
 from orderflow.money import Money
 
 __all__ = [
@@ -93,7 +94,7 @@ class ReceiveReturn(CaseCommand):
     event: ClassVar[str] = "receive_return"
     lines: tuple[Units, ...] = attrs.field(converter=_units)
     condition: ReturnCondition = attrs.field(
-        default=ReturnCondition.AS_SOLD, validator=attrs.validators.instance_of(ReturnCondition)
+        default=ReturnCondition.AS_SOLD, validator=instance_of(ReturnCondition)
     )
     deduction: Money | None = attrs.field(default=None)
     justification: str = attrs.field(default="", validator=_note)

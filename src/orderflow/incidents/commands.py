@@ -27,7 +27,7 @@ from orderflow.errors import InvalidInput
 from orderflow.incidents.compensation import Compensation
 from orderflow.incidents.model import ExceptionType, Level, Priority, Resolution
 from orderflow.incidents.tracking import TrackingEvent
-from orderflow.inputs import check_time
+from orderflow.inputs import check_time, instance_of
 from orderflow.model import Address
 from orderflow.money import Money
 
@@ -62,8 +62,9 @@ class OpenException(Command):
     """An agent opens an exception case by hand (EX-2: 客服反馈收集).
 
     Attributes:
-        exception_type: what is wrong (EX-1). (Not ``type``: a stored command's ``type``
-            key names its class.)
+        exception_type: what is wrong (EX-1); given as ``type`` when building the command,
+            and read as :attr:`type` too. (A command's document names its class under
+            ``type``, so the field has another name there.)
         summary: what the agent saw (required).
         priority: how fast it must be answered; it sets the response target (EX-5).
         major: the complaint is major (EX-4: a VIP's major complaint is level 1).
@@ -83,13 +84,9 @@ class OpenException(Command):
     """
 
     event: ClassVar[str] = "open_exception"
-    exception_type: ExceptionType = attrs.field(
-        validator=attrs.validators.instance_of(ExceptionType)
-    )
+    exception_type: ExceptionType = attrs.field(alias="type", validator=instance_of(ExceptionType))
     summary: str = attrs.field(validator=_required_note)
-    priority: Priority = attrs.field(
-        default=Priority.NORMAL, validator=attrs.validators.instance_of(Priority)
-    )
+    priority: Priority = attrs.field(default=Priority.NORMAL, validator=instance_of(Priority))
     major: bool = attrs.field(default=False, validator=_flag)
     hold: bool = attrs.field(default=False, validator=_flag)
     case_id: str | None = attrs.field(default=None, validator=_optional_id)
@@ -112,6 +109,11 @@ class OpenException(Command):
     def _count(self, attribute: attrs.Attribute[int], value: object) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**9:
             raise InvalidInput("orders_affected", value, "must be a whole number from 1")
+
+    @property
+    def type(self) -> ExceptionType:
+        """What is wrong (EX-1)."""
+        return self.exception_type
 
     @property
     def reason_text(self) -> str | None:
@@ -151,9 +153,7 @@ class EscalateException(ExceptionCommand):
 
     event: ClassVar[str] = "escalate_exception"
     note: str = attrs.field(validator=_required_note)
-    level: Level | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Level))
-    )
+    level: Level | None = attrs.field(default=None, validator=instance_of(Level, optional=True))
 
     @property
     def reason_text(self) -> str | None:
@@ -183,10 +183,10 @@ class ResolveException(ExceptionCommand):
     """
 
     event: ClassVar[str] = "resolve_exception"
-    resolution: Resolution = attrs.field(validator=attrs.validators.instance_of(Resolution))
+    resolution: Resolution = attrs.field(validator=instance_of(Resolution))
     note: str = attrs.field(validator=_required_note)
     address: Address | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Address))
+        default=None, validator=instance_of(Address, optional=True)
     )
     eta: datetime | None = attrs.field(default=None, validator=_optional_time)
     sku: str | None = attrs.field(default=None, validator=_optional_id)
@@ -225,7 +225,7 @@ class RecordCompensation(ExceptionCommand):
     """
 
     event: ClassVar[str] = "record_compensation"
-    compensation: Compensation = attrs.field(validator=attrs.validators.instance_of(Compensation))
+    compensation: Compensation = attrs.field(validator=instance_of(Compensation))
 
 
 @attrs.frozen
@@ -279,7 +279,7 @@ class RecordTracking(Command):
     """
 
     event: ClassVar[str] = "record_tracking"
-    tracking: TrackingEvent = attrs.field(validator=attrs.validators.instance_of(TrackingEvent))
+    tracking: TrackingEvent = attrs.field(validator=instance_of(TrackingEvent))
 
 
 @attrs.frozen

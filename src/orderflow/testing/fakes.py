@@ -1,4 +1,5 @@
-"""Fakes for the ports that hosts implement: notifiers and effect handlers that record or fail.
+"""Fakes for the ports that hosts implement: notifiers and effect handlers that record or fail,
+and a context port that answers from fixed tables.
 
 Example::
 
@@ -13,11 +14,18 @@ Example::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from orderflow.effects import Effect, NotifyCustomer
+from orderflow.money import Money
 
-__all__ = ["FailingHandler", "FlakyHandler", "RecordingHandler", "RecordingNotifier"]
+__all__ = [
+    "FailingHandler",
+    "FixedContext",
+    "FlakyHandler",
+    "RecordingHandler",
+    "RecordingNotifier",
+]
 
 
 class RecordingNotifier:
@@ -97,3 +105,36 @@ class FailingHandler:
         with self._lock:
             self.calls.append(effect)
         raise self._error if isinstance(self._error, BaseException) else self._error()
+
+
+class FixedContext:
+    """A :class:`~orderflow.incidents.ContextPort` that answers from fixed tables: what a
+    host knows about stock, list prices and VIP customers (PT-4).
+
+    Args:
+        stock: units available by SKU; a SKU left out has no data (in stock).
+        list_prices: list prices by SKU; a SKU left out is not price-checked.
+        vips: the ids of the VIP customers.
+    """
+
+    def __init__(
+        self,
+        stock: Mapping[str, int] | None = None,
+        list_prices: Mapping[str, Money] | None = None,
+        vips: Sequence[str] = (),
+    ) -> None:
+        self.stock = dict(stock or {})
+        self.prices = dict(list_prices or {})
+        self.vips = frozenset(vips)
+
+    def stock_levels(self, skus: Sequence[str]) -> Mapping[str, int]:
+        """The stock of the SKUs asked that the table knows."""
+        return {sku: self.stock[sku] for sku in skus if sku in self.stock}
+
+    def list_prices(self, skus: Sequence[str]) -> Mapping[str, Money]:
+        """The list prices of the SKUs asked that the table knows."""
+        return {sku: self.prices[sku] for sku in skus if sku in self.prices}
+
+    def is_vip(self, customer_id: str) -> bool:
+        """Whether the customer is among the VIPs."""
+        return customer_id in self.vips
