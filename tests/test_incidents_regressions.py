@@ -14,11 +14,13 @@ from orderflow import (
     CommandRefused,
     InvalidInput,
     Lifecycle,
+    Limits,
     Order,
     OrderLine,
     OrderState,
     Pay,
     PlaceOrder,
+    Settings,
     Ship,
     StartFulfilment,
 )
@@ -233,3 +235,45 @@ def test_ex3_a_lost_parcel_settled_with_the_customer_is_claimed_from_the_carrier
         assert len(claims) == 1, resolution
         assert "SF SF1" in claims[0].message
         assert len({effect.id for effect in outcome.effects}) == len(outcome.effects)
+
+
+def test_a_carriers_feed_cannot_grow_an_order_without_bound() -> None:
+    """TM-4, PT-1: a shipment records at most ``Limits.tracking_events_per_order`` events;
+    one more is refused and changes nothing (a feed replaying events without command ids
+    used to grow the order's history without limit)."""
+    shop = Lifecycle(Settings(limits=Limits(tracking_events_per_order=3)))
+    order = shop.place(
+        PlaceOrder("o-feed", "c-1", (OrderLine("TEA", 1, cny("10.00")),), ADDRESS),
+        Actor.customer("c-1"),
+        T0,
+    ).order
+    order = shop.handle(order, Pay(cny("10.00"), "p-feed"), SYSTEM, T0).order
+    for command in (ApproveReview(), StartFulfilment(), Ship("SF", "SF1")):
+        order = shop.handle(order, command, STAFF, T0).order
+    event = RecordTracking(TrackingEvent(TrackingKind.IN_TRANSIT, T0, "hub"))
+    for _ in range(3):
+        order = shop.handle(order, event, SYSTEM, T0).order
+    with pytest.raises(CommandRefused) as refused:
+        shop.handle(order, event, SYSTEM, T0)
+    assert refused.value.code == "record_tracking.too_many_events"
+    assert order.shipment is not None
+    assert len(order.shipment.events) == 3
+
+
+def test_agents_open_at_most_the_limit_of_cases_on_one_order() -> None:
+    """EX-2: an agent opens at most ``Limits.exception_cases_per_order`` cases by hand on one
+    order; cases the review opens do not count against it."""
+    shop = Lifecycle(Settings(limits=Limits(exception_cases_per_order=2)))
+    order = shop.place(
+        PlaceOrder("o-many", "c-1", (OrderLine("TEA", 1, cny("10.00")),), ADDRESS),
+        Actor.customer("c-1"),
+        T0,
+    ).order
+    order = shop.handle(order, Pay(cny("10.00"), "p-many"), SYSTEM, T0).order
+    complaint = OpenException(ExceptionType.COMPLAINT, "asked again")
+    for _ in range(2):
+        order = shop.handle(order, complaint, STAFF, T0).order
+    with pytest.raises(CommandRefused) as refused:
+        shop.handle(order, complaint, STAFF, T0)
+    assert refused.value.code == "open_exception.too_many_cases"
+    assert len(order.exceptions) == 2

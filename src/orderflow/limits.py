@@ -54,6 +54,14 @@ class Limits:
         cases_per_order: the most after-sales cases an order may hold (default 50, 1 to
             1,000); one more request is refused with
             ``request_after_sales.too_many_cases``.
+        exception_cases_per_order: the most exception cases an agent may open on one order
+            by hand (default 50, 1 to 1,000; the cases review, payments, timers and the
+            carrier open are bounded by what opens them); one more is refused with
+            ``open_exception.too_many_cases``.
+        tracking_events_per_order: the most carrier tracking events an order's shipment
+            may record (default 200, 1 to 10,000); one more is refused with
+            ``record_tracking.too_many_events``. This bounds how far a carrier's feed
+            replaying events without command ids can make an order's history grow.
 
     Raises:
         InvalidConfiguration: a limit that is not a whole number in its range.
@@ -71,6 +79,12 @@ class Limits:
 
     cases_per_order: int = attrs.field(
         default=50, validator=_count("limits.cases_per_order", 1, 1_000)
+    )
+    exception_cases_per_order: int = attrs.field(
+        default=50, validator=_count("limits.exception_cases_per_order", 1, 1_000)
+    )
+    tracking_events_per_order: int = attrs.field(
+        default=200, validator=_count("limits.tracking_events_per_order", 1, 10_000)
     )
 
     def check_lines(self, lines: tuple[OrderLine, ...], field: str = "lines") -> None:

@@ -29,6 +29,7 @@ from orderflow.incidents.commands import (
 from orderflow.incidents.configuration import IncidentSettings
 from orderflow.incidents.guards import (
     CAN_HOLD,
+    CASES_LEFT,
     COMPENSATION_FITS,
     ESCALATION_ALLOWED,
     EXCEPTION_TIMER_DUE,
@@ -79,7 +80,7 @@ def exception_definition(settings: IncidentSettings) -> Definition:
     manage = Permission.EXCEPTIONS
     transitions = (
         Transition(OpenException, (S.NEW,), S.OPENED, apps.open, staff, manage,
-                   guards=(CAN_HOLD, SHORTAGE_FITS), rule="EX-2, EX-6"),
+                   guards=(CASES_LEFT, CAN_HOLD, SHORTAGE_FITS), rule="EX-2, EX-6"),
         Transition(AcknowledgeException, (S.OPENED,), S.ACKNOWLEDGED, apps.acknowledge, staff,
                    manage, rule="EX-5, EX-6"),
         Transition(EscalateException, _OPEN, S.ESCALATED, apps.escalate, staff, manage,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from orderflow.engine import Guard, GuardResult, RefusalText
 from orderflow.errors import RefusalCategory
 from orderflow.incidents.appliers import CLOSING, exception_of, missing_units, nothing_ships
+from orderflow.incidents.case import Origin
 from orderflow.incidents.commands import (
     EscalateException,
     OpenException,
@@ -19,6 +20,7 @@ from orderflow.step import Step
 
 __all__ = [
     "CAN_HOLD",
+    "CASES_LEFT",
     "COMPENSATION_FITS",
     "ESCALATION_ALLOWED",
     "EXCEPTION_TIMER_DUE",
@@ -58,6 +60,24 @@ CAN_HOLD = Guard(
     payload=True,
 )
 """Only an order not yet shipped is held (LC-6)."""
+
+
+def _cases_left(step: Step) -> GuardResult:
+    most = step.settings.limits.exception_cases_per_order
+    opened = sum(1 for case in step.order.exceptions if case.origin is Origin.AGENT)
+    return {"most": str(most)} if opened >= most else _OK
+
+
+CASES_LEFT = Guard(
+    RefusalText(
+        "too_many_cases",
+        "Agents have opened {most} exception cases on this order, the most this shop allows.",
+        "Handle it within an open case of the order.",
+        "EX-2",
+    ),
+    _cases_left,
+)
+"""An agent opens at most ``Limits.exception_cases_per_order`` cases on one order."""
 
 
 def _shortage(step: Step) -> GuardResult:

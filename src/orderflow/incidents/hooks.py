@@ -29,6 +29,7 @@ __all__ = [
     "RELEASE_THROUGH_THE_CASE",
     "REVIEW_OVERDUE_DUE",
     "SHIPMENT_OVERDUE_DUE",
+    "TRACKING_EVENTS_LEFT",
     "TRACKING_SILENCE_DUE",
     "TRACKING_TYPES",
     "apply_flag_review_overdue",
@@ -329,6 +330,26 @@ def _not_held_by_a_case(step: Step) -> GuardResult:
     if case is not None and still_held(step.order.exceptions):
         return {"case_id": case.case_id}
     return None
+
+
+def _events_left(step: Step) -> GuardResult:
+    shipment = step.order.shipment
+    most = step.settings.limits.tracking_events_per_order
+    if shipment is not None and len(shipment.events) >= most:
+        return {"most": most}
+    return None
+
+
+TRACKING_EVENTS_LEFT = Guard(
+    RefusalText(
+        "too_many_events",
+        "This order's parcel has {most} tracking events, the most this shop keeps.",
+        "Record only the carrier's new events, each under its own command id.",
+        "TM-4",
+    ),
+    _events_left,
+)
+"""A shipment records at most ``Limits.tracking_events_per_order`` tracking events."""
 
 
 RELEASE_THROUGH_THE_CASE = Guard(
