@@ -232,6 +232,16 @@ class Classifier:
         if not isinstance(context, Context):
             raise InvalidInput("context", context, "must be a Context")
         check_time("at", at)
+        return self.run(order, context, at)
+
+    def run(self, order: Order, context: Context, at: datetime) -> tuple[Finding, ...]:
+        """:meth:`classify` for arguments already checked (the review's: an order the engine
+        holds, the context the service gathered, the command's time).
+
+        Raises:
+            InvalidInput: a detector found the context malformed.
+            InvalidConfiguration: see :meth:`classify`.
+        """
         found: list[Finding] = []
         for index, detector in enumerate(self.detectors):
             try:

@@ -128,7 +128,12 @@ def apply_review(step: Step) -> tuple[Order, HistoryEntry]:
     confirmed; findings that do not block open cases without holding it."""
     order = step.order
     context = step.context if step.context is not None else _NO_CONTEXT
-    findings = step.settings.classifier.classify(order, context, step.at)
+    findings = step.settings.classifier.run(order, context, step.at)
+    if not findings and not order.exceptions:  # the common case: nothing to hold, no cases
+        confirmed = NotifyCustomer(order.id, step.version, 0, order.customer_id,
+                                   NotificationTopic.ORDER_CONFIRMED,
+                                   "Your order is confirmed and being prepared.", {})  # fmt: skip
+        return step.commit((confirmed,))
     fresh = [finding for finding in findings if not _cleared(order, finding)]
     incidents = step.settings.incidents
     blocking = any(finding.blocks_review for finding in fresh)
