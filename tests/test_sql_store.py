@@ -89,10 +89,11 @@ _DIFFERENTIAL_URLS: set[str] = set()
 
 def _differential_server(url: str | None) -> SqlStore:
     """A store on the tables the differential examples share on a server (created by the
-    first): creating and dropping tables for each example costs more than the example."""
+    first): creating and dropping tables for each example costs more than the example. No
+    cache, so that every read decodes what the server holds."""
     assert url is not None
     _DIFFERENTIAL_URLS.add(url)
-    return SqlStore.from_url(url, table_prefix=_DIFFERENTIAL_PREFIX)
+    return SqlStore.from_url(url, table_prefix=_DIFFERENTIAL_PREFIX, cache_size=0)
 
 
 def _emptied(store: OrderStore) -> None:
