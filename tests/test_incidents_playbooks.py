@@ -284,11 +284,20 @@ def priced_wrong(shop: Shop) -> str:
 
 
 def test_ex3_paid_price_error_pay_the_difference_releases_the_order() -> None:
-    """EX-3: paid, the customer pays the difference: the case is resolved, the order released
-    to paid; review then lets it go on (the same evidence was decided)."""
+    """EX-3, D-3: paid, the customer pays the difference: the case is resolved, the order
+    released to paid, and the customer told the difference (list price less unit price, per
+    unit of the line), which the host collects on its own (a second payment on a paid order
+    is never added to what was paid); review then lets it go on (the same evidence was
+    decided)."""
     shop = Shop()
     case_id = priced_wrong(shop)
-    order = shop.send("o-1", ResolveException(case_id, R.PAY_DIFFERENCE, "buyer agreed")).order
+    outcome = shop.send("o-1", ResolveException(case_id, R.PAY_DIFFERENCE, "buyer agreed"))
+    order = outcome.order
+    (told,) = [effect for effect in outcome.effects if isinstance(effect, NotifyCustomer)]
+    units = sum(line.quantity for line in order.lines if line.sku == "SKU-B")
+    due = (cny("100.00") - cny("19.90")) * units
+    assert told.details["amount"] == str(due)
+    assert str(due) in told.message
     assert (order.state, order.hold) == (OrderState.PAID, None)
     assert only_case(order).resolution is R.PAY_DIFFERENCE
     assert shop.send("o-1", ApproveReview()).order.state is OrderState.AWAITING_SHIPMENT

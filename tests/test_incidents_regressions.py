@@ -15,6 +15,7 @@ from orderflow import (
     InvalidInput,
     Lifecycle,
     Limits,
+    NotifyCustomer,
     Order,
     OrderLine,
     OrderState,
@@ -277,3 +278,17 @@ def test_agents_open_at_most_the_limit_of_cases_on_one_order() -> None:
         shop.handle(order, complaint, STAFF, T0)
     assert refused.value.code == "open_exception.too_many_cases"
     assert len(order.exceptions) == 2
+
+
+def test_ex3_a_difference_without_prices_in_evidence_is_told_without_a_sum() -> None:
+    """EX-3: a price-error case an agent opened by hand has no prices in its evidence: paying
+    the difference tells the customer a difference is due, naming no amount it cannot know."""
+    order = _paid("o-diff")
+    order = LC.handle(order, OpenException(ExceptionType.PRICE_ERROR, "mispriced"), STAFF, T0).order
+    (case,) = order.exceptions
+    outcome = LC.handle(
+        order, ResolveException(case.case_id, Resolution.PAY_DIFFERENCE, "agreed"), STAFF, T0
+    )
+    (told,) = [effect for effect in outcome.effects if isinstance(effect, NotifyCustomer)]
+    assert told.message == "A price difference is due: agreed"
+    assert "amount" not in told.details

@@ -10,9 +10,11 @@ from orderflow.aftersales.money import allocate, standing, units_amount
 from orderflow.effects import (
     AlertStaff,
     Effect,
+    NotifyCustomer,
     RefundReason,
     ReserveStock,
 )
+from orderflow.errors import InvalidInput
 from orderflow.frozen import replace
 from orderflow.incidents.case import ExceptionCase, ExceptionState
 from orderflow.incidents.commands import (
@@ -105,6 +107,8 @@ class Resolving(CaseCommitter):
             )  # fmt: skip
         elif resolution is R.RESHIP:
             effects.append(ReserveStock(order.id, step.version, 0, order.lines))
+        elif resolution is R.PAY_DIFFERENCE:
+            effects.append(self._difference(step, case, command.note))
         if claim:
             effects.append(self._claim(step, len(effects), case))
         address = command.address if resolution is R.CORRECT_INFO else None
@@ -129,6 +133,35 @@ class Resolving(CaseCommitter):
             order.ledger, amount_due=Money.sum((line.paid_total for line in lines), order.currency)
         )
         return self.commit(step, resolved, release=True, ledger=ledger, lines=lines)
+
+    def _difference(self, step: Step, case: ExceptionCase, note: str) -> NotifyCustomer:
+        """EX-3, D-3: the customer is told the price difference to pay, from the case's
+        evidence (list price less unit price, times the line's units) when it names both;
+        the host collects it as a payment of its own, since a second payment on a paid order
+        is never added to what was paid (D-3)."""
+        order = step.order
+        evidence = case.evidence
+        listed, unit, sku = (
+            evidence.get("list_price"),
+            evidence.get("unit_price"),
+            evidence.get("sku"),
+        )
+        units = sum(line.quantity for line in order.lines if line.sku == sku)
+        if (
+            isinstance(listed, Money)
+            and isinstance(unit, Money)
+            and listed.currency == unit.currency == order.currency
+            and listed > unit
+            and units
+        ):
+            try:
+                due = (listed - unit) * units
+            except InvalidInput:  # a list price out of all proportion: say it without a sum
+                pass
+            else:
+                return self._tell(step, 0, f"A price difference of {due} is due: {note}",
+                                  amount=str(due), sku=str(sku))  # fmt: skip
+        return self._tell(step, 0, f"A price difference is due: {note}")
 
     def _claim(self, step: Step, seq: int, case: ExceptionCase) -> AlertStaff:
         """EX-3: a lost or damaged parcel settled with the customer is claimed from the
