@@ -12,6 +12,7 @@ from orderflow import (
     AlertStaff,
     ApproveReview,
     CommandRefused,
+    Hold,
     InvalidInput,
     Lifecycle,
     Limits,
@@ -21,6 +22,7 @@ from orderflow import (
     OrderState,
     Pay,
     PlaceOrder,
+    Release,
     Settings,
     Ship,
     StartFulfilment,
@@ -292,3 +294,24 @@ def test_ex3_a_difference_without_prices_in_evidence_is_told_without_a_sum() -> 
     (told,) = [effect for effect in outcome.effects if isinstance(effect, NotifyCustomer)]
     assert told.message == "A price difference is due: agreed"
     assert "amount" not in told.details
+
+
+def test_ex6_a_staff_hold_a_holding_case_joined_is_released_only_through_the_case() -> None:
+    """EX-6, LC-6: staff hold an order, then an agent opens a case that holds it: releasing
+    the staff hold is refused while the case is open (it used to release the order under an
+    open holding case); once the case is resolved, the staff hold is still there, and staff
+    release it."""
+    order = _paid("o-both")
+    order = LC.handle(order, Hold("checking the address"), STAFF, T0).order
+    command = OpenException(ExceptionType.COMPLAINT, "asked to wait", hold=True)
+    order = LC.handle(order, command, STAFF, T0).order
+    (case,) = order.exceptions
+    with pytest.raises(CommandRefused) as refused:
+        LC.handle(order, Release(), STAFF, T0)
+    assert refused.value.code == "release.held_by_case"
+    resolved = LC.handle(
+        order, ResolveException(case.case_id, Resolution.ANSWERED, "called"), STAFF, T0
+    ).order
+    assert resolved.state is OrderState.ON_HOLD  # the staff hold is staff's to lift
+    released = LC.handle(resolved, Release(), STAFF, T0).order
+    assert released.state is OrderState.PAID

@@ -74,7 +74,13 @@ class CaseCommitter:
             cases = tuple(case if item is old else item for item in order.exceptions)
         raised = (ExceptionTransition(case.case_id, source, case.state, rule),)
         hold = order.hold
-        if release and case.holds and hold is not None and not still_held(cases):
+        if (
+            release
+            and case.holds
+            and hold is not None
+            and hold.case_id is not None  # a hold staff put on is staff's to lift
+            and not still_held(cases)
+        ):
             return step.commit(
                 tuple(effects),
                 exceptions=cases,

@@ -16,7 +16,7 @@ from orderflow.incidents.case import ExceptionCase, ExceptionState, Origin
 from orderflow.incidents.commands import RecordTracking
 from orderflow.incidents.context import Context
 from orderflow.incidents.model import ExceptionType, Finding, Level, Resolution
-from orderflow.incidents.opening import case_deadline, from_finding, open_case, still_held
+from orderflow.incidents.opening import case_deadline, from_finding, open_case
 from orderflow.incidents.service_levels import SERVICE_KINDS, service_deadlines
 from orderflow.incidents.tracking import TrackingKind
 from orderflow.incidents.transition import ExceptionTransition
@@ -328,13 +328,13 @@ TRACKING_SILENCE_DUE = _due(DeadlineKind.TRACKING_SILENCE, "TM-4", "The next tra
 
 
 def _not_held_by_a_case(step: Step) -> GuardResult:
-    hold = step.order.hold
-    if hold is None or hold.case_id is None:
+    # Any open case that holds the order keeps it held, whoever put the hold on: a staff
+    # hold that a holding case joined is lifted only once that case is resolved too.
+    order = step.order
+    if order.hold is None or not order.exceptions:
         return None
-    case = step.order.exception(hold.case_id)
-    if case is not None and still_held(step.order.exceptions):
-        return {"case_id": case.case_id}
-    return None
+    holding = next((case for case in order.exceptions if case.holds_order), None)
+    return None if holding is None else {"case_id": holding.case_id}
 
 
 def _events_left(step: Step) -> GuardResult:
@@ -366,4 +366,5 @@ RELEASE_THROUGH_THE_CASE = Guard(
     ),
     _not_held_by_a_case,
 )
-"""A hold an exception case caused is released only through the case (EX-6, D-13)."""
+"""An order an open exception case holds is released only through the case (EX-6, D-13),
+even when the hold was staff's before the case joined it."""
