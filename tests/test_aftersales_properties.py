@@ -189,7 +189,11 @@ def test_d4_a_window_verdict_holds_its_delivery_and_end_and_allows_strictly_befo
         assert facts.delivered_at is not None
         ends = verdict.facts["window_ends"]
         assert isinstance(ends, datetime)
-        assert verdict.facts["delivered_at"] == facts.delivered_at
+        delivered = verdict.facts["delivered_at"]
+        assert isinstance(delivered, datetime)
+        # the same instant; compared in UTC, since Python never finds an ambiguous local
+        # time (a fall-back hour in New York, say) equal to a time in another zone
+        assert delivered.astimezone(UTC) == facts.delivered_at.astimezone(UTC)
         assert ends.tzinfo == settings.zone
         assert facts.delivered_at < ends
         assert (verdict.ruling is Ruling.ALLOWED) == (facts.requested_at < ends)

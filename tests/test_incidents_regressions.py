@@ -1,9 +1,10 @@
-"""Order exceptions: behaviour pinned after it was found contradicting EX-1, EX-3, EX-4 and
-EX-5 (each test names what used to happen)."""
+"""Order exceptions: behaviour pinned after it was found contradicting EX-1..EX-7, D-3 and
+PT-1 (each test names what used to happen)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -45,7 +46,9 @@ from orderflow.incidents import (
     TrackingKind,
 )
 from orderflow.model import Actor
+from orderflow.ports import ManualClock
 from orderflow.serialization import dump, load
+from orderflow.service import OrderService
 from tests.support import ADDRESS, STAFF, SYSTEM, T0, cny
 
 LC = Lifecycle()
@@ -315,3 +318,39 @@ def test_ex6_a_staff_hold_a_holding_case_joined_is_released_only_through_the_cas
     assert resolved.state is OrderState.ON_HOLD  # the staff hold is staff's to lift
     released = LC.handle(resolved, Release(), STAFF, T0).order
     assert released.state is OrderState.PAID
+
+
+def test_d3_a_command_given_in_a_fall_back_hour_replays_after_a_store_read_it_back() -> None:
+    """D-3, D-18: a carrier's event at 01:30 on the night New York's clocks fall back, sent
+    twice under one command id with the order read back from the store in between, is a
+    replay (it used to be refused as another payload: an ambiguous local time never equals
+    the same instant in another zone, and the store gives times back in UTC). A restock ETA
+    is kept the same way."""
+    new_york = ZoneInfo("America/New_York")
+    at = datetime(2026, 11, 1, 1, 30, tzinfo=new_york)
+    event = TrackingEvent(TrackingKind.IN_TRANSIT, at, "hub")
+    assert event.at == at.astimezone(UTC)
+    assert event.at.tzinfo is UTC
+    eta = ResolveException("o-1/exception/1", Resolution.WAIT_FOR_RESTOCK, "x", eta=at).eta
+    assert eta is not None
+    assert eta.tzinfo is UTC
+    order = _paid("o-fold")
+    for command in (ApproveReview(), StartFulfilment(), Ship("SF", "SF1")):
+        order = LC.handle(order, command, STAFF, T0).order
+    store = SqlStore.sqlite(":memory:", cache_size=0)
+    try:
+        store.add(order)
+        service = OrderService(store, LC, ManualClock(T0 + timedelta(hours=1)))
+        feed = RecordTracking(
+            TrackingEvent(TrackingKind.IN_TRANSIT, at, "hub"), command_id="feed-1"
+        )
+        first = service.handle("o-fold", feed, SYSTEM)
+        again = service.handle(
+            "o-fold",
+            RecordTracking(TrackingEvent(TrackingKind.IN_TRANSIT, at, "hub"), command_id="feed-1"),
+            SYSTEM,
+        )
+        assert again.replayed
+        assert again.order.version == first.order.version
+    finally:
+        store.close()

@@ -36,6 +36,7 @@ __all__ = [
     "check_identifier",
     "check_text",
     "check_time",
+    "in_utc",
     "instance_of",
 ]
 
@@ -104,6 +105,21 @@ def check_identifier(field: str, value: object) -> str:
             NUL character or a lone surrogate.
     """
     return check_text(field, value, MAX_IDENTIFIER_LENGTH, required=True)
+
+
+def in_utc(value: object) -> object:
+    """``value`` as the same instant in UTC when it is an aware datetime that has one, else
+    ``value`` unchanged (for a validator to refuse): the converter of the times commands
+    carry, so that a command equals itself read back from a store whatever zone it was given
+    in (Python never finds an ambiguous local time, such as one in a fall-back hour, equal to
+    a time in another zone)."""
+    if isinstance(value, datetime):
+        try:
+            if value.utcoffset() is not None:
+                return value.astimezone(UTC)
+        except (ValueError, TypeError, ArithmeticError):  # no offset, or out of range
+            return value
+    return value
 
 
 def check_time(field: str, value: object) -> datetime:

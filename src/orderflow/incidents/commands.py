@@ -27,7 +27,7 @@ from orderflow.errors import InvalidInput
 from orderflow.incidents.compensation import Compensation
 from orderflow.incidents.model import ExceptionType, Level, Priority, Resolution
 from orderflow.incidents.tracking import TrackingEvent
-from orderflow.inputs import check_time, instance_of
+from orderflow.inputs import check_time, in_utc, instance_of
 from orderflow.model import Address
 from orderflow.money import Money
 
@@ -188,7 +188,7 @@ class ResolveException(ExceptionCommand):
     address: Address | None = attrs.field(
         default=None, validator=instance_of(Address, optional=True)
     )
-    eta: datetime | None = attrs.field(default=None, validator=_optional_time)
+    eta: datetime | None = attrs.field(default=None, converter=in_utc, validator=_optional_time)
     sku: str | None = attrs.field(default=None, validator=_optional_id)
     unit_price: Money | None = attrs.field(default=None)
 

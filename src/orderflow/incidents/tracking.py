@@ -23,7 +23,7 @@ from orderflow.errors import InvalidConfiguration, InvalidInput
 from orderflow.incidents.context import Context
 from orderflow.incidents.detectors import _detector_id, finding
 from orderflow.incidents.model import EvidenceValue, ExceptionType, Finding
-from orderflow.inputs import MAX_LONG_TEXT_LENGTH, check_text, check_time
+from orderflow.inputs import MAX_LONG_TEXT_LENGTH, check_text, check_time, in_utc
 
 if TYPE_CHECKING:
     from orderflow.order import Order
@@ -89,7 +89,7 @@ class TrackingEvent:
 
     Attributes:
         kind: what it reports.
-        at: when the carrier reported it (aware).
+        at: when the carrier reported it (aware; kept as the same instant in UTC).
         note: the carrier's words, if any; at most 2,000 characters (errors never quote it).
 
     Raises:
@@ -98,7 +98,7 @@ class TrackingEvent:
     """
 
     kind: TrackingKind = attrs.field(validator=_kind)
-    at: datetime = attrs.field(validator=_at)
+    at: datetime = attrs.field(converter=in_utc, validator=_at)
     note: str = attrs.field(default="", validator=_note)
 
 
