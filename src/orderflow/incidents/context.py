@@ -300,7 +300,10 @@ class ContextPort(Protocol):
     Every method is required and must not change anything. Each answers for what it is asked
     and may leave out what it does not know: a SKU missing from the answer means "no data"
     (in stock; not price-checked). Keys that were not asked for are ignored. Answers are
-    read once per order, when its context is gathered.
+    read once per order, when its context is gathered. A method that raises makes the
+    command fail with :class:`~orderflow.errors.ContextUnavailable` (nothing is changed; the
+    sweep retries the order later); a method should give up by itself after a timeout of
+    its own, since the service cannot interrupt it.
     """
 
     def stock_levels(self, skus: Sequence[str]) -> Mapping[str, int]:
