@@ -15,7 +15,7 @@ scans histories:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from orderflow.deadlines import Deadline, DeadlineKind
@@ -37,6 +37,13 @@ SERVICE_KINDS: frozenset[DeadlineKind] = frozenset(
 
 S = OrderState
 _UNSHIPPED = frozenset({S.PAID, S.AWAITING_SHIPMENT, S.IN_FULFILMENT})
+_PAID = S.PAID
+_ON_HOLD = S.ON_HOLD
+_SHIPPED = S.SHIPPED
+_DELAYED = ExceptionType.LOGISTICS_DELAYED
+_REVIEW_OVERDUE = DeadlineKind.REVIEW_OVERDUE
+_SHIPMENT_OVERDUE = DeadlineKind.SHIPMENT_OVERDUE
+_TRACKING_SILENCE = DeadlineKind.TRACKING_SILENCE
 
 
 def paid_at(ledger: Ledger) -> datetime | None:
@@ -51,10 +58,6 @@ def _utc(at: datetime) -> datetime:
     return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
-def _after(start: datetime | None, wait: timedelta | None) -> datetime | None:
-    return None if start is None or wait is None else _utc(start) + wait
-
-
 def service_deadlines(
     state: OrderState,
     ledger: Ledger,
@@ -64,30 +67,26 @@ def service_deadlines(
     settings: Settings,
 ) -> tuple[Deadline, ...]:
     """The service-level deadlines an order runs in ``state`` (TM-2, TM-3, TM-4)."""
-    judged = hold.from_state if state is S.ON_HOLD and hold is not None else state
-    found: list[Deadline] = []
+    judged = hold.from_state if state is _ON_HOLD and hold is not None else state
     if judged in _UNSHIPPED:
         paid = paid_at(ledger)
-        if (
-            state is S.PAID
-            and settings.review_timeout is not None
-            and not (exceptions and _reviewed(exceptions))
-        ):
-            due = _after(paid, settings.review_timeout)
-            if due is not None:
-                found.append(Deadline(DeadlineKind.REVIEW_OVERDUE, due))
-        if not (exceptions and _timed(exceptions, ExceptionType.LOGISTICS_DELAYED)):
-            due = _after(paid, settings.shipment_timeout)
-            if due is not None:
-                found.append(Deadline(DeadlineKind.SHIPMENT_OVERDUE, due))
-    elif state is S.SHIPPED and shipment is not None:
+        if paid is None:
+            return ()
+        found: list[Deadline] = []
+        wait = settings.review_timeout
+        if state is _PAID and wait is not None and not (exceptions and _reviewed(exceptions)):
+            found.append(Deadline(_REVIEW_OVERDUE, _utc(paid) + wait))
+        wait = settings.shipment_timeout
+        if wait is not None and not (exceptions and _timed(exceptions, _DELAYED)):
+            found.append(Deadline(_SHIPMENT_OVERDUE, _utc(paid) + wait))
+        return tuple(found)
+    if state is _SHIPPED and shipment is not None:
         last = shipment.last_update
         reported = shipment.silence_reported_at
-        if reported is None or reported < last:
-            due = _after(last, settings.tracking_silence)
-            if due is not None:
-                found.append(Deadline(DeadlineKind.TRACKING_SILENCE, due))
-    return tuple(found)
+        wait = settings.tracking_silence
+        if wait is not None and (reported is None or reported < last):
+            return (Deadline(_TRACKING_SILENCE, _utc(last) + wait),)
+    return ()
 
 
 def _reviewed(exceptions: tuple[ExceptionCase, ...]) -> bool:
