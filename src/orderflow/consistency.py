@@ -18,6 +18,7 @@ from orderflow.effects import Effect
 from orderflow.errors import InvalidInput
 from orderflow.history import History
 from orderflow.incidents.case import ExceptionCase
+from orderflow.inputs import unique_items
 from orderflow.ledger import Ledger, RefundStatus
 from orderflow.model import Actor, ActorKind, OrderLine, OrderState
 from orderflow.money import Money
@@ -35,31 +36,33 @@ def _aware(field: str, value: object) -> datetime:
 
 
 def _check_cases(cases: Iterable[AfterSalesCase]) -> tuple[AfterSalesCase, ...]:
-    if isinstance(cases, str | bytes) or not isinstance(cases, Iterable):
-        raise InvalidInput("cases", cases, "must be a sequence of after-sales cases")
-    checked = tuple(cases)
-    seen: set[str] = set()
-    for index, case in enumerate(checked):
-        if not isinstance(case, AfterSalesCase):
-            raise InvalidInput(f"cases[{index}]", case, "must be an AfterSalesCase")
-        if case.case_id in seen:
-            raise InvalidInput(f"cases[{index}].case_id", case.case_id, "case ids are unique")
-        seen.add(case.case_id)
-    return checked
+    return unique_items(
+        "cases",
+        cases,
+        AfterSalesCase,
+        _case_id,
+        what="after-sales cases",
+        must="must be an AfterSalesCase",
+        key_name="case_id",
+        repeated="case ids are unique",
+    )
 
 
 def _check_exceptions(cases: Iterable[ExceptionCase]) -> tuple[ExceptionCase, ...]:
-    if isinstance(cases, str | bytes) or not isinstance(cases, Iterable):
-        raise InvalidInput("exceptions", cases, "must be a sequence of exception cases")
-    checked = tuple(cases)
-    seen: set[str] = set()
-    for index, case in enumerate(checked):
-        if not isinstance(case, ExceptionCase):
-            raise InvalidInput(f"exceptions[{index}]", case, "must be an ExceptionCase")
-        if case.case_id in seen:
-            raise InvalidInput(f"exceptions[{index}].case_id", case.case_id, "ids are unique")
-        seen.add(case.case_id)
-    return checked
+    return unique_items(
+        "exceptions",
+        cases,
+        ExceptionCase,
+        _case_id,
+        what="exception cases",
+        must="must be an ExceptionCase",
+        key_name="case_id",
+        repeated="ids are unique",
+    )
+
+
+def _case_id(case: AfterSalesCase | ExceptionCase) -> str:
+    return case.case_id
 
 
 def _check_ledger(ledger: object, lines: tuple[OrderLine, ...]) -> None:

@@ -21,7 +21,7 @@ Each check raises :class:`~orderflow.errors.InvalidInput` naming the field and t
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeVar, overload
 
@@ -38,6 +38,7 @@ __all__ = [
     "check_time",
     "in_utc",
     "instance_of",
+    "unique_items",
 ]
 
 _T = TypeVar("_T")
@@ -179,3 +180,49 @@ def instance_of(kind: type[_T], *, optional: bool = False) -> Callable[[Any, Any
             raise InvalidInput(field, value, f"must be {article} {kind.__name__}")
 
     return validate
+
+
+def unique_items(
+    field: str,
+    values: object,
+    kind: type[_T],
+    key: Callable[[_T], str],
+    *,
+    what: str,
+    must: str,
+    key_name: str,
+    repeated: str,
+    most: int | None = None,
+) -> tuple[_T, ...]:
+    """Check a sequence of ``kind`` whose ``key`` appears at most once, and return it as a
+    tuple.
+
+    Args:
+        field: the field's name, for the errors (items are named ``field[i]``).
+        values: the value given.
+        kind: the type every item must have.
+        key: what must not repeat (a SKU, an id).
+        what: how the sequence is described ("must be a sequence of ...").
+        must: the problem with an item of another type.
+        key_name: the key's field in an item, for the error (``field[i].key_name``).
+        repeated: the problem when a key repeats.
+        most: the most items allowed, if any.
+
+    Raises:
+        InvalidInput: not a sequence (a string is not one), too many items, an item of
+            another type, or a key that repeats.
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise InvalidInput(field, values, f"must be a sequence of {what}")
+    checked = tuple(values)
+    if most is not None and len(checked) > most:
+        raise InvalidInput(field, len(checked), f"at most {most:,} {field}")
+    seen: set[str] = set()
+    for index, item in enumerate(checked):
+        if not isinstance(item, kind):
+            raise InvalidInput(f"{field}[{index}]", item, must)
+        found = key(item)
+        if found in seen:
+            raise InvalidInput(f"{field}[{index}].{key_name}", found, repeated)
+        seen.add(found)
+    return checked

@@ -25,7 +25,7 @@ from orderflow.commands import (
     _required_note,
 )
 from orderflow.errors import InvalidInput
-from orderflow.inputs import check_identifier, instance_of
+from orderflow.inputs import check_identifier, instance_of, unique_items
 from orderflow.money import Money
 
 __all__ = [
@@ -74,33 +74,34 @@ def _positive(field: str, value: object) -> None:
 
 
 def _units(values: Iterable[Units]) -> tuple[Units, ...]:
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise InvalidInput("lines", values, "must be a sequence of Units")
-    checked = tuple(values)
-    if len(checked) > 1_000:
-        raise InvalidInput("lines", len(checked), "at most 1,000 lines")
-    seen: set[str] = set()
-    for index, item in enumerate(checked):
-        if not isinstance(item, Units):
-            raise InvalidInput(f"lines[{index}]", item, "must be Units")
-        if item.sku in seen:
-            raise InvalidInput(f"lines[{index}].sku", item.sku, "each SKU at most once")
-        seen.add(item.sku)
-    return checked
+    return unique_items(
+        "lines",
+        values,
+        Units,
+        _sku,
+        what="Units",
+        must="must be Units",
+        key_name="sku",
+        repeated="each SKU at most once",
+        most=1_000,
+    )
 
 
 def _shares(values: Iterable[ShareRequest]) -> tuple[ShareRequest, ...]:
-    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
-        raise InvalidInput("shares", values, "must be a sequence of ShareRequest")
-    checked = tuple(values)
-    seen: set[str] = set()
-    for index, item in enumerate(checked):
-        if not isinstance(item, ShareRequest):
-            raise InvalidInput(f"shares[{index}]", item, "must be a ShareRequest")
-        if item.sku in seen:
-            raise InvalidInput(f"shares[{index}].sku", item.sku, "each SKU at most once")
-        seen.add(item.sku)
-    return checked
+    return unique_items(
+        "shares",
+        values,
+        ShareRequest,
+        _sku,
+        what="ShareRequest",
+        must="must be a ShareRequest",
+        key_name="sku",
+        repeated="each SKU at most once",
+    )
+
+
+def _sku(item: Units | ShareRequest) -> str:
+    return item.sku
 
 
 def _skus(values: Iterable[str]) -> tuple[str, ...]:
