@@ -36,6 +36,7 @@ __all__ = [
     "Address",
     "ExclusionFlag",
     "OrderLine",
+    "quantity_of",
     "validate_lines",
 ]
 
@@ -267,3 +268,11 @@ def validate_lines(lines: Iterable[OrderLine], field: str = "lines") -> tuple[Or
     if total >= MAX_AMOUNT:
         raise InvalidInput(field, lines, "the order total reaches 10^18")
     return checked
+
+
+def quantity_of(lines: tuple[OrderLine, ...], sku: str | None) -> int:
+    """How many units of ``sku`` the lines hold (0 when none of them is that SKU)."""
+    for line in lines:
+        if line.sku == sku:
+            return line.quantity
+    return 0

@@ -24,6 +24,7 @@ from orderflow.incidents.model import Evidence, Level, Resolution, Role
 from orderflow.incidents.opening import case_deadline, open_case
 from orderflow.incidents.resolving import CLOSING, Resolving, missing_units, nothing_ships
 from orderflow.incidents.transition import ExceptionTransition
+from orderflow.lines import quantity_of
 from orderflow.model import OrderState
 from orderflow.order import HistoryEntry, Order
 from orderflow.records import HoldRecord
@@ -44,7 +45,7 @@ def _stated_shortage(order: Order, command: OpenException) -> Evidence | None:
     classifier would have recorded (ordered and available units of the SKU)."""
     if command.sku is None or command.missing is None:
         return None
-    ordered = sum(line.quantity for line in order.lines if line.sku == command.sku)
+    ordered = quantity_of(order.lines, command.sku)
     return {
         "field": "lines",
         "sku": command.sku,

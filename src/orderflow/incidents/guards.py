@@ -15,6 +15,7 @@ from orderflow.incidents.commands import (
 from orderflow.incidents.detectors import CustomerInfoDetector
 from orderflow.incidents.escalation import escalation_problem
 from orderflow.incidents.model import PLAYBOOKS, ExceptionType, Resolution
+from orderflow.lines import quantity_of
 from orderflow.model import Address, OrderState
 from orderflow.step import Step
 
@@ -85,7 +86,7 @@ def _shortage(step: Step) -> GuardResult:
     assert isinstance(command, OpenException)
     if command.sku is None or command.missing is None:
         return _OK
-    ordered = sum(line.quantity for line in step.order.lines if line.sku == command.sku)
+    ordered = quantity_of(step.order.lines, command.sku)
     if 0 < command.missing <= ordered:
         return _OK
     return {"sku": command.sku, "ordered": str(ordered), "missing": str(command.missing)}

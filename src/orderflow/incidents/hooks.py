@@ -130,10 +130,7 @@ def apply_review(step: Step) -> tuple[Order, HistoryEntry]:
     context = step.context if step.context is not None else _NO_CONTEXT
     findings = step.settings.classifier.run(order, context, step.at)
     if not findings and not order.exceptions:  # the common case: nothing to hold, no cases
-        confirmed = NotifyCustomer(order.id, step.version, 0, order.customer_id,
-                                   NotificationTopic.ORDER_CONFIRMED,
-                                   "Your order is confirmed and being prepared.", {})  # fmt: skip
-        return step.commit((confirmed,))
+        return step.commit((_confirmed(step, 0),))
     fresh = [finding for finding in findings if not _cleared(order, finding)]
     incidents = step.settings.incidents
     blocking = any(finding.blocks_review for finding in fresh)
@@ -179,12 +176,16 @@ def apply_review(step: Step) -> tuple[Order, HistoryEntry]:
             state=OrderState.ON_HOLD,
             hold=HoldRecord(order.state, note, step.at, first.case_id),
         )
-    effects.append(
-        NotifyCustomer(order.id, step.version, len(effects), order.customer_id,
-                       NotificationTopic.ORDER_CONFIRMED,
-                       "Your order is confirmed and being prepared.", {})
-    )  # fmt: skip
+    effects.append(_confirmed(step, len(effects)))
     return step.commit(tuple(effects), exceptions=cases, raised=(*moves, *_moves(tuple(opened))))
+
+
+def _confirmed(step: Step, seq: int) -> NotifyCustomer:
+    """The customer's notice that the review confirmed the order."""
+    order = step.order
+    return NotifyCustomer(order.id, step.version, seq, order.customer_id,
+                          NotificationTopic.ORDER_CONFIRMED,
+                          "Your order is confirmed and being prepared.", {})  # fmt: skip
 
 
 def payment_case(

@@ -25,6 +25,7 @@ from orderflow.incidents.model import ExceptionType, Resolution
 from orderflow.incidents.transition import ExceptionTransition
 from orderflow.ledger import LineShare
 from orderflow.lifecycle.appliers import close_order
+from orderflow.lines import quantity_of
 from orderflow.model import CloseReason
 from orderflow.money import Money
 from orderflow.order import HistoryEntry, Order
@@ -146,7 +147,7 @@ class Resolving(CaseCommitter):
             evidence.get("unit_price"),
             evidence.get("sku"),
         )
-        units = sum(line.quantity for line in order.lines if line.sku == sku)
+        units = quantity_of(order.lines, sku if isinstance(sku, str) else None)
         if (
             isinstance(listed, Money)
             and isinstance(unit, Money)
