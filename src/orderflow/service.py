@@ -326,8 +326,7 @@ class OrderService:
         store's customer index; like the address's, the pages start at the order's placement
         so that orders placed after it do not take the places of those in its window."""
         found: list[Order] = []
-        end = order.created_at + timedelta(microseconds=1)
-        before: tuple[datetime, str] | None = (end, "") if end < LATEST else None
+        before = _up_to(order)
         while len(found) < MAX_RECENT_ORDERS:
             page = self.store.find_by_customer(customer_id, limit=100, before=before)
             for recent in page:
@@ -349,10 +348,8 @@ class OrderService:
         at the order's placement, so that orders placed after it (a review run late) do not
         take the places of those in its window.
         """
-        end = order.created_at + timedelta(microseconds=1)
-        before = (end, "") if end < LATEST else None  # (t + 1 µs, ""): up to t, inclusive
         return self.store.find_by_address(
-            address, since=since, limit=MAX_RECENT_ORDERS, before=before
+            address, since=since, limit=MAX_RECENT_ORDERS, before=_up_to(order)
         )
 
     def _replay_or_conflict(
@@ -421,3 +418,10 @@ class OrderService:
             return check_time("clock.now()", now)
         except InvalidInput as error:
             raise InvalidConfiguration("clock", now, error.problem) from None
+
+
+def _up_to(order: Order) -> tuple[datetime, str] | None:
+    """The page cursor of the orders placed up to ``order``'s placement, that instant
+    included: ``(t + 1 µs, "")`` (none when no later instant can be stored)."""
+    end = order.created_at + timedelta(microseconds=1)
+    return (end, "") if end < LATEST else None
