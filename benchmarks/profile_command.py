@@ -23,68 +23,50 @@ import gc
 import pstats
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
-from orderflow import (
-    Actor,
-    Address,
-    ApproveReview,
-    Command,
-    ConfirmDelivery,
-    ConfirmReceipt,
-    Lifecycle,
-    Money,
-    Order,
-    OrderLine,
-    Pay,
-    Permission,
-    PlaceOrder,
-    Ship,
-    StartFulfilment,
+from lifecycle import (
+    APPROVE,
+    AT,
+    CUSTOMER,
+    DELIVER,
+    LIFECYCLE,
+    PAY,
+    RECEIPT,
+    STAFF,
+    START,
+    SYSTEM,
+    orderflow_setup,
 )
-
-AT = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
-LIFECYCLE = Lifecycle()
-CUSTOMER = Actor.customer("customer-1")
-STAFF = Actor.staff("staff-1", *Permission.all())
-SYSTEM = Actor.system("gateway")
-LINES = (OrderLine("SKU-1", 2, Money("49.90", "CNY")),)  # as in benchmarks/lifecycle.py
-ADDRESS = Address("Li Lei", "13800138000", "1 Wensan Road", "Hangzhou")
-DUE = Money("99.80", "CNY")
+from orderflow import Actor, Command, Order, Ship
 
 
 def placed(orders: int) -> list[Order]:
-    """``orders`` freshly placed orders."""
-    return [
-        LIFECYCLE.place(
-            PlaceOrder(f"order-{i:06d}", CUSTOMER.id, LINES, ADDRESS), CUSTOMER, AT
-        ).order
-        for i in range(orders)
-    ]
+    """``orders`` freshly placed orders, as ``benchmarks/lifecycle.py`` places them."""
+    return [orderflow_setup(i) for i in range(orders)]
 
 
 def lifecycle(starts: list[Order]) -> None:
     """The six commands after placing, on each order."""
     handle = LIFECYCLE.handle
     for i, start in enumerate(starts):
-        order = handle(start, Pay(DUE, "pay-1"), SYSTEM, AT).order
-        order = handle(order, ApproveReview(), STAFF, AT).order
-        order = handle(order, StartFulfilment(), STAFF, AT).order
+        order = handle(start, PAY, SYSTEM, AT).order
+        order = handle(order, APPROVE, STAFF, AT).order
+        order = handle(order, START, STAFF, AT).order
         order = handle(order, Ship("DHL", f"TRK{i:08d}"), STAFF, AT).order
-        order = handle(order, ConfirmDelivery(), SYSTEM, AT).order
-        handle(order, ConfirmReceipt(), CUSTOMER, AT)
+        order = handle(order, DELIVER, SYSTEM, AT).order
+        handle(order, RECEIPT, CUSTOMER, AT)
 
 
 def per_command(starts: list[Order]) -> dict[str, float]:
     """Microseconds of each of the six commands (not profiled): best of 5 over the orders."""
     steps: list[tuple[str, Callable[[int], Command], Actor]] = [
-        ("pay", lambda i: Pay(DUE, "pay-1"), SYSTEM),
-        ("approve review (runs the classifier)", lambda i: ApproveReview(), STAFF),
-        ("start fulfilment", lambda i: StartFulfilment(), STAFF),
+        ("pay", lambda i: PAY, SYSTEM),
+        ("approve review (runs the classifier)", lambda i: APPROVE, STAFF),
+        ("start fulfilment", lambda i: START, STAFF),
         ("ship", lambda i: Ship("DHL", f"TRK{i:08d}"), STAFF),
-        ("confirm delivery", lambda i: ConfirmDelivery(), SYSTEM),
-        ("confirm receipt", lambda i: ConfirmReceipt(), CUSTOMER),
+        ("confirm delivery", lambda i: DELIVER, SYSTEM),
+        ("confirm receipt", lambda i: RECEIPT, CUSTOMER),
     ]
     handle = LIFECYCLE.handle
     orders = list(starts)
