@@ -138,3 +138,22 @@ def test_instruction_counts_run_their_inner_loop() -> None:
     for case in ("orderflow", "transitions", "bare"):
         for mode in ("setup", "run"):
             bench["inner"](case, mode, 3)
+
+
+def test_instruction_counts_per_command_without_features() -> None:
+    """benchmarks/instructions.py --per-command --without: the loop of each count runs the
+    first k commands on a lifecycle with the features left out, and puts the lifecycle back."""
+    bench = runpy.run_path(str(BENCHMARKS / "instructions.py"), run_name="instructions")
+    lifecycle = sys.modules["lifecycle"]
+    kept = lifecycle.LIFECYCLE
+    for k in range(len(bench["STEPS"]) + 1):
+        bench["inner"]("orderflow", str(k), 2, bench["FEATURES"])
+    assert lifecycle.LIFECYCLE is kept
+    left_out = bench["_without"]
+    left_out(bench["FEATURES"])
+    try:
+        settings = lifecycle.LIFECYCLE.settings
+        assert settings.classifier.detectors == ()
+        assert settings.review_timeout is None and settings.tracking_silence is None
+    finally:
+        lifecycle.LIFECYCLE = kept
