@@ -22,7 +22,9 @@ class _Cached(NamedTuple):
         chain: the hash of its history rows' documents, versions 1 to the order's version
             (what the next history row's checksum continues).
         projections: the projection columns of its row, as last checked, as the driver
-            gives or takes them.
+            gives or takes them (as a write binds them, for a row a query read through
+            SQLAlchemy). A save from the entry matches them (with the version, the checksum
+            and the document): it writes only on the row the entry was made from.
     """
 
     order: Order

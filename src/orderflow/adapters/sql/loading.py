@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from orderflow.adapters.history import check_extends
 from orderflow.adapters.sql.cache import _Cached, _OrderCache
 from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.codec import (
@@ -36,10 +37,10 @@ from orderflow.adapters.sql.codec import (
     _projections,
     _read_order,
 )
-from orderflow.adapters.sql.prepared import _Query
+from orderflow.adapters.sql.prepared import _Query, _Statements
 from orderflow.adapters.sql.schema import SqlTables
 from orderflow.adapters.sql.trusted import decode_entry, decode_order
-from orderflow.errors import StoreError
+from orderflow.errors import ConcurrencyConflict, OrderNotFound, StoreError
 from orderflow.history import History
 from orderflow.order import Order
 
@@ -56,6 +57,7 @@ class SqlLoading:
     _exact_amounts: bool
     _select_order: _Query
     _select_history: _Query
+    _statements: _Statements
 
     def _reading(self, action: str) -> Any:
         raise NotImplementedError
@@ -112,6 +114,26 @@ class SqlLoading:
     def _processed(self, row: _OrderRow) -> _OrderRow:
         return _OrderRow(*self._select_order.process(row))
 
+    def _check_stored_history(
+        self, connection: sa.Connection, order: Order, expected_version: int
+    ) -> tuple[str, _Chain, bool]:
+        """Load the stored order (in the saving transaction) and refuse ``order`` unless it
+        extends its history; what the update matches (the row's checksum, or its document
+        if it has none), the hash of the history's documents, and whether the row has a checksum."""
+        found = self._select_order.rows(connection, (order.id,))
+        if not found:
+            raise OrderNotFound(order.id)
+        raw = _OrderRow(*found[0])
+        if raw.version != expected_version:
+            raise ConcurrencyConflict(order.id, expected_version, raw.version)
+        entries = self._entry_rows(connection, order.id, 1, raw.version)
+        stored = self._materialize(raw, self._processed(raw), entries)
+        check_extends(order, stored.history)
+        chain = _Chain().extended([entry.document for entry in entries])
+        if raw.checksum is None:
+            return raw.document, chain, False
+        return raw.checksum, chain, True
+
     # -- several orders, for the queries ---------------------------------------------------
 
     def _load(
@@ -126,7 +148,7 @@ class SqlLoading:
                 cached = self._cache.get(row.id)
                 hit = None
                 if cached is not None and cached.version == row.version:
-                    hit = self._hit(row, cached, tuple)
+                    hit = self._hit(self._as_bound(row), cached, lambda _, row=row: row)
                 found[row.id] = hit
             missing = {row.id: row.version for row in rows if found[row.id] is None}
             entries = self._history_rows(connection, missing) if missing else {}
@@ -147,10 +169,16 @@ class SqlLoading:
             and row.checksum is not None
             and 0 < cached.version < row.version <= len(entries)
         ):
-            order = self._assemble(row, row, entries[cached.version - 1 :], cached)
+            order = self._assemble(self._as_bound(row), row, entries[cached.version - 1 :], cached)
             if order is not None:
                 return order
-        return self._materialize(row, row, entries)
+        return self._materialize(self._as_bound(row), row, entries)
+
+    def _as_bound(self, row: _OrderRow) -> _OrderRow:
+        """A row SQLAlchemy read (processed) with its projections as a write binds them: what
+        the cache keeps, and a save from the cache matches (see :class:`._Cached`)."""
+        bound = self._statements.bind_projections(row[1:-2])
+        return _OrderRow._make((row.id, *bound, row.document, row.checksum))
 
     def _history_rows(
         self, connection: sa.Connection, versions: Mapping[str, int]

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -15,9 +16,8 @@ from orderflow.adapters.arguments import (
 )
 from orderflow.adapters.history import check_extends
 from orderflow.adapters.sql.cache import _Cached, _OrderCache
-from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.claims import SqlClaims
-from orderflow.adapters.sql.codec import _check_order, _OrderRow, _Rows
+from orderflow.adapters.sql.codec import PROJECTED, _check_order, _Rows
 from orderflow.adapters.sql.connections import SqlConnections, _Pin
 from orderflow.adapters.sql.engines import (
     _check_engine,
@@ -248,6 +248,26 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             raise OrderNotFound(order_id)
         return order
 
+    def cached_order(self, order_id: str) -> Order | None:
+        """The order as this store last wrote it, or read and checked it, from its cache and
+        without asking the database; ``None`` when the cache does not hold it.
+
+        It may be stale: another store may have saved the order since, or someone may have
+        changed its row. Decide on it only to save at its version:
+        :meth:`~orderflow.service.OrderService.handle` does, when the cache holds the order.
+        A save from a cached order matches the row as cached (version, checksum, document
+        and every projection column), so on a row that changed in any of them it conflicts,
+        writes nothing and drops the entry. Use :meth:`get` for the order as last saved.
+
+        Raises:
+            InvalidInput: the id is not an identifier.
+            StoreError: the store is closed.
+        """
+        check_order_id(order_id)
+        self._check_open(f"load order {order_id!r}")
+        cached = self._cache.get(order_id)
+        return None if cached is None else cached.order
+
     def add(self, order: Order) -> None:
         """Store a new order with its history and the outbox entries of its history's
         effects, in one transaction.
@@ -327,11 +347,13 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
                     match, chain, sealed = self._check_stored_history(
                         connection, order, expected_version
                     )
+                    update = statements.update_order if sealed else statements.update_unsealed
+                    matched: tuple[Any, ...] = (match,)
                 else:
-                    match, chain, sealed = cached.checksum, cached.chain, True
+                    chain, update = cached.chain, statements.update_cached
+                    matched = (cached.checksum, cached.document, *_as_matched(cached))
                 rows.seal(chain)
-                update = statements.update_order if sealed else statements.update_unsealed
-                bound = update.bound((*rows.order[1:], order.id, expected_version, match))
+                bound = update.bound((*rows.order[1:], order.id, expected_version, *matched))
                 if update.run_bound(connection, bound) != 1:
                     raise _Lost
                 self._write_history_and_outbox(connection, rows)
@@ -342,26 +364,6 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             raise ConcurrencyConflict(order.id, expected_version, actual) from None
         projections = tuple(bound[:10])
         self._cache.put(_Cached(order, rows.checksum, rows.document, rows.chain, projections))
-
-    def _check_stored_history(
-        self, connection: sa.Connection, order: Order, expected_version: int
-    ) -> tuple[str, _Chain, bool]:
-        """Load the stored order (in the saving transaction) and refuse ``order`` unless it
-        extends its history; what the update matches (the row's checksum, or its document
-        if it has none), the hash of the history's documents, and whether the row has a checksum."""
-        found = self._select_order.rows(connection, (order.id,))
-        if not found:
-            raise OrderNotFound(order.id)
-        raw = _OrderRow(*found[0])
-        if raw.version != expected_version:
-            raise ConcurrencyConflict(order.id, expected_version, raw.version)
-        entries = self._entry_rows(connection, order.id, 1, raw.version)
-        stored = self._materialize(raw, self._processed(raw), entries)
-        check_extends(order, stored.history)
-        chain = _Chain().extended([entry.document for entry in entries])
-        if raw.checksum is None:
-            return raw.document, chain, False
-        return raw.checksum, chain, True
 
     def _write_history_and_outbox(self, connection: sa.Connection, rows: _Rows) -> None:
         self._statements.insert_history.run_many(connection, rows.history)
@@ -374,3 +376,13 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             raise OrderNotFound(order_id)
         version: int = found[0][0]
         return version
+
+
+def _as_matched(cached: _Cached) -> tuple[Any, ...]:
+    """The projection columns a save from a cached order matches, as cached (the version is
+    matched on its own)."""
+    projections = cached.projections
+    return (*projections[:_VERSION_AT], *projections[_VERSION_AT + 1 :])
+
+
+_VERSION_AT: Final = PROJECTED.index("version")
