@@ -137,3 +137,24 @@ def test_checksums_chain_every_document_in_order() -> None:
     grown, each = start.checksums(["ab", "c"])
     assert each == [start.extended(["ab"]).checksum(), one.checksum()]
     assert grown.checksum() == one.checksum()
+
+
+@given(st.data())
+def test_a_document_made_from_an_earlier_one_is_the_document_made_afresh(
+    data: st.DataObject,
+) -> None:
+    """PT-1: after random commands, an order's document built from the document of the order
+    before each change (its unchanged fields reused) equals the one built afresh, and the
+    earlier document is left as it was."""
+    order = data.draw(ofs.orders())
+    body, _ = dump_order_parts(order, order.version)
+    for before, _, after in ofs.run_script(
+        LIFECYCLE, order, data.draw(ofs.command_scripts(order, max_size=8))
+    ):
+        if not isinstance(after, Order):
+            continue
+        kept = json.dumps(body, sort_keys=True)
+        reused = dump_order_parts(after, before.version + 1, earlier=(before, body))
+        assert reused == dump_order_parts(after, before.version + 1)
+        assert json.dumps(body, sort_keys=True) == kept
+        body = reused[0]

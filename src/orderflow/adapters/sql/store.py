@@ -292,7 +292,9 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
                 insert.run_bound(connection, bound)
             self._write_history_and_outbox(connection, rows)
         projections = tuple(bound[1:11])
-        self._cache.put(_Cached(order, rows.checksum, rows.document, rows.chain, projections))
+        self._cache.put(
+            _Cached(order, rows.checksum, rows.document, rows.chain, projections, rows.body)
+        )
 
     def save(self, order: Order, expected_version: int) -> None:
         """Replace the stored order if it is still at ``expected_version``, appending its new
@@ -331,12 +333,13 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             raise InvalidInput(
                 "order.version", order.version, f"must be above {expected_version} to save"
             )
-        rows = _Rows(order, expected_version + 1, self._max_size)
         cached = self._cache.get(order.id)
         if cached is not None and cached.version == expected_version:
             check_extends(order, cached.order.history)
         else:
             cached = None
+        earlier = None if cached is None or cached.body is None else (cached.order, cached.body)
+        rows = _Rows(order, expected_version + 1, self._max_size, earlier)
         statements = self._statements
         action = f"save order {order.id!r}"
         try:
@@ -363,7 +366,9 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             actual = self._stored_version(order.id)
             raise ConcurrencyConflict(order.id, expected_version, actual) from None
         projections = tuple(bound[:10])
-        self._cache.put(_Cached(order, rows.checksum, rows.document, rows.chain, projections))
+        self._cache.put(
+            _Cached(order, rows.checksum, rows.document, rows.chain, projections, rows.body)
+        )
 
     def _write_history_and_outbox(self, connection: sa.Connection, rows: _Rows) -> None:
         self._statements.insert_history.run_many(connection, rows.history)
