@@ -101,15 +101,26 @@ class SqlLoading:
             order = self._assemble(row, self._processed(row), since, cached)
             if order is not None:
                 return order
-        entries = self._entry_rows(connection, order_id, 1, row.version)
+        entries = self._whole_history(connection, order_id, row.version)
         return self._materialize(row, self._processed(row), entries)
 
     def _entry_rows(
         self, connection: sa.Connection, order_id: str, first: int, last: int
     ) -> list[_EntryRow]:
+        """The history rows of an order from version ``first`` to ``last``, with their
+        checksums (what extending a cached prefix checks)."""
         query = self._select_history
         found = query.rows(connection, (order_id, first, last))
-        return [_EntryRow(*query.process(row)) for row in found]
+        return [_EntryRow._make((order_id, *query.process(row))) for row in found]
+
+    def _whole_history(
+        self, connection: sa.Connection, order_id: str, last: int
+    ) -> list[_EntryRow]:
+        """The history rows of an order from version 1 to ``last``, without their checksums
+        (``None``: the order row's checksum proves their documents)."""
+        query = self._statements.select_whole_history
+        found = query.rows(connection, (order_id, 1, last))
+        return [_EntryRow._make((order_id, *query.process(row), None)) for row in found]
 
     def _processed(self, row: _OrderRow) -> _OrderRow:
         return _OrderRow(*self._select_order.process(row))
@@ -126,7 +137,7 @@ class SqlLoading:
         raw = _OrderRow(*found[0])
         if raw.version != expected_version:
             raise ConcurrencyConflict(order.id, expected_version, raw.version)
-        entries = self._entry_rows(connection, order.id, 1, raw.version)
+        entries = self._whole_history(connection, order.id, raw.version)
         stored = self._materialize(raw, self._processed(raw), entries)
         check_extends(order, stored.history)
         chain = _Chain().extended([entry.document for entry in entries])
