@@ -9,7 +9,9 @@ rows allow, and checks every projection column it reads against the order either
   version still has: only the newer history rows are read and decoded, and appended;
 * otherwise every history row is read. When the checksums chain from the first document to
   the order row's (the store wrote these rows), the documents are decoded without checking
-  every value again (:mod:`.trusted`); when they do not (rows changed by hand, rows written
+  every value again (:mod:`.trusted`), each history entry when it is first read (a command
+  reads few of them; the rows' projections are checked against the parsed documents); when
+  they do not (rows changed by hand, rows written
   before checksums), the order is loaded the strict way
   (:func:`orderflow.serialization.load_order_parts`), which refuses what does not hold
   together.
@@ -18,6 +20,7 @@ rows allow, and checks every projection column it reads against the order either
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,13 +36,14 @@ from orderflow.adapters.sql.codec import (
     _entry_projections,
     _EntryRow,
     _json_loads,
+    _naive_utc,
     _OrderRow,
     _projections,
     _read_order,
 )
 from orderflow.adapters.sql.prepared import _Query, _Statements
-from orderflow.adapters.sql.schema import SqlTables
-from orderflow.adapters.sql.trusted import decode_entry, decode_order
+from orderflow.adapters.sql.schema import _ACTOR_LENGTH, _EVENT_LENGTH, SqlTables
+from orderflow.adapters.sql.trusted import decode_entry, decode_order, lazy_history
 from orderflow.errors import ConcurrencyConflict, OrderNotFound, StoreError
 from orderflow.history import History
 from orderflow.order import Order
@@ -287,17 +291,22 @@ class SqlLoading:
         if row.checksum != chain.sealed(row.document):
             return None
         try:
-            decoded = [decode_entry(_json_loads(entry.document)) for entry in entries]
-            if prefix is None:
-                history = History(decoded)
-            else:
-                history = prefix
-                for entry in decoded:
-                    history = history.append(entry)
+            parsed = [_json_loads(entry.document) for entry in entries]
+            # A whole history is decoded entry by entry as the order is used (see History).
+            history = None if prefix is None else prefix
+            lazy = prefix is None and (history := lazy_history(parsed)) is not None
+            if history is None:
+                history = History([decode_entry(document) for document in parsed])
+            elif not lazy:
+                for document in parsed:
+                    history = history.append(decode_entry(document))
             order = decode_order(_json_loads(row.document), history)
         except Exception:  # anything unexpected: the strict load says what is wrong
             return None
-        self._check_entries(order, entries)
+        if lazy:
+            self._check_documents(order, entries, parsed)
+        else:
+            self._check_entries(order, entries)
         return self._checked(order, raw, row, chain)
 
     def _strict(self, raw: _OrderRow, row: _OrderRow, entries: Sequence[_EntryRow]) -> Order:
@@ -320,6 +329,15 @@ class SqlLoading:
         )
         self._check_entries(order, entries)
         return self._checked(order, raw, row, chain)
+
+    def _check_documents(
+        self, order: Order, entries: Sequence[_EntryRow], documents: Sequence[Any]
+    ) -> None:
+        """Refuse history rows whose projections disagree with their entries, read from the
+        entries' documents (an entry is decoded only for a row that seems to disagree)."""
+        for entry_row, document in zip(entries, documents, strict=True):
+            if not _document_agrees(entry_row.version, document, entry_row[1:-2]):
+                self._check_entries(order, (entry_row,))
 
     def _check_entries(self, order: Order, entries: Sequence[_EntryRow]) -> None:
         """Refuse history rows whose projections disagree with their entries."""
@@ -357,3 +375,21 @@ class SqlLoading:
                 f"{len(document)} characters, above the store's max_document_size of "
                 f"{self._max_size}"
             )
+
+
+def _document_agrees(version: int, document: Any, stored: Sequence[Any]) -> bool:
+    """Whether a history row's projections are those of the entry its document holds (a
+    document of this schema version), read from the document."""
+    try:
+        command, actor = document["command"], document["actor"]
+        at = datetime.fromisoformat(document["at"])
+        return stored == (
+            version,
+            document["from_state"],
+            document["to_state"],
+            command["type"][:_EVENT_LENGTH],
+            f"{actor['kind']}:{actor['id']}"[:_ACTOR_LENGTH],
+            at.replace(tzinfo=None) if at.tzinfo is UTC else _naive_utc(at),
+        )
+    except Exception:  # anything unexpected: the entry itself is checked
+        return False
