@@ -199,6 +199,10 @@ class OrderService:
         """Run a command against the stored order and save the result; the store writes its
         effects into the outbox in the same transaction.
 
+        With a store's ``cached_order`` (see :class:`~orderflow.ports.OrderStore`) a cached
+        order is decided on and saved without a load; if it is stale, the command is decided
+        again on the loaded order in the same attempt (no retry is spent).
+
         Args:
             order_id: the order.
             command: what to do.
@@ -270,15 +274,11 @@ class OrderService:
     def _from_cache(
         self, order_id: str, command: c.Command, actor: Actor, expected_version: int | None
     ) -> Outcome | None:
-        """The command decided on the order the store has cached, and saved at its version,
-        when the store offers ``cached_order`` (see :class:`~orderflow.ports.OrderStore`).
-
-        The cached order may be stale: the store's save refuses it then
-        (:class:`~orderflow.errors.ConcurrencyConflict`, nothing written, the entry dropped).
-        ``None`` (nothing saved) whenever the outcome cannot stand without a load: no cached
-        order, or one at another version than ``expected_version``, a command reading the
-        context port, a refusal or a replay (either may come from a stale order), or that
-        conflict; the caller then loads the order and decides again, within the same attempt.
+        """The command decided on the store's cached order and saved at its version (a
+        stale one's save conflicts: nothing is written, the entry is dropped); ``None``,
+        nothing saved, when the outcome cannot stand without a load: no cached order (or
+        one at another version than ``expected_version``), a command reading the context
+        port, a refusal or a replay (either may come from a stale order), or that conflict.
         """
         peek = getattr(self.store, "cached_order", None)
         if peek is None or (self.context is not None and isinstance(command, READS_CONTEXT)):
