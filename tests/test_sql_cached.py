@@ -55,6 +55,26 @@ def _order_reads(store: SqlStore) -> list[str]:
     return seen
 
 
+def _history_reads(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
+    """The history reads of the store's loads from now on: ``("whole", last)`` for a whole
+    history, ``("since", first)`` for the rows from a cached version on."""
+    reads: list[tuple[str, int]] = []
+    whole = store._whole_history
+    since = store._entry_rows
+
+    def read_whole(connection: sa.Connection, order_id: str, last: int) -> Any:
+        reads.append(("whole", last))
+        return whole(connection, order_id, last)
+
+    def read_since(connection: sa.Connection, order_id: str, first: int, last: int) -> Any:
+        reads.append(("since", first))
+        return since(connection, order_id, first, last)
+
+    monkeypatch.setattr(store, "_whole_history", read_whole)
+    monkeypatch.setattr(store, "_entry_rows", read_since)
+    return reads
+
+
 def _change(store: SqlStore, statement: sa.Executable) -> None:
     with store.engine.begin() as connection:
         connection.execute(statement)
@@ -99,9 +119,12 @@ def test_cached_order_is_the_order_as_the_store_last_wrote_or_read_it(db: Databa
         uncached.cached_order("o-1")
 
 
-def test_a_save_from_a_stale_cached_order_conflicts_and_forgets_it(db: Database) -> None:
-    """D-9: a decision on a cached order another store has saved over since is refused,
-    nothing of it is written, and the store forgets the order: the next load is fresh."""
+def test_a_save_from_a_stale_cached_order_conflicts_and_keeps_it_as_a_prefix(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """D-9: a decision on a cached order another store has saved over since is refused and
+    nothing of it is written; the cached order stays only as the prefix the next load
+    extends, reading the newer history rows and not the whole history."""
     reader = db.open()
     writer = db.open()
     reader.add(place())
@@ -114,8 +137,29 @@ def test_a_save_from_a_stale_cached_order_conflicts_and_forgets_it(db: Database)
         reader.save(apply(stale, _pay(), SYSTEM).order, stale.version)
     assert (info.value.expected_version, info.value.actual_version) == (1, 2)
     assert snapshot(writer) == before
-    assert reader.cached_order("o-1") is None
+    assert reader.cached_order("o-1") is stale
+    history_reads = _history_reads(reader, monkeypatch)
     assert reader.get("o-1") == held
+    assert reader.cached_order("o-1") == held
+    assert history_reads == [("since", 1)], "the rows from the cached version on, no more"
+
+
+def test_a_save_from_a_cached_order_whose_row_changed_in_place_forgets_it(
+    db: Database,
+) -> None:
+    """PT-1: a row changed in place behind a cached order (same version, a hand edit): the
+    save conflicts, nothing is written, and the store forgets the order."""
+    store = db.open()
+    store.add(place())
+    cached = store.cached_order("o-1")
+    assert cached is not None
+    _change(store, store.tables.orders.update().values(state="closed"))
+    before = snapshot(store)
+    with pytest.raises(ConcurrencyConflict) as info:
+        store.save(apply(cached, _pay(), SYSTEM).order, cached.version)
+    assert (info.value.expected_version, info.value.actual_version) == (1, 1)
+    assert snapshot(store) == before
+    assert store.cached_order("o-1") is None
 
 
 def test_a_stale_cached_order_is_decided_again_without_spending_a_retry(db: Database) -> None:

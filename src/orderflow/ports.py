@@ -103,8 +103,9 @@ class OrderStore(Outbox, Protocol):
     stale; :meth:`~orderflow.service.OrderService.handle` decides on it and saves at its
     version, so the store must then refuse the save
     (:class:`~orderflow.errors.ConcurrencyConflict`, nothing written) unless the stored order
-    is still exactly the one it returned, and forget it; the service then loads the order
-    with :meth:`get` and decides again, without counting a retry. A refusal or a replay
+    is still exactly the one it returned, and :meth:`get` must then give the stored order
+    (never the cached one unchecked); the service loads the order with :meth:`get` and
+    decides again, without counting a retry. A refusal or a replay
     decided on a cached order is never reported: the service loads the order and decides
     again. A store without the method is loaded with :meth:`get` for every command.
     """

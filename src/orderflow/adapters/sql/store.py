@@ -256,8 +256,11 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
         changed its row. Decide on it only to save at its version:
         :meth:`~orderflow.service.OrderService.handle` does, when the cache holds the order.
         A save from a cached order matches the row as cached (version, checksum, document
-        and every projection column), so on a row that changed in any of them it conflicts,
-        writes nothing and drops the entry. Use :meth:`get` for the order as last saved.
+        and every projection column), so on a row that changed in any of them it conflicts
+        and writes nothing. The entry is dropped when the row changed in place; when another
+        writer moved the order on, it stays as the prefix the next load extends with the
+        newer history rows (checked, as every load checks a cached entry). Use :meth:`get`
+        for the order as last saved.
 
         Raises:
             InvalidInput: the id is not an identifier.
@@ -362,8 +365,17 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
                 self._write_history_and_outbox(connection, rows)
         except _Lost:
             # Read again after the rollback: a snapshot taken earlier would show the old row.
-            self._cache.drop(order.id)
-            actual = self._stored_version(order.id)
+            try:
+                actual = self._stored_version(order.id)
+            except OrderNotFound:
+                self._cache.drop(order.id)
+                raise
+            if actual <= expected_version:
+                # Changed in place (by hand, or the order replaced): nothing to build on.
+                self._cache.drop(order.id)
+            # Moved on by another writer: the entry stays, as the prefix the next load
+            # extends with the newer history rows once their checksums show they follow it
+            # (a load never serves it without checking the row).
             raise ConcurrencyConflict(order.id, expected_version, actual) from None
         projections = tuple(bound[:10])
         self._cache.put(
