@@ -44,6 +44,21 @@ class _SqlContract(OrderStoreContract):
         """Drop a server's tables and close the engine."""
         _dispose(store)
 
+    def make_peer(self, store: OrderStore) -> OrderStore | None:
+        """A store on the same tables, with a cache of its own (on the same engine for an
+        in-memory database, on an engine of its own otherwise)."""
+        assert isinstance(store, SqlStore)
+        if store.engine.url.database in (None, "", ":memory:"):
+            return SqlStore(store.engine, table_prefix=store.table_prefix, create=False)
+        url = store.engine.url.render_as_string(hide_password=False)
+        return SqlStore.from_url(url, table_prefix=store.table_prefix, create=False)
+
+    def dispose_peer(self, peer: OrderStore) -> None:
+        """Close a peer on an engine of its own (an in-memory database's is the store's)."""
+        assert isinstance(peer, SqlStore)
+        if peer.engine.url.database not in (None, "", ":memory:"):
+            peer.close()
+
 
 class TestSqliteMemoryStore(_SqlContract):
     """SQLite in memory."""

@@ -14,16 +14,18 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orderflow import Order
+from orderflow import Order, Pay, Release
+from orderflow.adapters.sql import trusted as trusted_module
 from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.codec import _json_dumps, _json_loads
-from orderflow.adapters.sql.trusted import Untrusted, decode_entry, decode_order
+from orderflow.adapters.sql.trusted import Untrusted, decode_entry, decode_order, lazy_history
 from orderflow.history import History
 from orderflow.machine import Lifecycle
+from orderflow.order import HistoryEntry
 from orderflow.serialization import dump, dump_order_parts, load_order_parts
 from orderflow.testing import strategies as ofs
 from tests.fixtures.version1 import rich_order
-from tests.support import closed, held, paid
+from tests.support import apply, closed, held, paid
 
 LIFECYCLE = Lifecycle()
 
@@ -137,3 +139,107 @@ def test_checksums_chain_every_document_in_order() -> None:
     grown, each = start.checksums(["ab", "c"])
     assert each == [start.extended(["ab"]).checksum(), one.checksum()]
     assert grown.checksum() == one.checksum()
+
+
+@given(st.data())
+def test_a_document_made_from_an_earlier_one_is_the_document_made_afresh(
+    data: st.DataObject,
+) -> None:
+    """PT-1: after random commands, an order's document built from the document of the order
+    before each change (its unchanged fields reused) equals the one built afresh, and the
+    earlier document is left as it was."""
+    order = data.draw(ofs.orders())
+    body, _ = dump_order_parts(order, order.version)
+    for before, _, after in ofs.run_script(
+        LIFECYCLE, order, data.draw(ofs.command_scripts(order, max_size=8))
+    ):
+        if not isinstance(after, Order):
+            continue
+        kept = json.dumps(body, sort_keys=True)
+        reused = dump_order_parts(after, before.version + 1, earlier=(before, body))
+        assert reused == dump_order_parts(after, before.version + 1)
+        assert json.dumps(body, sort_keys=True) == kept
+        body = reused[0]
+
+
+@given(st.data())
+def test_a_lazy_history_reads_as_the_history_it_holds(data: st.DataObject) -> None:
+    """PT-1, D-3: a history decoded entry by entry from a random order's documents equals
+    its history, and answers the idempotency look-ups without decoding the entries."""
+    order = data.draw(ofs.orders())
+    for _, _, after in ofs.run_script(
+        LIFECYCLE, order, data.draw(ofs.command_scripts(order, max_size=8))
+    ):
+        if isinstance(after, Order):
+            order = after
+    _, entries = parts(order)
+    decoded: list[dict[str, Any]] = []
+    lazy = _lazy(entries, decoded)
+    assert len(decoded) == min(2, len(entries))  # the first and the last
+    assert lazy.command_ids() == order.history.command_ids()
+    for entry in order.history:
+        command = entry.command
+        if command.command_id is not None:
+            assert lazy.position_of(command.command_id) == order.history.position_of(
+                command.command_id
+            )
+        if isinstance(command, Pay):
+            assert lazy.payment_entry(command.payment_reference) == order.history.payment_entry(
+                command.payment_reference
+            )
+    middle = len(entries) // 2
+    assert lazy[middle] == order.history[middle]
+    assert lazy[middle:] == order.history[middle:]
+    assert list(reversed(lazy)) == list(reversed(order.history))
+    assert lazy == order.history
+    assert len(decoded) == len(entries)  # each decoded once, whatever was read
+
+
+def _lazy(entries: list[dict[str, Any]], decoded: list[dict[str, Any]]) -> History:
+    """A history of the documents, recording what it decodes."""
+    made = lazy_history(entries)
+    assert made is not None
+    decode = made._decode
+    assert decode is not None
+
+    def recording(document: dict[str, Any]) -> HistoryEntry:
+        decoded.append(document)
+        return decode(document)
+
+    return History._of_documents(entries, recording, trusted_module._entry_keys)
+
+
+def test_a_lazy_history_shares_what_it_decodes_and_grows_like_any_other() -> None:
+    """LC-8: appending to a history of documents keeps the entries undecoded; histories
+    sharing them see each decoded once; a fork decodes its own."""
+    order = held(paid())
+    _, entries = parts(order)
+    decoded: list[dict[str, Any]] = []
+    lazy = _lazy(entries, decoded)
+    extra = apply(order, Release()).entry
+    grown = lazy.append(extra)
+    assert len(decoded) == 2
+    assert grown.last is extra
+    assert grown[1] == order.history[1]
+    assert lazy[1] is grown[1]
+    assert len(decoded) == 3
+    assert grown.extends(lazy)
+    fork = lazy.append(apply(order, Release()).entry)
+    assert fork[:3] == tuple(order.history)
+    assert grown[:3] == fork[:3]
+    assert tuple(grown) == (*order.history, extra)
+
+
+def test_an_entry_the_trusted_decoder_does_not_read_is_read_strictly_when_first_read() -> None:
+    """PT-1: in a history of documents, an entry outside the trusted decoder's layout (a
+    money amount carrying its currency's minor units) is read by the strict loader."""
+    order = held(paid())
+    _, entries = parts(order)
+    payment = entries[1]
+    with_units = _changed(payment, ["command", "amount", "minor_units"], 2)
+    with pytest.raises(Untrusted):
+        decode_entry(with_units)
+    lazy = lazy_history([entries[0], with_units, entries[2]])
+    assert lazy is not None
+    assert lazy[1] == order.history[1]
+    assert lazy_history([_changed(entries[0], ["schema_version"], 2), *entries[1:]]) is None

@@ -11,12 +11,15 @@ A history also indexes what idempotency looks up (D-3): the entry of a command i
 first payment with a reference. Both answer in constant time.
 
 Histories are immutable from the outside: they read as sequences, compare equal to any
-history or tuple with the same entries, and never change once made.
+history or tuple with the same entries, and never change once made. A store may make one
+whose entries are decoded from their documents when first read (:meth:`History._of_documents`):
+a command reads few of an order's entries, and loading a long history then costs little more
+than reading its documents.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from typing import TYPE_CHECKING, Any, overload
 
@@ -35,8 +38,9 @@ class History(Sequence["HistoryEntry"]):
         entries: the entries (any iterable); the history keeps its own copy of them.
     """
 
-    __slots__ = ("_entries", "_index", "_length", "first", "last")
+    __slots__ = ("_decode", "_entries", "_index", "_length", "first", "last")
 
+    _decode: Callable[[Any], HistoryEntry] | None
     _entries: list[HistoryEntry]
     _index: dict[object, int]
     _length: int
@@ -56,6 +60,7 @@ class History(Sequence["HistoryEntry"]):
         self._entries = listed
         self._length = len(listed)
         self._index = index
+        self._decode = None
         if listed:
             self.first = listed[0]
             self.last = listed[-1]
@@ -70,15 +75,64 @@ class History(Sequence["HistoryEntry"]):
 
     @classmethod
     def _sharing(
-        cls, entries: list[HistoryEntry], length: int, index: dict[object, int]
+        cls,
+        entries: list[HistoryEntry],
+        length: int,
+        index: dict[object, int],
+        decode: Callable[[Any], HistoryEntry] | None = None,
     ) -> History:
         history = _new(cls)
         history._entries = entries
         history._length = length
         history._index = index
-        history.first = entries[0]
-        history.last = entries[length - 1]
+        history._decode = decode
+        history.first = history._entry(0)
+        history.last = history._entry(length - 1)
         return history
+
+    @classmethod
+    def _of_documents(
+        cls,
+        documents: Sequence[dict[str, Any]],
+        decode: Callable[[dict[str, Any]], HistoryEntry],
+        keys: Callable[[dict[str, Any]], tuple[str | None, str, str | None]],
+    ) -> History:
+        """For stores: a history of the entries these documents hold, each decoded by
+        ``decode`` when first read (the first and the last at once).
+
+        ``keys`` gives, from a document and without decoding it, what the history indexes:
+        the command's id, its event, and its payment reference (for a payment). ``decode``
+        must build the same entry each time it is given a document, and must not fail: the
+        store has checked that it wrote these documents.
+        """
+        entries: list[Any] = list(documents)
+        index: dict[object, int] = {}
+        for position, document in enumerate(entries):
+            command_id, event, reference = keys(document)
+            if command_id is not None and command_id not in index:
+                index[command_id] = position
+            if event == _PAY_EVENT and (_PAY_EVENT, reference) not in index:
+                index[(_PAY_EVENT, reference)] = position
+        return cls._sharing(entries, len(entries), index, decode)
+
+    def _entry(self, position: int) -> HistoryEntry:
+        """The entry at ``position`` (from 0, below the length), decoded if it was not."""
+        found: Any = self._entries[position]  # or its document, not yet decoded
+        decode = self._decode
+        if decode is None or type(found) is not dict:
+            entry: HistoryEntry = found
+            return entry
+        entry = decode(found)
+        self._entries[position] = entry  # histories sharing the list see it decoded too
+        return entry
+
+    def _decoded(self) -> list[HistoryEntry]:
+        """The list of entries, every one up to the length decoded."""
+        if self._decode is not None:
+            for position in range(self._length):
+                self._entry(position)
+            self._decode = None
+        return self._entries
 
     def append(self, entry: HistoryEntry) -> History:
         """A new history: this one and ``entry`` after it. This one is left as it was.
@@ -99,14 +153,15 @@ class History(Sequence["HistoryEntry"]):
                 grown._entries = entries
                 grown._length = length + 1
                 grown._index = index
-                grown.first = entries[0]
+                grown._decode = self._decode
+                grown.first = entries[0]  # decoded: a history of documents decodes its first
                 grown.last = entry
                 return grown
         forked = entries[:length]
         forked.append(entry)
         index = {key: position for key, position in self._index.items() if position < length}
         _index_entry(index, entry, length)
-        return History._sharing(forked, length + 1, index)
+        return History._sharing(forked, length + 1, index, self._decode)
 
     def position_of(self, command_id: str) -> int | None:
         """The position of the entry of the command with this id, if it was applied."""
@@ -116,14 +171,14 @@ class History(Sequence["HistoryEntry"]):
     def entry_for(self, command_id: str) -> HistoryEntry | None:
         """The entry of the command with this id, if it was applied (D-3)."""
         position = self.position_of(command_id)
-        return None if position is None else self._entries[position]
+        return None if position is None else self._entry(position)
 
     def payment_entry(self, reference: str) -> HistoryEntry | None:
         """The entry of the first payment recorded with this reference, if any (D-3)."""
         position = self._index.get((_PAY_EVENT, reference))
         if position is None or position >= self._length:
             return None
-        return self._entries[position]
+        return self._entry(position)
 
     def command_ids(self) -> frozenset[str]:
         """The ids of every command applied."""
@@ -144,7 +199,7 @@ class History(Sequence["HistoryEntry"]):
             return False
         if isinstance(other, History) and other._entries is self._entries:
             return True
-        entries = self._entries
+        entries = self._decoded()
         return all(
             mine is theirs or mine == theirs
             for mine, theirs in zip(islice(entries, length), other, strict=False)
@@ -164,19 +219,21 @@ class History(Sequence["HistoryEntry"]):
     def __getitem__(self, index: int | slice) -> HistoryEntry | tuple[HistoryEntry, ...]:
         length = self._length
         if isinstance(index, slice):
-            return tuple(self._entries[:length][index])
+            if self._decode is None:
+                return tuple(self._entries[:length][index])
+            return tuple([self._entry(position) for position in range(*index.indices(length))])
         if index < 0:
             index += length
         if not 0 <= index < length:
             raise IndexError("history index out of range")
-        return self._entries[index]
+        return self._entry(index)
 
     def __iter__(self) -> Iterator[HistoryEntry]:
-        return islice(self._entries, self._length)
+        return islice(self._decoded(), self._length)
 
     def __reversed__(self) -> Iterator[HistoryEntry]:
-        entries = self._entries
-        return (entries[position] for position in range(self._length - 1, -1, -1))
+        entry = self._entry
+        return (entry(position) for position in range(self._length - 1, -1, -1))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, History):

@@ -97,6 +97,17 @@ class OrderStore(Outbox, Protocol):
     store: one connection of its pool). :meth:`~orderflow.service.OrderService.handle` runs
     each attempt of a command (load, decide, save) in it when the store has one; every call
     behaves as it does outside a scope.
+
+    Optional: a store that caches orders may offer ``cached_order(order_id)``, the order as
+    it last wrote or loaded it, without asking its database, or ``None``. The order may be
+    stale; :meth:`~orderflow.service.OrderService.handle` decides on it and saves at its
+    version, so the store must then refuse the save
+    (:class:`~orderflow.errors.ConcurrencyConflict`, nothing written) unless the stored order
+    is still exactly the one it returned, and :meth:`get` must then give the stored order
+    (never the cached one unchecked); the service loads the order with :meth:`get` and
+    decides again, without counting a retry. A refusal or a replay
+    decided on a cached order is never reported: the service loads the order and decides
+    again. A store without the method is loaded with :meth:`get` for every command.
     """
 
     def get(self, order_id: str) -> Order:

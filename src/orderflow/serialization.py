@@ -113,7 +113,10 @@ def dump(value: Order | c.Command | e.Effect | Refusal | CommandRefused) -> dict
 
 
 def dump_order_parts(
-    order: Order, from_version: int = 1
+    order: Order,
+    from_version: int = 1,
+    *,
+    earlier: tuple[Order, Mapping[str, Any]] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """An order's document without its history, and the documents of its history entries
     from ``from_version`` on: what a store writes when it keeps history in rows of its own.
@@ -127,6 +130,11 @@ def dump_order_parts(
     Args:
         order: the order.
         from_version: the version of the first entry wanted (1 for the whole history).
+        earlier: an earlier version of the same order and the document this function gave
+            for it: a field of ``order`` that is the very object the earlier order holds
+            (orders are immutable values, and a command keeps what it does not change) is
+            taken from that document instead of being converted again. Nothing changes
+            either document.
 
     Returns:
         The order's document without ``history``, and one document per entry wanted.
@@ -136,8 +144,14 @@ def dump_order_parts(
         "document": "order",
         "version": order.version,
     }
-    for name, unstructure in _ORDER_FIELDS:
-        body[name] = unstructure(getattr(order, name))
+    if earlier is None:
+        for name, unstructure in _ORDER_FIELDS:
+            body[name] = unstructure(getattr(order, name))
+    else:
+        before, document = earlier
+        for name, unstructure in _ORDER_FIELDS:
+            value = getattr(order, name)
+            body[name] = document[name] if value is getattr(before, name) else unstructure(value)
     entries = [
         {"schema_version": SCHEMA_VERSION, **_unstructure_entry(entry)}
         for entry in order.history[from_version - 1 :]

@@ -29,26 +29,20 @@ from typing import cast
 
 from orderflow import commands as c
 from orderflow.adapters.arguments import check_expected_version
+from orderflow.command_context import READS_CONTEXT, command_context
 from orderflow.errors import (
     CommandRefused,
     ConcurrencyConflict,
-    ContextUnavailable,
     InvalidConfiguration,
     InvalidInput,
     OrderAlreadyExists,
     OrderflowError,
     Refusal,
 )
-from orderflow.incidents.commands import (
-    CheckRestock,
-    EscalateException,
-    MissExceptionTarget,
-    OpenException,
-)
-from orderflow.incidents.context import MAX_RECENT_ORDERS, Context, ContextPort, gather_context
-from orderflow.inputs import LATEST, check_identifier, check_time
+from orderflow.incidents.context import Context, ContextPort
+from orderflow.inputs import check_identifier, check_time
 from orderflow.machine import Availability, Lifecycle, Outcome
-from orderflow.model import Actor, Address
+from orderflow.model import Actor
 from orderflow.order import Order
 from orderflow.ports import (
     Clock,
@@ -64,15 +58,6 @@ __all__ = ["CONFLICT_BACKOFF", "MAX_RETRIES", "OrderService", "OutboxRelay", "Re
 
 MAX_RETRIES = 20
 """The most times :meth:`OrderService.handle` may be asked to retry on a conflict."""
-
-_READS_CONTEXT = (
-    c.ApproveReview,
-    CheckRestock,
-    EscalateException,
-    MissExceptionTarget,
-    OpenException,
-)
-"""The commands that read an order's context (PT-4) when the service has a context port."""
 
 CONFLICT_BACKOFF = Backoff(
     base=timedelta(milliseconds=2),
@@ -214,6 +199,10 @@ class OrderService:
         """Run a command against the stored order and save the result; the store writes its
         effects into the outbox in the same transaction.
 
+        With a store's ``cached_order`` (see :class:`~orderflow.ports.OrderStore`) a cached
+        order is decided on and saved without a load; if it is stale, the command is decided
+        again on the loaded order in the same attempt (no retry is spent).
+
         Args:
             order_id: the order.
             command: what to do.
@@ -257,19 +246,9 @@ class OrderService:
         while True:
             try:
                 with self._scope():
-                    order = self.store.get(order_id)
-                    if expected_version is not None and order.version != expected_version:
-                        return self._replay_or_conflict(order, command, actor, expected_version)
-                    outcome = self.lifecycle.handle(
-                        order,
-                        command,
-                        actor,
-                        self._now(order),
-                        context=self._gather(order, command),
-                    )
-                    if outcome.replayed:
-                        return outcome
-                    self.store.save(outcome.order, order.version)
+                    outcome = self._from_cache(order_id, command, actor, expected_version)
+                    if outcome is None:
+                        outcome = self._attempt(order_id, command, actor, expected_version)
             except ConcurrencyConflict:
                 if expected_version is not None or attempt >= retries:
                     raise
@@ -277,6 +256,48 @@ class OrderService:
                 self._pause(attempt)  # outside the scope: no connection is held while waiting
                 continue
             return outcome
+
+    def _attempt(
+        self, order_id: str, command: c.Command, actor: Actor, expected_version: int | None
+    ) -> Outcome:
+        """Load the order, decide, and save at the version loaded."""
+        order = self.store.get(order_id)
+        if expected_version is not None and order.version != expected_version:
+            return self._replay_or_conflict(order, command, actor, expected_version)
+        outcome = self.lifecycle.handle(
+            order, command, actor, self._now(order), context=self._gather(order, command)
+        )
+        if not outcome.replayed:
+            self.store.save(outcome.order, order.version)
+        return outcome
+
+    def _from_cache(
+        self, order_id: str, command: c.Command, actor: Actor, expected_version: int | None
+    ) -> Outcome | None:
+        """The command decided on the store's cached order and saved at its version (a
+        stale one's save conflicts: nothing is written, the entry is dropped); ``None``,
+        nothing saved, when the outcome cannot stand without a load: no cached order (or
+        one at another version than ``expected_version``), a command reading the context
+        port, a refusal or a replay (either may come from a stale order), or that conflict.
+        """
+        peek = getattr(self.store, "cached_order", None)
+        if peek is None or (self.context is not None and isinstance(command, READS_CONTEXT)):
+            return None
+        order = cast(Order | None, peek(order_id))
+        if order is None or (expected_version is not None and order.version != expected_version):
+            return None
+        now = self._now(order)
+        try:
+            outcome = self.lifecycle.handle(order, command, actor, now)
+        except OrderflowError:
+            return None
+        if outcome.replayed:
+            return None
+        try:
+            self.store.save(outcome.order, order.version)
+        except ConcurrencyConflict:
+            return None
+        return outcome
 
     def find_by_customer(
         self,
@@ -304,52 +325,10 @@ class OrderService:
 
     def _gather(self, order: Order, command: c.Command) -> Context | None:
         """The order's context, for the commands that read it, when a port is configured."""
-        if self.context is None or not isinstance(command, _READS_CONTEXT):
+        if self.context is None:
             return None
-        if command.command_id is not None and order.entry_for(command.command_id) is not None:
-            return None  # a replay: the original outcome stands, nothing is decided again
-        try:
-            return gather_context(
-                order,
-                self.context,
-                lambda customer_id, since: self._recent_for_customer(customer_id, since, order),
-                lambda address, since: self._recent_for_address(address, since, order),
-                lookback=self.lifecycle.settings.classifier.lookback,
-            )
-        except OrderflowError:
-            raise
-        except Exception as error:  # the host's port failed: say so, keep the sweep going
-            raise ContextUnavailable(order.id, type(error).__name__) from error
-
-    def _recent_for_customer(self, customer_id: str, since: datetime, order: Order) -> list[Order]:
-        """The customer's orders placed from ``since`` up to ``order``'s placement, from the
-        store's customer index; like the address's, the pages start at the order's placement
-        so that orders placed after it do not take the places of those in its window."""
-        found: list[Order] = []
-        before = _up_to(order)
-        while len(found) < MAX_RECENT_ORDERS:
-            page = self.store.find_by_customer(customer_id, limit=100, before=before)
-            for recent in page:
-                if recent.created_at < since:
-                    return found
-                found.append(recent)
-            if len(page) < 100:
-                return found
-            last = page[-1]
-            before = (last.created_at, last.id)
-        return found
-
-    def _recent_for_address(self, address: Address, since: datetime, order: Order) -> list[Order]:
-        """The orders to ``address`` placed from ``since`` up to ``order``'s placement (the
-        newest :data:`MAX_RECENT_ORDERS` of them), from the store's address index.
-
-        Every store has the query (the port requires it, and the service refuses a store
-        without it), so the address check of RK-1 never goes quietly unasked. The page ends
-        at the order's placement, so that orders placed after it (a review run late) do not
-        take the places of those in its window.
-        """
-        return self.store.find_by_address(
-            address, since=since, limit=MAX_RECENT_ORDERS, before=_up_to(order)
+        return command_context(
+            self.store, self.context, order, command, self.lifecycle.settings.classifier.lookback
         )
 
     def _replay_or_conflict(
@@ -418,10 +397,3 @@ class OrderService:
             return check_time("clock.now()", now)
         except InvalidInput as error:
             raise InvalidConfiguration("clock", now, error.problem) from None
-
-
-def _up_to(order: Order) -> tuple[datetime, str] | None:
-    """The page cursor of the orders placed up to ``order``'s placement, that instant
-    included: ``(t + 1 µs, "")`` (none when no later instant can be stored)."""
-    end = order.created_at + timedelta(microseconds=1)
-    return (end, "") if end < LATEST else None

@@ -20,7 +20,8 @@ queries by state, by deadline and by customer (newest first, in pages), exact de
 the outbox: claims held until their lease ends and never shared by concurrent claimers,
 retries that wait without blocking, delivery records, any error text recorded, dead entries
 listed and requeued, purges, relays in threads delivering each entry once; and idempotent
-commands through the service. The differential test runs the store beside the in-memory
+commands through the service; for a store offering ``cached_order``, that a stale cached
+order is never saved over. The differential test runs the store beside the in-memory
 reference under random commands, waits, claims and delivery records, and requires them to
 agree after every step.
 
@@ -47,6 +48,7 @@ from orderflow.money import Money
 from orderflow.order import Order
 from orderflow.ports import OrderStore, OutboxStatus
 from orderflow.service import OrderService
+from orderflow.testing.cache_contract import CachedOrderContract
 from orderflow.testing.concurrency_contract import ConcurrencyContract
 from orderflow.testing.differential import StoreDifferential, differential_test
 from orderflow.testing.outbox_contract import OutboxContract
@@ -64,14 +66,16 @@ from orderflow.testing.world import (
 __all__ = ["OrderStoreContract", "StoreDifferential", "differential_test"]
 
 
-class OrderStoreContract(OutboxContract, QueryContract, ConcurrencyContract):
+class OrderStoreContract(OutboxContract, QueryContract, ConcurrencyContract, CachedOrderContract):
     """The behaviour every order store must have. Subclass it with a ``Test`` name and
     implement :meth:`make_store`; override :meth:`dispose_store` to clean up.
 
     The outbox half of the contract comes from
     :class:`~orderflow.testing.outbox_contract.OutboxContract`, the queries from
     :class:`~orderflow.testing.query_contract.QueryContract`, the concurrent use from
-    :class:`~orderflow.testing.concurrency_contract.ConcurrencyContract`.
+    :class:`~orderflow.testing.concurrency_contract.ConcurrencyContract`, a store's optional
+    ``cached_order`` from :class:`~orderflow.testing.cache_contract.CachedOrderContract`
+    (override :meth:`make_peer` to run its stale-cache test).
     """
 
     race_threads: ClassVar[int] = 24

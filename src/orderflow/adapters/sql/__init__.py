@@ -120,9 +120,14 @@ Loading (:mod:`orderflow.adapters.sql.loading`): a cache hit (the row's version,
 document are the cached ones) reads the order's row and decodes nothing; when the cache holds
 an earlier version of the order, only the history rows after it are read and decoded; a
 store's own rows are decoded without the strict loader's checks
-(:mod:`orderflow.adapters.sql.trusted`). Within :meth:`SqlStore.command_scope` the calls of
-one thread share one pooled connection (:meth:`~orderflow.service.OrderService.handle` runs
-each attempt of a command in one). The hot statements are compiled once and run on the
+(:mod:`orderflow.adapters.sql.trusted`), the entries of a whole history each when first
+read. Within :meth:`SqlStore.command_scope` the calls of one thread share one pooled
+connection (:meth:`~orderflow.service.OrderService.handle` runs each attempt of a command in
+one). :meth:`SqlStore.cached_order` gives the cached order
+without a query, for :meth:`~orderflow.service.OrderService.handle` to decide on: a save from
+a cache entry matches the row's version, checksum, document and projection columns as cached,
+so a stale or hand-edited row is never written over (the save conflicts, and the service
+loads the order and decides again). The hot statements are compiled once and run on the
 driver's cursor, through SQLAlchemy's error handling; when anything listens to the engine's
 cursor events, they run through ``Connection.exec_driver_sql`` so every listener sees them.
 JSON is written and parsed with orjson when it is installed (the ``sql`` extra installs it).

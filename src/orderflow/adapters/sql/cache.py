@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from orderflow.adapters.sql.checksums import _Chain
@@ -22,7 +23,11 @@ class _Cached(NamedTuple):
         chain: the hash of its history rows' documents, versions 1 to the order's version
             (what the next history row's checksum continues).
         projections: the projection columns of its row, as last checked, as the driver
-            gives or takes them.
+            gives or takes them (as a write binds them, for a row a query read through
+            SQLAlchemy). A save from the entry matches them (with the version, the checksum
+            and the document): it writes only on the row the entry was made from.
+        body: the order's document as the store wrote it, before JSON (``None`` for an
+            order it read): the next save converts again only the fields that changed.
     """
 
     order: Order
@@ -30,6 +35,7 @@ class _Cached(NamedTuple):
     document: str
     chain: _Chain
     projections: tuple[Any, ...]
+    body: Mapping[str, Any] | None = None
 
     @property
     def version(self) -> int:

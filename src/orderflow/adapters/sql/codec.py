@@ -290,7 +290,9 @@ class _Rows:
     ``first_new_version`` on, and an outbox entry for each of their effects.
 
     Each row is a tuple of its table's column values in the table's column order (the outbox
-    without its ``position``), as :class:`_Prepared` statements take them. The order row and
+    without its ``position``), as :class:`_Prepared` statements take them; ``body`` is the
+    order's document before it is written as JSON (``earlier``: as for
+    :func:`~orderflow.serialization.dump_order_parts`). The order row and
     the history rows get their checksums from :meth:`seal`: at once for a new order, and for
     a change once the checksum chain of the stored history it extends is known.
 
@@ -300,6 +302,7 @@ class _Rows:
 
     __slots__ = (
         "address_key",
+        "body",
         "chain",
         "checksum",
         "document",
@@ -314,8 +317,10 @@ class _Rows:
         order: Order,
         first_new_version: int,
         max_size: int = serialization.MAX_DOCUMENT_SIZE,
+        earlier: tuple[Order, Mapping[str, Any]] | None = None,
     ) -> None:
-        body, entries = serialization.dump_order_parts(order, first_new_version)
+        body, entries = serialization.dump_order_parts(order, first_new_version, earlier=earlier)
+        self.body: Mapping[str, Any] = body
         self.document = _sized(_json(body), max_size, "order")
         order_id = order.id
         self.projections = _projections(order)

@@ -9,7 +9,9 @@ rows allow, and checks every projection column it reads against the order either
   version still has: only the newer history rows are read and decoded, and appended;
 * otherwise every history row is read. When the checksums chain from the first document to
   the order row's (the store wrote these rows), the documents are decoded without checking
-  every value again (:mod:`.trusted`); when they do not (rows changed by hand, rows written
+  every value again (:mod:`.trusted`), each history entry when it is first read (a command
+  reads few of them; the rows' projections are checked against the parsed documents); when
+  they do not (rows changed by hand, rows written
   before checksums), the order is loaded the strict way
   (:func:`orderflow.serialization.load_order_parts`), which refuses what does not hold
   together.
@@ -18,10 +20,12 @@ rows allow, and checks every projection column it reads against the order either
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from orderflow.adapters.history import check_extends
 from orderflow.adapters.sql.cache import _Cached, _OrderCache
 from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.codec import (
@@ -32,14 +36,15 @@ from orderflow.adapters.sql.codec import (
     _entry_projections,
     _EntryRow,
     _json_loads,
+    _naive_utc,
     _OrderRow,
     _projections,
     _read_order,
 )
-from orderflow.adapters.sql.prepared import _Query
-from orderflow.adapters.sql.schema import SqlTables
-from orderflow.adapters.sql.trusted import decode_entry, decode_order
-from orderflow.errors import StoreError
+from orderflow.adapters.sql.prepared import _Query, _Statements
+from orderflow.adapters.sql.schema import _ACTOR_LENGTH, _EVENT_LENGTH, SqlTables
+from orderflow.adapters.sql.trusted import decode_entry, decode_order, lazy_history
+from orderflow.errors import ConcurrencyConflict, OrderNotFound, StoreError
 from orderflow.history import History
 from orderflow.order import Order
 
@@ -56,6 +61,7 @@ class SqlLoading:
     _exact_amounts: bool
     _select_order: _Query
     _select_history: _Query
+    _statements: _Statements
 
     def _reading(self, action: str) -> Any:
         raise NotImplementedError
@@ -99,18 +105,49 @@ class SqlLoading:
             order = self._assemble(row, self._processed(row), since, cached)
             if order is not None:
                 return order
-        entries = self._entry_rows(connection, order_id, 1, row.version)
+        entries = self._whole_history(connection, order_id, row.version)
         return self._materialize(row, self._processed(row), entries)
 
     def _entry_rows(
         self, connection: sa.Connection, order_id: str, first: int, last: int
     ) -> list[_EntryRow]:
+        """The history rows of an order from version ``first`` to ``last``, with their
+        checksums (what extending a cached prefix checks)."""
         query = self._select_history
         found = query.rows(connection, (order_id, first, last))
-        return [_EntryRow(*query.process(row)) for row in found]
+        return [_EntryRow._make((order_id, *query.process(row))) for row in found]
+
+    def _whole_history(
+        self, connection: sa.Connection, order_id: str, last: int
+    ) -> list[_EntryRow]:
+        """The history rows of an order from version 1 to ``last``, without their checksums
+        (``None``: the order row's checksum proves their documents)."""
+        query = self._statements.select_whole_history
+        found = query.rows(connection, (order_id, 1, last))
+        return [_EntryRow._make((order_id, *query.process(row), None)) for row in found]
 
     def _processed(self, row: _OrderRow) -> _OrderRow:
         return _OrderRow(*self._select_order.process(row))
+
+    def _check_stored_history(
+        self, connection: sa.Connection, order: Order, expected_version: int
+    ) -> tuple[str, _Chain, bool]:
+        """Load the stored order (in the saving transaction) and refuse ``order`` unless it
+        extends its history; what the update matches (the row's checksum, or its document
+        if it has none), the hash of the history's documents, and whether the row has a checksum."""
+        found = self._select_order.rows(connection, (order.id,))
+        if not found:
+            raise OrderNotFound(order.id)
+        raw = _OrderRow(*found[0])
+        if raw.version != expected_version:
+            raise ConcurrencyConflict(order.id, expected_version, raw.version)
+        entries = self._whole_history(connection, order.id, raw.version)
+        stored = self._materialize(raw, self._processed(raw), entries)
+        check_extends(order, stored.history)
+        chain = _Chain().extended([entry.document for entry in entries])
+        if raw.checksum is None:
+            return raw.document, chain, False
+        return raw.checksum, chain, True
 
     # -- several orders, for the queries ---------------------------------------------------
 
@@ -126,7 +163,7 @@ class SqlLoading:
                 cached = self._cache.get(row.id)
                 hit = None
                 if cached is not None and cached.version == row.version:
-                    hit = self._hit(row, cached, tuple)
+                    hit = self._hit(self._as_bound(row), cached, lambda _, row=row: row)
                 found[row.id] = hit
             missing = {row.id: row.version for row in rows if found[row.id] is None}
             entries = self._history_rows(connection, missing) if missing else {}
@@ -147,10 +184,16 @@ class SqlLoading:
             and row.checksum is not None
             and 0 < cached.version < row.version <= len(entries)
         ):
-            order = self._assemble(row, row, entries[cached.version - 1 :], cached)
+            order = self._assemble(self._as_bound(row), row, entries[cached.version - 1 :], cached)
             if order is not None:
                 return order
-        return self._materialize(row, row, entries)
+        return self._materialize(self._as_bound(row), row, entries)
+
+    def _as_bound(self, row: _OrderRow) -> _OrderRow:
+        """A row SQLAlchemy read (processed) with its projections as a write binds them: what
+        the cache keeps, and a save from the cache matches (see :class:`._Cached`)."""
+        bound = self._statements.bind_projections(row[1:-2])
+        return _OrderRow._make((row.id, *bound, row.document, row.checksum))
 
     def _history_rows(
         self, connection: sa.Connection, versions: Mapping[str, int]
@@ -248,17 +291,22 @@ class SqlLoading:
         if row.checksum != chain.sealed(row.document):
             return None
         try:
-            decoded = [decode_entry(_json_loads(entry.document)) for entry in entries]
-            if prefix is None:
-                history = History(decoded)
-            else:
-                history = prefix
-                for entry in decoded:
-                    history = history.append(entry)
+            parsed = [_json_loads(entry.document) for entry in entries]
+            # A whole history is decoded entry by entry as the order is used (see History).
+            history = None if prefix is None else prefix
+            lazy = prefix is None and (history := lazy_history(parsed)) is not None
+            if history is None:
+                history = History([decode_entry(document) for document in parsed])
+            elif not lazy:
+                for document in parsed:
+                    history = history.append(decode_entry(document))
             order = decode_order(_json_loads(row.document), history)
         except Exception:  # anything unexpected: the strict load says what is wrong
             return None
-        self._check_entries(order, entries)
+        if lazy:
+            self._check_documents(order, entries, parsed)
+        else:
+            self._check_entries(order, entries)
         return self._checked(order, raw, row, chain)
 
     def _strict(self, raw: _OrderRow, row: _OrderRow, entries: Sequence[_EntryRow]) -> Order:
@@ -281,6 +329,15 @@ class SqlLoading:
         )
         self._check_entries(order, entries)
         return self._checked(order, raw, row, chain)
+
+    def _check_documents(
+        self, order: Order, entries: Sequence[_EntryRow], documents: Sequence[Any]
+    ) -> None:
+        """Refuse history rows whose projections disagree with their entries, read from the
+        entries' documents (an entry is decoded only for a row that seems to disagree)."""
+        for entry_row, document in zip(entries, documents, strict=True):
+            if not _document_agrees(entry_row.version, document, entry_row[1:-2]):
+                self._check_entries(order, (entry_row,))
 
     def _check_entries(self, order: Order, entries: Sequence[_EntryRow]) -> None:
         """Refuse history rows whose projections disagree with their entries."""
@@ -318,3 +375,21 @@ class SqlLoading:
                 f"{len(document)} characters, above the store's max_document_size of "
                 f"{self._max_size}"
             )
+
+
+def _document_agrees(version: int, document: Any, stored: Sequence[Any]) -> bool:
+    """Whether a history row's projections are those of the entry its document holds (a
+    document of this schema version), read from the document."""
+    try:
+        command, actor = document["command"], document["actor"]
+        at = datetime.fromisoformat(document["at"])
+        return stored == (
+            version,
+            document["from_state"],
+            document["to_state"],
+            command["type"][:_EVENT_LENGTH],
+            f"{actor['kind']}:{actor['id']}"[:_ACTOR_LENGTH],
+            at.replace(tzinfo=None) if at.tzinfo is UTC else _naive_utc(at),
+        )
+    except Exception:  # anything unexpected: the entry itself is checked
+        return False

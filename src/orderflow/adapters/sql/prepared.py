@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql.compiler import SQLCompiler
 
-from orderflow.adapters.sql.codec import _OUTBOX_COLUMNS, ORDER_ROW
+from orderflow.adapters.sql.codec import _OUTBOX_COLUMNS, ORDER_ROW, PROJECTED
 from orderflow.adapters.sql.schema import CLAIM_COLUMNS, SqlTables, _insert_new
 
 Parameters = Sequence[Any] | dict[str, Any]
@@ -200,11 +200,17 @@ class _Statements:
 
     Attributes:
         select_order: an order's row (id, projections, document, checksum) by id.
-        select_history: an order's history rows from version ``first`` to ``last``.
+        select_history: an order's history rows from version ``first`` to ``last``, without
+            the order id.
+        select_whole_history: the same without the rows' checksums either, for a load of the
+            whole history.
         select_version: an order's version by id.
         update_order: a save's ``UPDATE`` of the order row, matching the id, the version and
             the checksum the order was loaded with.
         update_unsealed: the same for a row written before checksums (matching its document).
+        update_cached: the same for a save from a cached order, matching everything a cache
+            hit compares: the checksum, the document and every projection column, as the
+            cache holds them (see :meth:`SqlStore.save <orderflow.adapters.sql.SqlStore.save>`).
         insert_order, insert_history, insert_outbox: the rows of a new order or a change.
     """
 
@@ -222,17 +228,22 @@ class _Statements:
             ["order_id"],
             [orders.c.id.type],
         )
-        self.select_history = _Query(
-            sa.select(*entry_columns)
-            .where(
-                history.c.order_id == sa.bindparam("order_id"),
-                history.c.version >= sa.bindparam("first"),
-                history.c.version <= sa.bindparam("last"),
+        # Without the order id (asked for) and, for a whole history, the rows' checksums (the
+        # order row's proves the documents): a driver parsing rows in Python reads less.
+        self.select_history, self.select_whole_history = (
+            _Query(
+                sa.select(*columns)
+                .where(
+                    history.c.order_id == sa.bindparam("order_id"),
+                    history.c.version >= sa.bindparam("first"),
+                    history.c.version <= sa.bindparam("last"),
+                )
+                .order_by(history.c.version),
+                dialect,
+                ["order_id", "first", "last"],
+                [history.c.order_id.type, history.c.version.type, history.c.version.type],
             )
-            .order_by(history.c.version),
-            dialect,
-            ["order_id", "first", "last"],
-            [history.c.order_id.type, history.c.version.type, history.c.version.type],
+            for columns in (entry_columns[1:], entry_columns[1:-1])
         )
         self.select_version = _Query(
             sa.select(orders.c.version).where(orders.c.id == sa.bindparam("order_id")),
@@ -244,31 +255,53 @@ class _Statements:
         if [column.name for column in written] != list(ORDER_ROW):
             raise AssertionError(f"the order row's columns are not {ORDER_ROW}")
         changed = [column for column in written if column.name != "id"]
-        matches = {"checksum": orders.c.checksum, "document": orders.c.document}
-        updates: list[_Prepared] = []
-        for match, column in matches.items():
-            condition = (
-                column == sa.bindparam(f"match_{match}")
-                if match == "checksum"
-                else sa.and_(orders.c.checksum.is_(None), column == sa.bindparam("match_document"))
-            )
-            updates.append(
-                _Prepared(
-                    sa.update(orders)
-                    .where(
-                        orders.c.id == sa.bindparam("match_id"),
-                        orders.c.version == sa.bindparam("match_version"),
-                        condition,
-                    )
-                    .values({column.name: sa.bindparam(column.name) for column in changed}),
-                    dialect,
-                    [column.name for column in changed]
-                    + ["match_id", "match_version", f"match_{match}"],
-                    [column.type for column in changed]
-                    + [orders.c.id.type, orders.c.version.type, column.type],
+        projected = [orders.c[name] for name in PROJECTED if name != "version"]
+        checksum, document = orders.c.checksum, orders.c.document
+
+        def update(conditions: Sequence[sa.ColumnElement[bool]], matched: Sequence[str],
+                   types: Sequence[sa.types.TypeEngine[Any]]) -> _Prepared:  # fmt: skip
+            return _Prepared(
+                sa.update(orders)
+                .where(
+                    orders.c.id == sa.bindparam("match_id"),
+                    orders.c.version == sa.bindparam("match_version"),
+                    *conditions,
                 )
+                .values({column.name: sa.bindparam(column.name) for column in changed}),
+                dialect,
+                [column.name for column in changed] + ["match_id", "match_version", *matched],
+                [column.type for column in changed]
+                + [orders.c.id.type, orders.c.version.type, *types],
             )
-        self.update_order, self.update_unsealed = updates
+
+        self.update_order = update(
+            [checksum == sa.bindparam("match_checksum")], ["match_checksum"], [checksum.type]
+        )
+        self.update_unsealed = update(
+            [checksum.is_(None), document == sa.bindparam("match_document")],
+            ["match_document"],
+            [document.type],
+        )
+        # The row as cached: values as the driver gave or took them, bound without processing.
+        self.update_cached = update(
+            [
+                checksum == sa.bindparam("match_checksum"),
+                document == sa.bindparam("match_document"),
+                *(
+                    column.is_not_distinct_from(sa.bindparam(f"match_{column.name}"))
+                    if column.nullable
+                    else column == sa.bindparam(f"match_{column.name}")
+                    for column in projected
+                ),
+            ],
+            ["match_checksum", "match_document", *(f"match_{c.name}" for c in projected)],
+            [sa.types.NullType()] * (2 + len(projected)),
+        )
+        self._projection_processors = [
+            (index, processor)
+            for index, name in enumerate(PROJECTED)
+            if (processor := orders.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+        ]
         self.insert_order = _Prepared(
             orders.insert(),
             dialect,
@@ -290,3 +323,12 @@ class _Statements:
             [outbox.c[name].type for name in _OUTBOX_COLUMNS],
             column_keys=_OUTBOX_COLUMNS,
         )
+
+    def bind_projections(self, values: Sequence[Any]) -> tuple[Any, ...]:
+        """Values of the :data:`~orderflow.adapters.sql.codec.PROJECTED` columns as a write
+        binds them (as the driver takes them), from the values SQLAlchemy reads."""
+        bound = list(values)
+        for index, processor in self._projection_processors:
+            if bound[index] is not None:
+                bound[index] = processor(bound[index])
+        return tuple(bound)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -15,9 +16,8 @@ from orderflow.adapters.arguments import (
 )
 from orderflow.adapters.history import check_extends
 from orderflow.adapters.sql.cache import _Cached, _OrderCache
-from orderflow.adapters.sql.checksums import _Chain
 from orderflow.adapters.sql.claims import SqlClaims
-from orderflow.adapters.sql.codec import _check_order, _OrderRow, _Rows
+from orderflow.adapters.sql.codec import PROJECTED, _check_order, _Rows
 from orderflow.adapters.sql.connections import SqlConnections, _Pin
 from orderflow.adapters.sql.engines import (
     _check_engine,
@@ -248,6 +248,29 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             raise OrderNotFound(order_id)
         return order
 
+    def cached_order(self, order_id: str) -> Order | None:
+        """The order as this store last wrote it, or read and checked it, from its cache and
+        without asking the database; ``None`` when the cache does not hold it.
+
+        It may be stale: another store may have saved the order since, or someone may have
+        changed its row. Decide on it only to save at its version:
+        :meth:`~orderflow.service.OrderService.handle` does, when the cache holds the order.
+        A save from a cached order matches the row as cached (version, checksum, document
+        and every projection column), so on a row that changed in any of them it conflicts
+        and writes nothing. The entry is dropped when the row changed in place; when another
+        writer moved the order on, it stays as the prefix the next load extends with the
+        newer history rows (checked, as every load checks a cached entry). Use :meth:`get`
+        for the order as last saved.
+
+        Raises:
+            InvalidInput: the id is not an identifier.
+            StoreError: the store is closed.
+        """
+        check_order_id(order_id)
+        self._check_open(f"load order {order_id!r}")
+        cached = self._cache.get(order_id)
+        return None if cached is None else cached.order
+
     def add(self, order: Order) -> None:
         """Store a new order with its history and the outbox entries of its history's
         effects, in one transaction.
@@ -272,7 +295,9 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
                 insert.run_bound(connection, bound)
             self._write_history_and_outbox(connection, rows)
         projections = tuple(bound[1:11])
-        self._cache.put(_Cached(order, rows.checksum, rows.document, rows.chain, projections))
+        self._cache.put(
+            _Cached(order, rows.checksum, rows.document, rows.chain, projections, rows.body)
+        )
 
     def save(self, order: Order, expected_version: int) -> None:
         """Replace the stored order if it is still at ``expected_version``, appending its new
@@ -311,12 +336,13 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             raise InvalidInput(
                 "order.version", order.version, f"must be above {expected_version} to save"
             )
-        rows = _Rows(order, expected_version + 1, self._max_size)
         cached = self._cache.get(order.id)
         if cached is not None and cached.version == expected_version:
             check_extends(order, cached.order.history)
         else:
             cached = None
+        earlier = None if cached is None or cached.body is None else (cached.order, cached.body)
+        rows = _Rows(order, expected_version + 1, self._max_size, earlier)
         statements = self._statements
         action = f"save order {order.id!r}"
         try:
@@ -327,41 +353,34 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
                     match, chain, sealed = self._check_stored_history(
                         connection, order, expected_version
                     )
+                    update = statements.update_order if sealed else statements.update_unsealed
+                    matched: tuple[Any, ...] = (match,)
                 else:
-                    match, chain, sealed = cached.checksum, cached.chain, True
+                    chain, update = cached.chain, statements.update_cached
+                    matched = (cached.checksum, cached.document, *_as_matched(cached))
                 rows.seal(chain)
-                update = statements.update_order if sealed else statements.update_unsealed
-                bound = update.bound((*rows.order[1:], order.id, expected_version, match))
+                bound = update.bound((*rows.order[1:], order.id, expected_version, *matched))
                 if update.run_bound(connection, bound) != 1:
                     raise _Lost
                 self._write_history_and_outbox(connection, rows)
         except _Lost:
             # Read again after the rollback: a snapshot taken earlier would show the old row.
-            self._cache.drop(order.id)
-            actual = self._stored_version(order.id)
+            try:
+                actual = self._stored_version(order.id)
+            except OrderNotFound:
+                self._cache.drop(order.id)
+                raise
+            if actual <= expected_version:
+                # Changed in place (by hand, or the order replaced): nothing to build on.
+                self._cache.drop(order.id)
+            # Moved on by another writer: the entry stays, as the prefix the next load
+            # extends with the newer history rows once their checksums show they follow it
+            # (a load never serves it without checking the row).
             raise ConcurrencyConflict(order.id, expected_version, actual) from None
         projections = tuple(bound[:10])
-        self._cache.put(_Cached(order, rows.checksum, rows.document, rows.chain, projections))
-
-    def _check_stored_history(
-        self, connection: sa.Connection, order: Order, expected_version: int
-    ) -> tuple[str, _Chain, bool]:
-        """Load the stored order (in the saving transaction) and refuse ``order`` unless it
-        extends its history; what the update matches (the row's checksum, or its document
-        if it has none), the hash of the history's documents, and whether the row has a checksum."""
-        found = self._select_order.rows(connection, (order.id,))
-        if not found:
-            raise OrderNotFound(order.id)
-        raw = _OrderRow(*found[0])
-        if raw.version != expected_version:
-            raise ConcurrencyConflict(order.id, expected_version, raw.version)
-        entries = self._entry_rows(connection, order.id, 1, raw.version)
-        stored = self._materialize(raw, self._processed(raw), entries)
-        check_extends(order, stored.history)
-        chain = _Chain().extended([entry.document for entry in entries])
-        if raw.checksum is None:
-            return raw.document, chain, False
-        return raw.checksum, chain, True
+        self._cache.put(
+            _Cached(order, rows.checksum, rows.document, rows.chain, projections, rows.body)
+        )
 
     def _write_history_and_outbox(self, connection: sa.Connection, rows: _Rows) -> None:
         self._statements.insert_history.run_many(connection, rows.history)
@@ -374,3 +393,13 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             raise OrderNotFound(order_id)
         version: int = found[0][0]
         return version
+
+
+def _as_matched(cached: _Cached) -> tuple[Any, ...]:
+    """The projection columns a save from a cached order matches, as cached (the version is
+    matched on its own)."""
+    projections = cached.projections
+    return (*projections[:_VERSION_AT], *projections[_VERSION_AT + 1 :])
+
+
+_VERSION_AT: Final = PROJECTED.index("version")

@@ -34,6 +34,7 @@ from orderflow import effects as e
 from orderflow.aftersales.decisions import Fact
 from orderflow.aftersales.followups import CASE_COMMAND_TYPES
 from orderflow.converter import converter
+from orderflow.errors import StoreError
 from orderflow.frozen import FrozenMap
 from orderflow.history import History
 from orderflow.incidents.commands import EXCEPTION_COMMAND_TYPES
@@ -41,9 +42,10 @@ from orderflow.incidents.model import EvidenceValue
 from orderflow.model import Actor, CloseReason
 from orderflow.money import Money
 from orderflow.order import ORDER_FIELDS, HistoryEntry, Order
-from orderflow.serialization import SCHEMA_VERSION
+from orderflow.serialization import SCHEMA_VERSION, _structure
+from orderflow.upgrades import upgrade
 
-__all__ = ["Untrusted", "decode_entry", "decode_order"]
+__all__ = ["Untrusted", "decode_entry", "decode_order", "lazy_history"]
 
 Decoder = Callable[[Any], Any]
 
@@ -352,3 +354,45 @@ def decode_order(document: Mapping[str, Any], history: History) -> Order:
     fields.insert(_HISTORY_AT, history)
     order: Order = _tuple_new(Order, fields)
     return order
+
+
+def _entry_keys(document: Mapping[str, Any]) -> tuple[str | None, str, str | None]:
+    """What a history indexes of an entry, read from its document: the command's id, its
+    event and its payment reference."""
+    command = document["command"]
+    return command["command_id"], command["type"], command.get("payment_reference")
+
+
+def _decode_stored_entry(document: dict[str, Any]) -> HistoryEntry:
+    """An entry the store wrote, by the trusted decoder, or (a layout it does not read, such
+    as a currency carrying its minor units) by the strict loader."""
+    try:
+        return decode_entry(document)
+    except Exception:  # what the trusted decoder does not read: the strict loader reads it
+        body = {key: value for key, value in document.items() if key != "schema_version"}
+        try:
+            upgraded = upgrade("entry", body, document["schema_version"], SCHEMA_VERSION)
+            entry: HistoryEntry = _structure(upgraded, HistoryEntry, "entry")
+        except Exception as error:  # the checksums matched: rows forged with their checksums
+            raise StoreError(f"orderflow cannot read a stored history entry: {error}") from error
+        return entry
+
+
+def lazy_history(documents: Sequence[dict[str, Any]]) -> History | None:
+    """A history of the entries these documents hold (the store wrote them, at this schema
+    version), each decoded when first read; ``None`` when a document is not one to decode
+    lazily (another schema version, or no command id, event and payment reference where a
+    history indexes them): the caller decodes them all at once instead.
+    """
+    try:
+        for document in documents:
+            if document["schema_version"] != SCHEMA_VERSION:
+                return None
+            command_id, event, reference = _entry_keys(document)
+            if not isinstance(event, str) or not isinstance(command_id, str | None):
+                return None
+            if event == "pay" and not isinstance(reference, str):
+                return None
+    except (KeyError, TypeError):
+        return None
+    return History._of_documents(documents, _decode_stored_entry, _entry_keys)
