@@ -26,7 +26,7 @@ import attrs
 
 from orderflow.aftersales.case import AfterSalesCase, CaseLine, CaseState
 from orderflow.ledger import Refund, RefundStatus
-from orderflow.money import Money, currency_exponent
+from orderflow.money import _EXACT, Money, _money, currency_exponent
 
 if TYPE_CHECKING:
     from orderflow.order import Order
@@ -45,7 +45,9 @@ def _minor(money: Money) -> int:
 
 
 def _of_minor(units: int, currency: str) -> Money:
-    return Money(Decimal(units).scaleb(-currency_exponent(currency)), currency)
+    # Minor units of amounts already checked (parts of a line, shares of an amount): exact at
+    # the currency's places and below 10^18, so the result needs no checking again.
+    return _money(_EXACT.scaleb(Decimal(units), -currency_exponent(currency)), currency)
 
 
 def units_amount(paid: Money, quantity: int, start: int, count: int) -> Money:

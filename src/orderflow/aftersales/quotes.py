@@ -24,7 +24,7 @@ from orderflow.aftersales.commands import (
 )
 from orderflow.aftersales.followups import ReceiveReturn
 from orderflow.aftersales.model import CaseKind
-from orderflow.aftersales.money import LineStanding, Standing, allocate, standing
+from orderflow.aftersales.money import LineStanding, Standing, allocate, standing, units_amount
 from orderflow.commands import Command
 from orderflow.frozen import replace
 from orderflow.ledger import LineShare, RefundStatus
@@ -86,33 +86,39 @@ def _earlier(order: Order, sku: str) -> str:
 def _unit_lines(
     order: Order,
     now: Standing,
-    wanted: Iterable[Units],
+    wanted: Iterable[tuple[str, int]],
     *,
     money: bool,
 ) -> Quote:
-    """The quote for units of lines, each line's next units in order (D-11)."""
+    """The quote for units of lines (SKU and units), each line's next units in order (D-11).
+
+    Each line's room and the parts of its units are worked out once (what
+    :meth:`~orderflow.aftersales.LineStanding.amount_for` and
+    :meth:`~orderflow.aftersales.LineStanding.parts_for` give)."""
     currency = order.currency
     lines: list[CaseLine] = []
     notes: list[str] = []
-    total = Money.zero(currency)
-    for units in wanted:
-        line = now.line(units.sku)
+    total = zero = Money.zero(currency)
+    for sku, quantity in wanted:
+        line = now.line(sku)
         if line is None:
-            return _refused(currency, "unknown_line", sku=units.sku)
-        if units.quantity > line.units_left:
-            return _refused(
-                currency, "units_left", sku=units.sku, left=line.units_left, asked=units.quantity
-            )
-        amount = line.amount_for(units.quantity) if money else Money.zero(currency)
+            return _refused(currency, "unknown_line", sku=sku)
+        left = line.units_left
+        if quantity > left:
+            return _refused(currency, "units_left", sku=sku, left=left, asked=quantity)
         if money:
-            worth = line.parts_for(units.quantity)
+            room = line.room
+            worth = units_amount(line.paid, line.quantity, line.units_taken, quantity)
+            amount = room if quantity == left or room < worth else worth
             if amount < worth:
                 notes.append(
-                    f"{units.quantity} unit(s) of {units.sku} are worth {worth}; earlier refunds "
-                    f"of this line ({_earlier(order, units.sku)}) leave {amount} to refund."
+                    f"{quantity} unit(s) of {sku} are worth {worth}; earlier refunds "
+                    f"of this line ({_earlier(order, sku)}) leave {amount} to refund."
                 )
-        lines.append(CaseLine(units.sku, units.quantity, amount))
-        total = total + amount
+            total = total + amount
+        else:
+            amount = zero
+        lines.append(CaseLine(sku, quantity, amount))
     if total > now.room:
         return _refused(currency, "over_cap", remaining=now.room)
     return Quote(tuple(lines), total, " ".join(notes))
@@ -164,7 +170,12 @@ def request_quote(order: Order, command: RequestAfterSales) -> Quote:
         wanted = tuple(Units(line.sku, line.units_left) for line in now.lines if line.units_left)
         if not wanted:
             return _refused(order.currency, "nothing_left")
-    return _unit_lines(order, now, wanted, money=command.kind is not CaseKind.EXCHANGE)
+    return _unit_lines(
+        order,
+        now,
+        [(units.sku, units.quantity) for units in wanted],
+        money=command.kind is not CaseKind.EXCHANGE,
+    )
 
 
 def approval_quote(order: Order, case: AfterSalesCase, skus: Iterable[str]) -> Quote:
@@ -187,7 +198,7 @@ def approval_quote(order: Order, case: AfterSalesCase, skus: Iterable[str]) -> Q
     quote = _unit_lines(
         order,
         now,
-        (Units(line.sku, line.quantity) for line in chosen),
+        [(line.sku, line.quantity) for line in chosen],
         money=case.kind is not CaseKind.EXCHANGE,
     )
     if quote.problem:
@@ -227,9 +238,7 @@ def receipt_quote(
     if deduction is not None and not money:
         return _refused(currency, "nothing_to_deduct")
     now = standing(order, without=case.case_id)
-    quote = _unit_lines(
-        order, now, (Units(sku, quantity) for sku, quantity in counts.items()), money=money
-    )
+    quote = _unit_lines(order, now, counts.items(), money=money)
     if quote.problem:
         return quote
     lines = {line.sku: line for line in quote.lines}
