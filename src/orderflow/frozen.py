@@ -36,6 +36,13 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` when the map lacks it."""
+        return self._items.get(key, default)
+
     def __repr__(self) -> str:
         return f"FrozenMap({self._items!r})"
 

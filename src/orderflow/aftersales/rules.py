@@ -67,6 +67,21 @@ _EXCLUSION_TEXT: Final = {
 }
 
 
+_ALLOWED: dict[tuple[object, ...], Verdict] = {}
+"""The allowing verdicts of the exclusion rules, which read nothing of a request but its
+lines' count or categories: built once per rule and key, then shared (a verdict is an
+immutable value)."""
+_MOST_ALLOWED: Final = 4096
+
+
+def _kept(key: tuple[object, ...], verdict: Verdict) -> Verdict:
+    """Keep an allowing verdict for its key (forgetting them all past 4,096 keys)."""
+    if len(_ALLOWED) >= _MOST_ALLOWED:
+        _ALLOWED.clear()
+    _ALLOWED[key] = verdict
+    return verdict
+
+
 def _no_reason_goods(facts: RequestFacts) -> bool:
     """A no-reason return or exchange: what the exclusions judge."""
     return facts.basis is Basis.NO_REASON and facts.ships_back
@@ -121,12 +136,13 @@ class ExclusionRule:
                 "source": "request",
             }
             return _trusted(Ruling.DENIED, self.rule_id, denied, stated, QUALITY_HINT)
-        return _trusted(
-            Ruling.ALLOWED,
-            self.rule_id,
-            allowed,
-            {"exclusion": flag.value, "lines": len(facts.lines)},
-        )
+        count = len(facts.lines)
+        key = (self.rule_id, flag, count)
+        verdict = _ALLOWED.get(key)
+        if verdict is None:
+            found_none: dict[str, Fact] = {"exclusion": flag.value, "lines": count}
+            verdict = _kept(key, _trusted(Ruling.ALLOWED, self.rule_id, allowed, found_none))
+        return verdict
 
 
 @attrs.frozen
@@ -158,12 +174,19 @@ class CategoryExclusionRule:
                     QUALITY_HINT,
                 )
         categories = ", ".join(sorted({line.category for line in facts.lines if line.category}))
-        return _trusted(
-            Ruling.ALLOWED,
-            self.rule_id,
-            "None of the goods is in a category excluded from no-reason returns.",
-            {"categories": categories},
-        )
+        key = (self.rule_id, categories)
+        verdict = _ALLOWED.get(key)
+        if verdict is None:
+            verdict = _kept(
+                key,
+                _trusted(
+                    Ruling.ALLOWED,
+                    self.rule_id,
+                    "None of the goods is in a category excluded from no-reason returns.",
+                    {"categories": categories},
+                ),
+            )
+        return verdict
 
 
 @attrs.frozen
