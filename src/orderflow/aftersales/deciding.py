@@ -19,7 +19,7 @@ from orderflow.aftersales.configuration import PolicySettings
 from orderflow.aftersales.decisions import Decision
 from orderflow.aftersales.policy import Policy, PolicySnapshot
 from orderflow.aftersales.quotes import Quote, request_quote
-from orderflow.aftersales.requests import RequestedLine, RequestFacts
+from orderflow.aftersales.requests import RequestFacts, request_facts, requested_line
 
 if TYPE_CHECKING:
     from orderflow.order import Order
@@ -81,13 +81,15 @@ class Decider:
         """What the rules read about a request whose quote has no problem."""
         by_sku = {line.sku: line for line in order.lines}
         lines = tuple(
-            RequestedLine.of(by_sku[line.sku], line.quantity or None) for line in quote.lines
+            requested_line(order_line, line.quantity or order_line.quantity)
+            for line in quote.lines
+            for order_line in (by_sku[line.sku],)
         )
         if not lines:  # an agreed amount of zero lines cannot happen; keep the facts whole
-            lines = tuple(RequestedLine.of(line) for line in order.lines)
+            lines = tuple(requested_line(line, line.quantity) for line in order.lines)
         shipment = order.shipment
         state = order.hold.from_state if order.hold is not None else order.state
-        return RequestFacts(
+        return request_facts(
             command.kind,
             command.reason,
             lines,

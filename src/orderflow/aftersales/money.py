@@ -26,7 +26,7 @@ import attrs
 
 from orderflow.aftersales.case import AfterSalesCase, CaseLine, CaseState
 from orderflow.ledger import Refund, RefundStatus
-from orderflow.money import _EXACT, Money, _money, currency_exponent
+from orderflow.money import _EXACT, MAX_AMOUNT, Money, _money, currency_exponent
 
 if TYPE_CHECKING:
     from orderflow.order import Order
@@ -108,6 +108,26 @@ def allocate(amount: Money, weights: Sequence[Money]) -> tuple[Money, ...]:
     return tuple(_of_minor(part, currency) for part in parts)
 
 
+def _room(paid: Money, requested: Money, pending: Money, refunded: Money) -> Money:
+    """``paid - requested - pending - refunded``, in one currency, as one new amount.
+
+    Amounts in one currency, none of them negative, as :func:`standing` makes them: each
+    difference lies between ``paid`` and the last, so when the last is below 10^18 the
+    subtractions one by one would have raised nothing. Anything else takes them one by one
+    (and raises as they do)."""
+    currency = paid.currency
+    if requested.currency == currency == pending.currency == refunded.currency:
+        taken = (requested.amount, pending.amount, refunded.amount)
+        if paid.amount >= 0 and min(taken) >= 0:
+            left = _subtract(_subtract(_subtract(paid.amount, taken[0]), taken[1]), taken[2])
+            if left.copy_abs() < MAX_AMOUNT:
+                return _money(left, currency)
+    return paid - requested - pending - refunded
+
+
+_subtract = _EXACT.subtract
+
+
 _UNIT_HOLDING = frozenset(
     {
         CaseState.REQUESTED,
@@ -149,7 +169,7 @@ class LineStanding:
     @property
     def room(self) -> Money:
         """What the line may still be refunded: paid, less requested, pending and refunded."""
-        return self.paid - self.requested - self.pending - self.refunded
+        return _room(self.paid, self.requested, self.pending, self.refunded)
 
     @property
     def units_left(self) -> int:
@@ -198,7 +218,7 @@ class Standing:
     @property
     def room(self) -> Money:
         """What the order may still be refunded: paid, less requested, pending, refunded."""
-        return self.paid - self.requested - self.pending - self.refunded
+        return _room(self.paid, self.requested, self.pending, self.refunded)
 
     def line(self, sku: str) -> LineStanding | None:
         """One line's standing, ``None`` for a SKU the order does not have."""
