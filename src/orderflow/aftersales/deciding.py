@@ -55,12 +55,16 @@ class Decider:
         self._policies: dict[PolicySnapshot, Policy] = {}
         self._lock = threading.Lock()
         self._last: tuple[Order, RequestAfterSales, datetime, Judged] | None = None
+        self._last_policy: tuple[PolicySnapshot, Policy] | None = None
 
     def policy_for(self, order: Order) -> Policy:
         """The policy an order is judged by: the rules, with the settings it was placed under."""
         snapshot = order.policy
         if snapshot is None:
             return self.policy
+        last = self._last_policy
+        if last is not None and last[0] is snapshot:  # orders placed alike share one snapshot
+            return last[1]
         policy = self._policies.get(snapshot)
         if policy is None:
             policy = self.policy.for_snapshot(snapshot)
@@ -68,6 +72,7 @@ class Decider:
                 if len(self._policies) >= _MOST_POLICIES:
                     self._policies.clear()
                 self._policies[snapshot] = policy
+        self._last_policy = (snapshot, policy)
         return policy
 
     def settings_for(self, order: Order) -> PolicySettings:

@@ -68,9 +68,11 @@ def units_amount(paid: Money, quantity: int, start: int, count: int) -> Money:
     """
     if not 0 <= start <= start + count <= quantity:
         raise ValueError(f"units {start}..{start + count} are not within {quantity}")
-    share, left_over = divmod(_minor(paid), quantity)
+    currency = paid.currency
+    exponent = currency_exponent(currency)
+    share, left_over = divmod(int(_EXACT.scaleb(paid.amount, exponent)), quantity)
     extra = max(0, min(start + count, left_over) - min(start, left_over))
-    return _of_minor(share * count + extra, paid.currency)
+    return _money(_EXACT.scaleb(Decimal(share * count + extra), -exponent), currency)
 
 
 def allocate(amount: Money, weights: Sequence[Money]) -> tuple[Money, ...]:
@@ -259,6 +261,20 @@ def standing(order: Order, *, without: str | None = None) -> Standing:
     ledger = order.ledger
     currency = ledger.amount_due.currency
     zero = Money.zero(currency)
+    if not ledger.refunds and all(case.case_id == without for case in order.cases):
+        # Nothing is held, in flight or paid back (the order's first case, being decided):
+        # every line stands whole.
+        return Standing(
+            ledger.amount_paid,
+            zero,
+            ledger.amount_refund_pending,
+            zero,
+            ledger.amount_refunded,
+            tuple(
+                LineStanding(line.sku, line.quantity, line.paid_total, zero, zero, zero, zero, 0)
+                for line in order.lines
+            ),
+        )
     tallies = {line.sku: _Tally(zero) for line in order.lines}
     failed = zero
     waiting = {case.case_id for case in order.cases if case.is_open and case.case_id != without}

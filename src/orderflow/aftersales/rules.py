@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 _AFTER_DELIVERY: Final = frozenset({CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REFUND_ONLY})
+_SHIPPED_BACK: Final = frozenset({CaseKind.RETURN, CaseKind.EXCHANGE})
 _EXCLUSION_TEXT: Final = {
     ExclusionFlag.MADE_TO_ORDER: (
         "Goods made to the buyer's order cannot be returned without a reason.",
@@ -84,7 +85,7 @@ def _kept(key: tuple[object, ...], verdict: Verdict) -> Verdict:
 
 def _no_reason_goods(facts: RequestFacts) -> bool:
     """A no-reason return or exchange: what the exclusions judge."""
-    return facts.basis is Basis.NO_REASON and facts.ships_back
+    return facts.reason.basis is Basis.NO_REASON and facts.kind in _SHIPPED_BACK
 
 
 def _line_facts(line: RequestedLine) -> dict[str, Fact]:
@@ -120,10 +121,11 @@ class ExclusionRule:
             return None
         flag = self.flag
         denied, allowed = _EXCLUSION_TEXT[flag]
+        by_category = bool(settings.categories)  # without overrides, no category adds one
         for line in facts.lines:
             if flag in line.exclusions:
                 source = "line"
-            elif flag in settings.exclusions_for(line.category):
+            elif by_category and flag in settings.exclusions_for(line.category):
                 source = "category"
             else:
                 continue
