@@ -69,10 +69,17 @@ def units_amount(paid: Money, quantity: int, start: int, count: int) -> Money:
     if not 0 <= start <= start + count <= quantity:
         raise ValueError(f"units {start}..{start + count} are not within {quantity}")
     currency = paid.currency
-    exponent = currency_exponent(currency)
-    share, left_over = divmod(int(_EXACT.scaleb(paid.amount, exponent)), quantity)
+    return _money(
+        unit_parts(paid.amount, currency_exponent(currency), quantity, start, count), currency
+    )
+
+
+def unit_parts(paid: Decimal, exponent: int, quantity: int, start: int, count: int) -> Decimal:
+    """The decimal of :func:`units_amount`, for a line's paid decimal in a currency of
+    ``exponent`` minor places and units already known to be within the line."""
+    share, left_over = divmod(int(_EXACT.scaleb(paid, exponent)), quantity)
     extra = max(0, min(start + count, left_over) - min(start, left_over))
-    return _money(_EXACT.scaleb(Decimal(share * count + extra), -exponent), currency)
+    return _EXACT.scaleb(Decimal(share * count + extra), -exponent)
 
 
 def allocate(amount: Money, weights: Sequence[Money]) -> tuple[Money, ...]:

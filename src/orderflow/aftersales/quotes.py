@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import attrs
@@ -24,11 +25,11 @@ from orderflow.aftersales.commands import (
 )
 from orderflow.aftersales.followups import ReceiveReturn
 from orderflow.aftersales.model import CaseKind
-from orderflow.aftersales.money import LineStanding, Standing, allocate, standing, units_amount
+from orderflow.aftersales.money import LineStanding, Standing, allocate, standing, unit_parts
 from orderflow.commands import Command
 from orderflow.frozen import replace
 from orderflow.ledger import LineShare, RefundStatus
-from orderflow.money import Money
+from orderflow.money import _EXACT, Money, _money, currency_exponent
 
 if TYPE_CHECKING:
     from orderflow.order import Order
@@ -92,13 +93,16 @@ def _unit_lines(
 ) -> Quote:
     """The quote for units of lines (SKU and units), each line's next units in order (D-11).
 
-    Each line's room and the parts of its units are worked out once (what
-    :meth:`~orderflow.aftersales.LineStanding.amount_for` and
-    :meth:`~orderflow.aftersales.LineStanding.parts_for` give)."""
+    What :meth:`~orderflow.aftersales.LineStanding.amount_for` and
+    :meth:`~orderflow.aftersales.LineStanding.parts_for` give, worked out once per line on
+    the decimals of ``now`` (the standing of ``order``, all in its currency, none negative),
+    with amounts made only for the lines and the total."""
     currency = order.currency
+    exponent = currency_exponent(currency)
     lines: list[CaseLine] = []
     notes: list[str] = []
-    total = zero = Money.zero(currency)
+    zero = Money.zero(currency)
+    total = zero.amount
     for sku, quantity in wanted:
         line = now.line(sku)
         if line is None:
@@ -107,21 +111,41 @@ def _unit_lines(
         if quantity > left:
             return _refused(currency, "units_left", sku=sku, left=left, asked=quantity)
         if money:
-            room = line.room
-            worth = units_amount(line.paid, line.quantity, line.units_taken, quantity)
-            amount = room if quantity == left or room < worth else worth
-            if amount < worth:
+            room = _room_of(line)
+            worth = unit_parts(
+                line.paid.amount, exponent, line.quantity, line.units_taken, quantity
+            )
+            value = room if quantity == left or room < worth else worth
+            amount = _money(value, currency)
+            if value < worth:
                 notes.append(
-                    f"{quantity} unit(s) of {sku} are worth {worth}; earlier refunds "
-                    f"of this line ({_earlier(order, sku)}) leave {amount} to refund."
+                    f"{quantity} unit(s) of {sku} are worth {_money(worth, currency)}; earlier "
+                    f"refunds of this line ({_earlier(order, sku)}) leave {amount} to refund."
                 )
-            total = total + amount
+            total = _add(total, value)
         else:
             amount = zero
         lines.append(CaseLine(sku, quantity, amount))
-    if total > now.room:
+    if total > _room_of(now):
         return _refused(currency, "over_cap", remaining=now.room)
-    return Quote(tuple(lines), total, " ".join(notes))
+    if len(lines) == 1 and money:
+        return Quote((lines[0],), lines[0].amount, " ".join(notes))
+    return Quote(tuple(lines), _money(total, currency), " ".join(notes))
+
+
+def _room_of(standing: LineStanding | Standing) -> Decimal:
+    """The decimal of :attr:`LineStanding.room` (or :attr:`Standing.room`) of a standing
+    :func:`~orderflow.aftersales.standing` made: one currency, nothing negative, in range."""
+    return _subtract(
+        _subtract(
+            _subtract(standing.paid.amount, standing.requested.amount), standing.pending.amount
+        ),
+        standing.refunded.amount,
+    )
+
+
+_add = _EXACT.add
+_subtract = _EXACT.subtract
 
 
 def _spread(order: Order, now: Standing, amount: Money, wanted: tuple[Units, ...]) -> Quote:
