@@ -45,6 +45,10 @@ from orderflow.step import Step
 __all__ = ["DecisionAppliers", "case_deadline", "next_case_id"]
 
 _REFUNDING = frozenset({CaseKind.NOT_RECEIVED, CaseKind.REFUND_ONLY})
+_STATE_VALUES = {state: state.value for state in CaseState}
+_KIND_VALUES = {kind: kind.value for kind in CaseKind}
+"""Each state's and kind's text, as a notice's details name them (read without the enum's
+``value`` descriptor)."""
 _REMINDED = frozenset(
     {CaseState.IN_REVIEW, CaseState.RECEIVED, CaseState.REFUND_PENDING, CaseState.REFUND_FAILED}
 )
@@ -153,8 +157,8 @@ class DecisionAppliers:
         order = step.order
         details = {
             "case_id": case.case_id,
-            "state": (state or case.state).value,
-            "kind": case.kind.value,
+            "state": _STATE_VALUES[state or case.state],
+            "kind": _KIND_VALUES[case.kind],
         }
         return NotifyCustomer(
             order.id,
