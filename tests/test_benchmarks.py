@@ -135,6 +135,6 @@ def test_instruction_counts_run_their_inner_loop() -> None:
     """benchmarks/instructions.py: the loop valgrind counts runs every case (valgrind itself
     is too slow for a smoke test)."""
     bench = runpy.run_path(str(BENCHMARKS / "instructions.py"), run_name="instructions")
-    for case in ("orderflow", "transitions", "bare"):
+    for case in ("orderflow", "transitions", "bare", "cases"):
         for mode in ("setup", "run"):
             bench["inner"](case, mode, 3)
