@@ -2,6 +2,7 @@
 
     python benchmarks/instructions.py            # 300 lifecycles per case
     python benchmarks/instructions.py 100 --cases orderflow,bare
+    python benchmarks/instructions.py 100 --cases orderflow,cases
     python benchmarks/instructions.py 200 --per-command
     python benchmarks/instructions.py 200 --per-command --without classifier,service-levels
 
@@ -17,6 +18,11 @@ and then one more command each time), and ``--without`` takes features out of th
 settings to show what they cost: ``classifier`` (review runs a classifier with no detectors,
 EX-2) and ``service-levels`` (no review, shipment or tracking-silence deadlines, TM-2/3/4).
 Neither is a way to run a shop; they say where a command's instructions go.
+
+The case ``cases`` counts an after-sales case command the way ``benchmarks/lifecycle.py``
+times one: ``n`` orders taken to delivered, then (in the second run) the five commands of a
+return on each (request, approve, ship back, receive, the refund's confirmation), over ``5 n``;
+with ``orderflow`` it prints the ratio of the two (target: at most 2x).
 """
 
 from __future__ import annotations
@@ -42,7 +48,26 @@ CASES = {
     "orderflow": "orderflow",
     "transitions": "transitions, shared machine",
     "bare": "bare dict table",
+    "cases": "after-sales case command",
 }
+COMMANDS = {"cases": 5}
+"""The commands each order runs, where not the lifecycle's six."""
+
+
+def _return(i: int) -> object:
+    """Order ``i`` delivered, then a return through to its refund's confirmation."""
+    import lifecycle
+    from orderflow import ConfirmRefund
+    from orderflow.aftersales import ApproveCase, ReceiveReturn, ShipBack, Units
+
+    handle, at = lifecycle.LIFECYCLE.handle, lifecycle.AT
+    order = handle(lifecycle._delivered(i), lifecycle.RETURN, lifecycle.CUSTOMER, at).order
+    case_id = order.cases[-1].case_id
+    order = handle(order, ApproveCase(case_id), lifecycle.STAFF, at).order
+    order = handle(order, ShipBack(case_id, "SF", "SF1"), lifecycle.CUSTOMER, at).order
+    order = handle(order, ReceiveReturn(case_id, (Units("SKU-1", 1),)), lifecycle.STAFF, at).order
+    confirm = ConfirmRefund(order.ledger.refunds[-1].refund_id)
+    return handle(order, confirm, lifecycle.SYSTEM, at).order
 
 
 FEATURES = ("classifier", "service-levels")
@@ -95,7 +120,10 @@ def inner(case: str, mode: str, orders: int, features: tuple[str, ...] = ()) -> 
     if features:
         _without(features)
     try:
-        run, setup = lifecycle.CASES[CASES[case]]
+        if case == "cases":
+            run, setup = _return, lifecycle._delivered
+        else:
+            run, setup = lifecycle.CASES[CASES[case]]
         if mode.isdigit():
             steps = _steps()[: int(mode)]
             for i in range(orders):
@@ -151,7 +179,7 @@ def main(orders: int = 300, cases: tuple[str, ...] = tuple(CASES)) -> dict[str, 
     for case in cases:
         whole = counted(case, "run", orders)
         setup = counted(case, "setup", orders)
-        per_command[case] = (whole - setup) / (6 * orders)
+        per_command[case] = (whole - setup) / (COMMANDS.get(case, 6) * orders)
         print(f"{CASES[case]:<32}{per_command[case]:>22,.0f}", flush=True)
     if "orderflow" in per_command:
         ours = per_command["orderflow"]
@@ -159,6 +187,9 @@ def main(orders: int = 300, cases: tuple[str, ...] = tuple(CASES)) -> dict[str, 
             print(f"shared transitions / orderflow: {per_command['transitions'] / ours:.2f}x")
         if "bare" in per_command:
             print(f"orderflow / bare dict table:    {ours / per_command['bare']:.1f}x")
+        if "cases" in per_command:
+            ratio = per_command["cases"] / ours
+            print(f"case command / lifecycle command: {ratio:.2f}x   (target: at most 2x)")
     return per_command
 
 
@@ -186,7 +217,7 @@ if __name__ == "__main__":
     else:
         parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
         parser.add_argument("orders", nargs="?", type=int, default=300)
-        parser.add_argument("--cases", default=",".join(CASES))
+        parser.add_argument("--cases", default="orderflow,transitions,bare")
         parser.add_argument("--per-command", action="store_true")
         parser.add_argument("--without", default="", help=",".join(FEATURES))
         options = parser.parse_args()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import runpy
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -135,7 +136,7 @@ def test_instruction_counts_run_their_inner_loop() -> None:
     """benchmarks/instructions.py: the loop valgrind counts runs every case (valgrind itself
     is too slow for a smoke test)."""
     bench = runpy.run_path(str(BENCHMARKS / "instructions.py"), run_name="instructions")
-    for case in ("orderflow", "transitions", "bare"):
+    for case in ("orderflow", "transitions", "bare", "cases"):
         for mode in ("setup", "run"):
             bench["inner"](case, mode, 3)
 
@@ -144,7 +145,7 @@ def test_instruction_counts_per_command_without_features() -> None:
     """benchmarks/instructions.py --per-command --without: the loop of each count runs the
     first k commands on a lifecycle with the features left out, and puts the lifecycle back."""
     bench = runpy.run_path(str(BENCHMARKS / "instructions.py"), run_name="instructions")
-    lifecycle = sys.modules["lifecycle"]
+    lifecycle: Any = sys.modules["lifecycle"]
     kept = lifecycle.LIFECYCLE
     for k in range(len(bench["STEPS"]) + 1):
         bench["inner"]("orderflow", str(k), 2, bench["FEATURES"])
@@ -154,6 +155,8 @@ def test_instruction_counts_per_command_without_features() -> None:
     try:
         settings = lifecycle.LIFECYCLE.settings
         assert settings.classifier.detectors == ()
-        assert settings.review_timeout is None and settings.tracking_silence is None
+        assert settings.review_timeout is None
+        assert settings.shipment_timeout is None
+        assert settings.tracking_silence is None
     finally:
         lifecycle.LIFECYCLE = kept

@@ -5,6 +5,7 @@ overrides; and :func:`replace`, the cheap copy-with-changes of the library's own
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from types import MemberDescriptorType
 from typing import Any, Generic, TypeVar, cast
 
 import attrs
@@ -36,6 +37,13 @@ class FrozenMap(Mapping[K, V], Generic[K, V]):
     def __len__(self) -> int:
         return len(self._items)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def get(self, key: K, default: Any = None) -> Any:
+        """The value of ``key``, or ``default`` when the map lacks it."""
+        return self._items.get(key, default)
+
     def __repr__(self) -> str:
         return f"FrozenMap({self._items!r})"
 
@@ -52,18 +60,27 @@ T = TypeVar("T")
 
 def _copier(cls: type) -> Callable[..., Any]:
     """A function ``(instance, **changes)`` that builds a copy of ``cls`` field by field,
-    written once per class (a keyword per field, so an unknown one is a ``TypeError``)."""
+    written once per class (a keyword per field, so an unknown one is a ``TypeError``).
+
+    A field kept in a slot is set through its slot's own setter, which skips the attribute
+    lookup that ``object.__setattr__`` makes for every field of every copy."""
     names = tuple(field.name for field in attrs.fields(cast(Any, cls)))
     for name in names:
         if not name.isidentifier():  # pragma: no cover - attrs only makes identifiers
             raise TypeError(f"{cls.__name__} has a field that is not an identifier")
-    parameters = "".join(f", {name}=_KEEP" for name in names)
-    body = "".join(
-        f"    _set(made, {name!r}, instance.{name} if {name} is _KEEP else {name})\n"
-        for name in names
-    )
-    source = f"def copy(instance, *{parameters}):\n    made = _new(cls)\n{body}    return made\n"
     scope: dict[str, Any] = {"_new": _new, "_set": _set, "_KEEP": _KEEP, "cls": cls}
+    lines = []
+    for index, name in enumerate(names):
+        value = f"instance.{name} if {name} is _KEEP else {name}"
+        slot = cls.__dict__.get(name)
+        if isinstance(slot, MemberDescriptorType):
+            scope[f"_set_{index}"] = slot.__set__
+            lines.append(f"    _set_{index}(made, {value})\n")
+        else:
+            lines.append(f"    _set(made, {name!r}, {value})\n")
+    parameters = "".join(f", {name}=_KEEP" for name in names)
+    body = "".join(lines)
+    source = f"def copy(instance, *{parameters}):\n    made = _new(cls)\n{body}    return made\n"
     exec(compile(source, f"<orderflow.frozen copier of {cls.__qualname__}>", "exec"), scope)
     copier: Callable[..., Any] = scope["copy"]
     return copier

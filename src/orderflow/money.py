@@ -253,10 +253,11 @@ class Money:
         if other.currency != currency:
             raise CurrencyMismatch(currency, other.currency, "add")
         amount = _add(self.amount, other.amount)
-        if amount.copy_abs() >= MAX_AMOUNT:
+        if amount.adjusted() >= _MAX_DIGITS and amount:  # |amount| >= 10^18
             raise _too_large(amount, "sum")
         result = _new(Money)
-        _init(result, amount, currency)
+        _set_amount(result, amount)
+        _set_currency(result, currency)
         return result
 
     def __sub__(self, other: Money) -> Money:
@@ -266,10 +267,11 @@ class Money:
         if other.currency != currency:
             raise CurrencyMismatch(currency, other.currency, "subtract")
         amount = _subtract(self.amount, other.amount)
-        if amount.copy_abs() >= MAX_AMOUNT:
+        if amount.adjusted() >= _MAX_DIGITS and amount:  # |amount| >= 10^18
             raise _too_large(amount, "difference")
         result = _new(Money)
-        _init(result, amount, currency)
+        _set_amount(result, amount)
+        _set_currency(result, currency)
         return result
 
     def __neg__(self) -> Money:
@@ -281,10 +283,11 @@ class Money:
         if not -_MAX_FACTOR < factor < _MAX_FACTOR:
             raise InvalidInput("factor", factor, f"the product must be below 10^{_MAX_DIGITS}")
         amount = _multiply(self.amount, int(factor))
-        if amount.copy_abs() >= MAX_AMOUNT:
+        if amount.adjusted() >= _MAX_DIGITS and amount:  # |amount| >= 10^18
             raise _too_large(amount, "product")
         result = _new(Money)
-        _init(result, amount, self.currency)
+        _set_amount(result, amount)
+        _set_currency(result, self.currency)
         return result
 
     __rmul__ = __mul__
@@ -292,25 +295,29 @@ class Money:
     def __lt__(self, other: Money) -> bool:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "compare")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency, "compare")
         return self.amount < other.amount
 
     def __le__(self, other: Money) -> bool:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "compare")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency, "compare")
         return self.amount <= other.amount
 
     def __gt__(self, other: Money) -> bool:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "compare")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency, "compare")
         return self.amount > other.amount
 
     def __ge__(self, other: Money) -> bool:
         if not isinstance(other, Money):
             return NotImplemented
-        self._same(other, "compare")
+        if other.currency != self.currency:
+            raise CurrencyMismatch(self.currency, other.currency, "compare")
         return self.amount >= other.amount
 
     def is_zero(self) -> bool:
@@ -361,7 +368,10 @@ _add = _EXACT.add
 _subtract = _EXACT.subtract
 _multiply = _EXACT.multiply
 _new = object.__new__
-_init = Money.__attrs_init__
+# The slots' own setters: a new amount's two fields set without the attribute lookups of
+# ``object.__setattr__`` in a call of ``__attrs_init__``.
+_set_amount = Money.__dict__["amount"].__set__
+_set_currency = Money.__dict__["currency"].__set__
 
 
 def _too_large(amount: Decimal, what: str) -> InvalidInput:
@@ -372,5 +382,6 @@ def _too_large(amount: Decimal, what: str) -> InvalidInput:
 def _money(amount: Decimal, currency: str) -> Money:
     """Build money from an amount already known to be valid (internal, unchecked)."""
     value = _new(Money)
-    _init(value, amount, currency)
+    _set_amount(value, amount)
+    _set_currency(value, currency)
     return value

@@ -8,9 +8,8 @@ change (D-14).
 
 from __future__ import annotations
 
-import attrs
-
 from orderflow.effects import RefundReason, RequestRefund
+from orderflow.frozen import replace
 from orderflow.ledger import Ledger, LineShare, Refund, RefundStatus
 from orderflow.money import Money
 from orderflow.step import Step
@@ -87,6 +86,4 @@ def request_refund(
         shares=shares,
     )
     pending = ledger.amount_refund_pending + amount if counts else ledger.amount_refund_pending
-    return effect, attrs.evolve(
-        ledger, refunds=(*ledger.refunds, record), amount_refund_pending=pending
-    )
+    return effect, replace(ledger, refunds=(*ledger.refunds, record), amount_refund_pending=pending)

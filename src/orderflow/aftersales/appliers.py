@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from orderflow.aftersales.case import AfterSalesCase, CaseLine, CaseState, CaseTransition
 from orderflow.aftersales.commands import (
@@ -32,6 +33,7 @@ from orderflow.effects import (
     NotificationTopic,
     NotifyCustomer,
     RefundReason,
+    RequestRefund,
 )
 from orderflow.frozen import replace
 from orderflow.ledger import Ledger
@@ -43,6 +45,10 @@ from orderflow.step import Step
 __all__ = ["DecisionAppliers", "case_deadline", "next_case_id"]
 
 _REFUNDING = frozenset({CaseKind.NOT_RECEIVED, CaseKind.REFUND_ONLY})
+_STATE_VALUES = {state: state.value for state in CaseState}
+_KIND_VALUES = {kind: kind.value for kind in CaseKind}
+"""Each state's and kind's text, as a notice's details name them (read without the enum's
+``value`` descriptor)."""
 _REMINDED = frozenset(
     {CaseState.IN_REVIEW, CaseState.RECEIVED, CaseState.REFUND_PENDING, CaseState.REFUND_FAILED}
 )
@@ -61,8 +67,14 @@ def case_deadline(case: AfterSalesCase, at: datetime, settings: PolicySettings) 
     """The timer a case runs in its state (D-15): every open state has one. A request the
     policy sent to a manual review (AS-4) waits for an agent, who is reminded: the seller's
     silence never decides it."""
-    state, case_id = case.state, case.case_id
-    if state is CaseState.REQUESTED and case.decision.ruling is Ruling.MANUAL:
+    return _deadline(case.state, case.case_id, case.decision.ruling, at, settings)
+
+
+def _deadline(
+    state: CaseState, case_id: str, ruling: Ruling, at: datetime, settings: PolicySettings
+) -> Deadline | None:
+    """:func:`case_deadline` of a case in ``state``, from the few fields it reads."""
+    if state is CaseState.REQUESTED and ruling is Ruling.MANUAL:
         return Deadline(DeadlineKind.STAFF_REMINDER, at + settings.staff_reminder, case_id)
     if state is CaseState.REQUESTED:
         return Deadline(DeadlineKind.SELLER_RESPONSE, at + settings.seller_response, case_id)
@@ -98,25 +110,56 @@ class DecisionAppliers:
         *,
         ledger: Ledger | None = None,
         rule: str = "",
+        timed: bool = False,
+        **changes: Any,
     ) -> tuple[Order, HistoryEntry]:
         """The order with ``case`` (new, or replacing the one with its id) in its new state,
-        with its deadline, and one history entry recording the move."""
+        with its deadline, and one history entry recording the move.
+
+        Args:
+            step: the command being applied.
+            case: the case (as the order holds it, or already changed).
+            effects: the command's effects.
+            ledger: the new ledger, when the command changed it.
+            rule: what decided the move, for the history entry.
+            timed: ``case`` already runs the timer its state starts in this step.
+            changes: fields of the case to change, made in the one copy that also sets its
+                deadline (a case is copied once per command).
+        """
         order = step.order
-        old = order.case(case.case_id)
+        case_id = case.case_id
+        old = order.case(case_id)
         source = CaseState.NEW if old is None else old.state
-        if old is None or old.state is not case.state or case.deadline is None:
+        state = changes.get("state", case.state)
+        if not timed and (
+            old is None or old.state is not state or changes.get("deadline", case.deadline) is None
+        ):
             settings = self.decider.settings_for(order)
-            case = replace(case, deadline=case_deadline(case, step.at, settings))
+            changes["deadline"] = _deadline(state, case_id, case.decision.ruling, step.at, settings)
+        if changes:
+            case = replace(case, **changes)
         if old is None:
             cases = (*order.cases, case)
         else:
             cases = tuple(case if item is old else item for item in order.cases)
-        moved = (CaseTransition(case.case_id, source, case.state, rule),)
+        moved = (CaseTransition(case_id, source, state, rule),)
         return step.commit(tuple(effects), ledger=ledger, cases=cases, moved=moved)
 
-    def _tell(self, step: Step, seq: int, case: AfterSalesCase, message: str) -> NotifyCustomer:
+    def _tell(
+        self,
+        step: Step,
+        seq: int,
+        case: AfterSalesCase,
+        message: str,
+        state: CaseState | None = None,
+    ) -> NotifyCustomer:
+        """The customer's notice of a case, in ``state`` (the case's own by default)."""
         order = step.order
-        details = {"case_id": case.case_id, "state": case.state.value, "kind": case.kind.value}
+        details = {
+            "case_id": case.case_id,
+            "state": _STATE_VALUES[state or case.state],
+            "kind": _KIND_VALUES[case.kind],
+        }
         return NotifyCustomer(
             order.id,
             step.version,
@@ -128,10 +171,10 @@ class DecisionAppliers:
         )
 
     def _refund(
-        self, step: Step, case: AfterSalesCase, quote: Quote, seq: int
-    ) -> tuple[AfterSalesCase, list[Effect], Ledger]:
-        """Ask for the case's refund now: the case moves to refund pending."""
-        ledger = step.order.ledger
+        self, step: Step, case: AfterSalesCase, quote: Quote, seq: int, ledger: Ledger
+    ) -> tuple[dict[str, Any], RequestRefund, Ledger]:
+        """Ask for the case's refund now: the changes that move the case to refund pending,
+        the request and the ledger that records it."""
         effect, ledger = request_refund(
             step,
             seq,
@@ -143,16 +186,15 @@ class DecisionAppliers:
             case_id=case.case_id,
             shares=shares_of(case, quote.lines),
         )
-        refunded = replace(
-            case,
-            state=CaseState.REFUND_PENDING,
-            lines=quote.lines,
-            amount=quote.amount,
-            refund_ids=(*case.refund_ids, effect.refund_id),
-            note_on_amount=quote.note or case.note_on_amount,
-            deadline=None,
-        )
-        return refunded, [effect], ledger
+        changes: dict[str, Any] = {
+            "state": CaseState.REFUND_PENDING,
+            "lines": quote.lines,
+            "amount": quote.amount,
+            "refund_ids": (*case.refund_ids, effect.refund_id),
+            "note_on_amount": quote.note or case.note_on_amount,
+            "deadline": None,
+        }
+        return changes, effect, ledger
 
     # -- the request -------------------------------------------------------------------------
 
@@ -168,17 +210,21 @@ class DecisionAppliers:
         lines = quote.lines
         if denied:
             lines = tuple(replace(line, rejected=decision.rule_id) for line in lines)
+        case_id = command.case_id or next_case_id(order)
+        state = CaseState.REJECTED if denied else CaseState.REQUESTED
+        settings = self.decider.settings_for(order)
         case = AfterSalesCase(
-            command.case_id or next_case_id(order),
+            case_id,
             command.kind,
             command.reason,
-            CaseState.REJECTED if denied else CaseState.REQUESTED,
+            state,
             lines,
             Money.zero(order.currency) if denied else quote.amount,
             decision,
             step.at,
             note=command.note,
             rejection=decision.sentence if denied else "",
+            deadline=_deadline(state, case_id, decision.ruling, step.at, settings),
             note_on_amount=quote.note,
         )
         effects: list[Effect] = []
@@ -198,7 +244,7 @@ class DecisionAppliers:
                     f"An after-sales request needs a review: {decision.sentence}",
                 )
             )
-        return self.commit(step, case, effects, rule=decision.rule_id)
+        return self.commit(step, case, effects, rule=decision.rule_id, timed=True)
 
     # -- decisions ---------------------------------------------------------------------------
 
@@ -217,27 +263,36 @@ class DecisionAppliers:
             priced.get(line.sku) or replace(line, rejected=reason or line.rejected)
             for line in case.lines
         )
-        approved = replace(
-            case,
-            lines=lines,
-            amount=quote.amount,
-            rejection="",
-            note_on_amount=quote.note or case.note_on_amount,
-        )
+        note_on_amount = quote.note or case.note_on_amount
         effects: list[Effect] = []
         ledger = None
         if case.kind in _REFUNDING:
-            approved, effects, ledger = self._refund(
-                step, approved, Quote(tuple(priced.values()), quote.amount, quote.note), 0
+            # The refund's changes replace the approval's: the lines it pays, the same amount
+            # and note; the rejection is cleared as an approval clears it.
+            changes, refund, ledger = self._refund(
+                step,
+                case,
+                Quote(tuple(priced.values()), quote.amount, quote.note),
+                0,
+                step.order.ledger,
             )
+            changes["note_on_amount"] = note_on_amount
+            changes["rejection"] = ""
+            effects.append(refund)
             message = (
                 f"Your after-sales request was approved; a refund of {quote.amount} is on its way."
             )
         else:
-            approved = replace(approved, state=CaseState.APPROVED)
+            changes = {
+                "state": CaseState.APPROVED,
+                "lines": lines,
+                "amount": quote.amount,
+                "rejection": "",
+                "note_on_amount": note_on_amount,
+            }
             message = "Your after-sales request was approved: please ship the goods back."
-        effects.append(self._tell(step, len(effects), approved, message))
-        return self.commit(step, approved, effects, ledger=ledger, rule=rule)
+        effects.append(self._tell(step, len(effects), case, message, changes["state"]))
+        return self.commit(step, case, effects, ledger=ledger, rule=rule, **changes)
 
     def approve(self, step: Step) -> tuple[Order, HistoryEntry]:
         """Staff approve a request, all of it or some lines."""

@@ -19,7 +19,7 @@ from orderflow.aftersales.configuration import PolicySettings
 from orderflow.aftersales.decisions import Decision
 from orderflow.aftersales.policy import Policy, PolicySnapshot
 from orderflow.aftersales.quotes import Quote, request_quote
-from orderflow.aftersales.requests import RequestedLine, RequestFacts
+from orderflow.aftersales.requests import RequestFacts, request_facts, requested_line
 
 if TYPE_CHECKING:
     from orderflow.order import Order
@@ -55,12 +55,16 @@ class Decider:
         self._policies: dict[PolicySnapshot, Policy] = {}
         self._lock = threading.Lock()
         self._last: tuple[Order, RequestAfterSales, datetime, Judged] | None = None
+        self._last_policy: tuple[PolicySnapshot, Policy] | None = None
 
     def policy_for(self, order: Order) -> Policy:
         """The policy an order is judged by: the rules, with the settings it was placed under."""
         snapshot = order.policy
         if snapshot is None:
             return self.policy
+        last = self._last_policy
+        if last is not None and last[0] is snapshot:  # orders placed alike share one snapshot
+            return last[1]
         policy = self._policies.get(snapshot)
         if policy is None:
             policy = self.policy.for_snapshot(snapshot)
@@ -68,6 +72,7 @@ class Decider:
                 if len(self._policies) >= _MOST_POLICIES:
                     self._policies.clear()
                 self._policies[snapshot] = policy
+        self._last_policy = (snapshot, policy)
         return policy
 
     def settings_for(self, order: Order) -> PolicySettings:
@@ -81,13 +86,15 @@ class Decider:
         """What the rules read about a request whose quote has no problem."""
         by_sku = {line.sku: line for line in order.lines}
         lines = tuple(
-            RequestedLine.of(by_sku[line.sku], line.quantity or None) for line in quote.lines
+            requested_line(order_line, line.quantity or order_line.quantity)
+            for line in quote.lines
+            for order_line in (by_sku[line.sku],)
         )
         if not lines:  # an agreed amount of zero lines cannot happen; keep the facts whole
-            lines = tuple(RequestedLine.of(line) for line in order.lines)
+            lines = tuple(requested_line(line, line.quantity) for line in order.lines)
         shipment = order.shipment
         state = order.hold.from_state if order.hold is not None else order.state
-        return RequestFacts(
+        return request_facts(
             command.kind,
             command.reason,
             lines,

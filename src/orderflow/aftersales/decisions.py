@@ -175,7 +175,6 @@ def return_shipping_payer(kind: CaseKind, basis: Basis) -> ShippingPayer:
 
 
 _new = object.__new__
-_set = object.__setattr__
 
 
 def _trusted(
@@ -185,12 +184,19 @@ def _trusted(
     id, sentence and hint were checked when the rule was made, its facts come from request
     facts already checked. (A host's rules build theirs with the checking constructors.)"""
     verdict = _new(Verdict)
-    _set(verdict, "rule_id", rule_id)
-    _set(verdict, "ruling", ruling)
-    _set(verdict, "sentence", sentence)
-    _set(verdict, "facts", FrozenMap(facts))
-    _set(verdict, "hint", hint)
+    _set_rule_id(verdict, rule_id)
+    _set_ruling(verdict, ruling)
+    _set_sentence(verdict, sentence)
+    _set_facts(verdict, FrozenMap(facts))
+    _set_hint(verdict, hint)
     return verdict
+
+
+_set_rule_id = Verdict.__dict__["rule_id"].__set__
+_set_ruling = Verdict.__dict__["ruling"].__set__
+_set_sentence = Verdict.__dict__["sentence"].__set__
+_set_facts = Verdict.__dict__["facts"].__set__
+_set_hint = Verdict.__dict__["hint"].__set__
 
 
 @runtime_checkable

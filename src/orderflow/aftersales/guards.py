@@ -183,14 +183,24 @@ _QUOTE_TEXTS: Mapping[str, RefusalText] = {
 }
 
 
+_last_quote: list[tuple[Step, object, Quote] | None] = [None]
+"""The quote the last quote guard read, with its step: a command's guards all read the same
+one (the step is held, so no other can take its identity while it is kept)."""
+
+
 def quote_guard(problem: str, quote: object, *, payload: bool = True) -> Guard:
     """A guard refusing a command whose quote (``quote(step)``) has this problem."""
     text = _QUOTE_TEXTS[problem]
 
     def check(step: Step) -> GuardResult:
-        assert callable(quote)
-        found = quote(step)
-        assert isinstance(found, Quote)
+        held = _last_quote[0]
+        if held is not None and held[0] is step and held[1] is quote:
+            found = held[2]
+        else:
+            assert callable(quote)
+            found = quote(step)
+            assert isinstance(found, Quote)
+            _last_quote[0] = (step, quote, found)
         if found.problem == problem:
             return found.values
         return _OK

@@ -22,6 +22,8 @@ from orderflow.order import Order
 
 __all__ = ["close_cases", "closes_in_full", "follow_refund"]
 
+_set = object.__setattr__
+
 DeadlineFor = Callable[[AfterSalesCase, datetime, PolicySettings], Deadline | None]
 
 
@@ -51,7 +53,9 @@ def follow_refund(
     if state is case.state:
         return None, ()
     moved = replace(case, state=state)
-    moved = replace(moved, deadline=deadline_for(moved, at, settings))
+    # The copy is new and not shared yet: it takes its state's deadline in place (one copy of
+    # the case per move, not two).
+    _set(moved, "deadline", deadline_for(moved, at, settings))
     cases = tuple(moved if item is case else item for item in order.cases)
     return cases, (CaseTransition(case.case_id, case.state, state),)
 

@@ -26,7 +26,7 @@ import attrs
 
 from orderflow.aftersales.case import AfterSalesCase, CaseLine, CaseState
 from orderflow.ledger import Refund, RefundStatus
-from orderflow.money import Money, currency_exponent
+from orderflow.money import _EXACT, MAX_AMOUNT, Money, _money, currency_exponent
 
 if TYPE_CHECKING:
     from orderflow.order import Order
@@ -45,7 +45,9 @@ def _minor(money: Money) -> int:
 
 
 def _of_minor(units: int, currency: str) -> Money:
-    return Money(Decimal(units).scaleb(-currency_exponent(currency)), currency)
+    # Minor units of amounts already checked (parts of a line, shares of an amount): exact at
+    # the currency's places and below 10^18, so the result needs no checking again.
+    return _money(_EXACT.scaleb(Decimal(units), -currency_exponent(currency)), currency)
 
 
 def units_amount(paid: Money, quantity: int, start: int, count: int) -> Money:
@@ -66,9 +68,18 @@ def units_amount(paid: Money, quantity: int, start: int, count: int) -> Money:
     """
     if not 0 <= start <= start + count <= quantity:
         raise ValueError(f"units {start}..{start + count} are not within {quantity}")
-    share, left_over = divmod(_minor(paid), quantity)
+    currency = paid.currency
+    return _money(
+        unit_parts(paid.amount, currency_exponent(currency), quantity, start, count), currency
+    )
+
+
+def unit_parts(paid: Decimal, exponent: int, quantity: int, start: int, count: int) -> Decimal:
+    """The decimal of :func:`units_amount`, for a line's paid decimal in a currency of
+    ``exponent`` minor places and units already known to be within the line."""
+    share, left_over = divmod(int(_EXACT.scaleb(paid, exponent)), quantity)
     extra = max(0, min(start + count, left_over) - min(start, left_over))
-    return _of_minor(share * count + extra, paid.currency)
+    return _EXACT.scaleb(Decimal(share * count + extra), -exponent)
 
 
 def allocate(amount: Money, weights: Sequence[Money]) -> tuple[Money, ...]:
@@ -104,6 +115,26 @@ def allocate(amount: Money, weights: Sequence[Money]) -> tuple[Money, ...]:
     for index in sorted(range(len(parts)), key=lambda i: (-remainders[i], i))[:left]:
         parts[index] += 1
     return tuple(_of_minor(part, currency) for part in parts)
+
+
+def _room(paid: Money, requested: Money, pending: Money, refunded: Money) -> Money:
+    """``paid - requested - pending - refunded``, in one currency, as one new amount.
+
+    Amounts in one currency, none of them negative, as :func:`standing` makes them: each
+    difference lies between ``paid`` and the last, so when the last is below 10^18 the
+    subtractions one by one would have raised nothing. Anything else takes them one by one
+    (and raises as they do)."""
+    currency = paid.currency
+    if requested.currency == currency == pending.currency == refunded.currency:
+        taken = (requested.amount, pending.amount, refunded.amount)
+        if paid.amount >= 0 and min(taken) >= 0:
+            left = _subtract(_subtract(_subtract(paid.amount, taken[0]), taken[1]), taken[2])
+            if left.copy_abs() < MAX_AMOUNT:
+                return _money(left, currency)
+    return paid - requested - pending - refunded
+
+
+_subtract = _EXACT.subtract
 
 
 _UNIT_HOLDING = frozenset(
@@ -147,7 +178,7 @@ class LineStanding:
     @property
     def room(self) -> Money:
         """What the line may still be refunded: paid, less requested, pending and refunded."""
-        return self.paid - self.requested - self.pending - self.refunded
+        return _room(self.paid, self.requested, self.pending, self.refunded)
 
     @property
     def units_left(self) -> int:
@@ -196,7 +227,7 @@ class Standing:
     @property
     def room(self) -> Money:
         """What the order may still be refunded: paid, less requested, pending, refunded."""
-        return self.paid - self.requested - self.pending - self.refunded
+        return _room(self.paid, self.requested, self.pending, self.refunded)
 
     def line(self, sku: str) -> LineStanding | None:
         """One line's standing, ``None`` for a SKU the order does not have."""
@@ -237,6 +268,20 @@ def standing(order: Order, *, without: str | None = None) -> Standing:
     ledger = order.ledger
     currency = ledger.amount_due.currency
     zero = Money.zero(currency)
+    if not ledger.refunds and all(case.case_id == without for case in order.cases):
+        # Nothing is held, in flight or paid back (the order's first case, being decided):
+        # every line stands whole.
+        return Standing(
+            ledger.amount_paid,
+            zero,
+            ledger.amount_refund_pending,
+            zero,
+            ledger.amount_refunded,
+            tuple(
+                LineStanding(line.sku, line.quantity, line.paid_total, zero, zero, zero, zero, 0)
+                for line in order.lines
+            ),
+        )
     tallies = {line.sku: _Tally(zero) for line in order.lines}
     failed = zero
     waiting = {case.case_id for case in order.cases if case.is_open and case.case_id != without}

@@ -250,17 +250,21 @@ class Policy:
             raise InvalidInput("facts", facts, "must be RequestFacts")
         settings = self.settings
         verdicts: list[Verdict] = []
-        for index, rule in enumerate(self.rules):
+        for rule in self.rules:
             verdict = rule.decide(facts, settings)
             if verdict is None:
                 continue
-            if not isinstance(verdict, Verdict):
+            if verdict.__class__ is not Verdict and not isinstance(verdict, Verdict):
                 raise InvalidConfiguration(
-                    f"policy.rules[{index}]", verdict, "decide returns a Verdict or None"
+                    f"policy.rules[{_position(self.rules, rule)}]",
+                    verdict,
+                    "decide returns a Verdict or None",
                 )
             if verdict.rule_id != rule.rule_id:
                 raise InvalidConfiguration(
-                    f"policy.rules[{index}]", verdict.rule_id, "a verdict carries its rule's id"
+                    f"policy.rules[{_position(self.rules, rule)}]",
+                    verdict.rule_id,
+                    "a verdict carries its rule's id",
                 )
             verdicts.append(verdict)
         payer = return_shipping_payer(facts.kind, facts.reason.basis)
@@ -295,6 +299,11 @@ class Policy:
             settings.version,
             facts.amount_note,
         )
+
+
+def _position(rules: tuple[Rule, ...], rule: Rule) -> int:
+    """Where a rule stands in a policy (each rule is there once: the ids are unique)."""
+    return next(index for index, item in enumerate(rules) if item is rule)
 
 
 def _deciding(verdicts: list[Verdict]) -> Verdict | None:

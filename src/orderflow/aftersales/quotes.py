@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import attrs
@@ -24,11 +25,11 @@ from orderflow.aftersales.commands import (
 )
 from orderflow.aftersales.followups import ReceiveReturn
 from orderflow.aftersales.model import CaseKind
-from orderflow.aftersales.money import LineStanding, Standing, allocate, standing
+from orderflow.aftersales.money import LineStanding, Standing, allocate, standing, unit_parts
 from orderflow.commands import Command
 from orderflow.frozen import replace
 from orderflow.ledger import LineShare, RefundStatus
-from orderflow.money import Money
+from orderflow.money import _EXACT, Money, _money, currency_exponent
 
 if TYPE_CHECKING:
     from orderflow.order import Order
@@ -86,36 +87,65 @@ def _earlier(order: Order, sku: str) -> str:
 def _unit_lines(
     order: Order,
     now: Standing,
-    wanted: Iterable[Units],
+    wanted: Iterable[tuple[str, int]],
     *,
     money: bool,
 ) -> Quote:
-    """The quote for units of lines, each line's next units in order (D-11)."""
+    """The quote for units of lines (SKU and units), each line's next units in order (D-11).
+
+    What :meth:`~orderflow.aftersales.LineStanding.amount_for` and
+    :meth:`~orderflow.aftersales.LineStanding.parts_for` give, worked out once per line on
+    the decimals of ``now`` (the standing of ``order``, all in its currency, none negative),
+    with amounts made only for the lines and the total."""
     currency = order.currency
+    exponent = currency_exponent(currency)
     lines: list[CaseLine] = []
     notes: list[str] = []
-    total = Money.zero(currency)
-    for units in wanted:
-        line = now.line(units.sku)
+    zero = Money.zero(currency)
+    total = zero.amount
+    for sku, quantity in wanted:
+        line = now.line(sku)
         if line is None:
-            return _refused(currency, "unknown_line", sku=units.sku)
-        if units.quantity > line.units_left:
-            return _refused(
-                currency, "units_left", sku=units.sku, left=line.units_left, asked=units.quantity
-            )
-        amount = line.amount_for(units.quantity) if money else Money.zero(currency)
+            return _refused(currency, "unknown_line", sku=sku)
+        left = line.units_left
+        if quantity > left:
+            return _refused(currency, "units_left", sku=sku, left=left, asked=quantity)
         if money:
-            worth = line.parts_for(units.quantity)
-            if amount < worth:
+            room = _room_of(line)
+            worth = unit_parts(
+                line.paid.amount, exponent, line.quantity, line.units_taken, quantity
+            )
+            value = room if quantity == left or room < worth else worth
+            amount = _money(value, currency)
+            if value < worth:
                 notes.append(
-                    f"{units.quantity} unit(s) of {units.sku} are worth {worth}; earlier refunds "
-                    f"of this line ({_earlier(order, units.sku)}) leave {amount} to refund."
+                    f"{quantity} unit(s) of {sku} are worth {_money(worth, currency)}; earlier "
+                    f"refunds of this line ({_earlier(order, sku)}) leave {amount} to refund."
                 )
-        lines.append(CaseLine(units.sku, units.quantity, amount))
-        total = total + amount
-    if total > now.room:
+            total = _add(total, value)
+        else:
+            amount = zero
+        lines.append(CaseLine(sku, quantity, amount))
+    if total > _room_of(now):
         return _refused(currency, "over_cap", remaining=now.room)
-    return Quote(tuple(lines), total, " ".join(notes))
+    if len(lines) == 1 and money:
+        return Quote((lines[0],), lines[0].amount, " ".join(notes))
+    return Quote(tuple(lines), _money(total, currency), " ".join(notes))
+
+
+def _room_of(standing: LineStanding | Standing) -> Decimal:
+    """The decimal of :attr:`LineStanding.room` (or :attr:`Standing.room`) of a standing
+    :func:`~orderflow.aftersales.standing` made: one currency, nothing negative, in range."""
+    return _subtract(
+        _subtract(
+            _subtract(standing.paid.amount, standing.requested.amount), standing.pending.amount
+        ),
+        standing.refunded.amount,
+    )
+
+
+_add = _EXACT.add
+_subtract = _EXACT.subtract
 
 
 def _spread(order: Order, now: Standing, amount: Money, wanted: tuple[Units, ...]) -> Quote:
@@ -164,7 +194,12 @@ def request_quote(order: Order, command: RequestAfterSales) -> Quote:
         wanted = tuple(Units(line.sku, line.units_left) for line in now.lines if line.units_left)
         if not wanted:
             return _refused(order.currency, "nothing_left")
-    return _unit_lines(order, now, wanted, money=command.kind is not CaseKind.EXCHANGE)
+    return _unit_lines(
+        order,
+        now,
+        [(units.sku, units.quantity) for units in wanted],
+        money=command.kind is not CaseKind.EXCHANGE,
+    )
 
 
 def approval_quote(order: Order, case: AfterSalesCase, skus: Iterable[str]) -> Quote:
@@ -187,7 +222,7 @@ def approval_quote(order: Order, case: AfterSalesCase, skus: Iterable[str]) -> Q
     quote = _unit_lines(
         order,
         now,
-        (Units(line.sku, line.quantity) for line in chosen),
+        [(line.sku, line.quantity) for line in chosen],
         money=case.kind is not CaseKind.EXCHANGE,
     )
     if quote.problem:
@@ -227,9 +262,7 @@ def receipt_quote(
     if deduction is not None and not money:
         return _refused(currency, "nothing_to_deduct")
     now = standing(order, without=case.case_id)
-    quote = _unit_lines(
-        order, now, (Units(sku, quantity) for sku, quantity in counts.items()), money=money
-    )
+    quote = _unit_lines(order, now, counts.items(), money=money)
     if quote.problem:
         return quote
     lines = {line.sku: line for line in quote.lines}

@@ -4,6 +4,8 @@ a case closed by staff, and a case's timers (AS-1, AS-6, D-7, D-15).
 
 from __future__ import annotations
 
+from typing import Any
+
 from orderflow.aftersales.appliers import DecisionAppliers, case_deadline
 from orderflow.aftersales.case import AfterSalesCase, CaseState, Parcel
 from orderflow.aftersales.followups import (
@@ -36,8 +38,7 @@ class CaseAppliers(DecisionAppliers):
         command = step.command
         assert isinstance(command, ShipBack)
         parcel = Parcel(command.carrier, command.tracking_number, step.at, command.shipping_cost)
-        case = replace(case_of(step), state=CaseState.RETURNING, parcel=parcel)
-        return self.commit(step, case)
+        return self.commit(step, case_of(step), state=CaseState.RETURNING, parcel=parcel)
 
     def receive(self, step: Step) -> tuple[Order, HistoryEntry]:
         """Staff receive goods back (D-7): a return refunds the units received (less a
@@ -70,38 +71,45 @@ class CaseAppliers(DecisionAppliers):
         assert not quote.problem
         effects: list[Effect] = []
         ledger = step.order.ledger
+        changes: dict[str, Any]
         if case.kind is CaseKind.EXCHANGE:
-            done = replace(case, state=CaseState.RECEIVED, lines=quote.lines)
+            changes = {"state": CaseState.RECEIVED, "lines": quote.lines}
             message = "Your return was received; the replacement will ship soon."
         elif not quote.amount.is_positive():
-            done = replace(
-                case,
-                state=CaseState.CLOSED,
-                lines=quote.lines,
-                amount=quote.amount,
-                note_on_amount=quote.note,
-                resolution="nothing_left_to_refund",
-            )
+            changes = {
+                "state": CaseState.CLOSED,
+                "lines": quote.lines,
+                "amount": quote.amount,
+                "note_on_amount": quote.note,
+                "resolution": "nothing_left_to_refund",
+            }
             message = f"Your return was received; nothing is left to refund. {quote.note}"
         else:
-            done, effects, ledger = self._refund(step, replace(case, lines=quote.lines), quote, 0)
+            changes, refund, ledger = self._refund(step, case, quote, 0, ledger)
+            effects.append(refund)
             message = f"Your return was received; a refund of {quote.amount} is on its way."
-        done, ledger = self._shipping_refund(step, done, ledger, effects)
-        effects.append(self._tell(step, len(effects), done, message))
-        return self.commit(step, done, effects, ledger=ledger, rule=rule)
+        ledger = self._shipping_refund(step, case, ledger, effects, changes)
+        effects.append(self._tell(step, len(effects), case, message, changes["state"]))
+        return self.commit(step, case, effects, ledger=ledger, rule=rule, **changes)
 
     def _shipping_refund(
-        self, step: Step, case: AfterSalesCase, ledger: Ledger, effects: list[Effect]
-    ) -> tuple[AfterSalesCase, Ledger]:
+        self,
+        step: Step,
+        case: AfterSalesCase,
+        ledger: Ledger,
+        effects: list[Effect],
+        changes: dict[str, Any],
+    ) -> Ledger:
         """AS-3: the seller pays back what the buyer paid to ship the goods back, as a
-        refund of its own outside the goods cap, when the seller pays the return shipping."""
+        refund of its own outside the goods cap, when the seller pays the return shipping
+        (its id joins the case's in ``changes``)."""
         parcel = case.parcel
         if (
             parcel is None
             or parcel.shipping_cost is None
             or case.decision.shipping_payer is not ShippingPayer.SELLER
         ):
-            return case, ledger
+            return ledger
         shipping, ledger = request_refund(
             step,
             len(effects),
@@ -113,7 +121,8 @@ class CaseAppliers(DecisionAppliers):
             case_id=case.case_id,
         )
         effects.append(shipping)
-        return replace(case, refund_ids=(*case.refund_ids, shipping.refund_id)), ledger
+        changes["refund_ids"] = (*changes.get("refund_ids", case.refund_ids), shipping.refund_id)
+        return ledger
 
     def receive_wrong_item(self, step: Step) -> tuple[Order, HistoryEntry]:
         """The goods sent back are not what was sold: nothing is refunded, the case is

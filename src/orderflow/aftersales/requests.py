@@ -219,3 +219,51 @@ class RequestFacts:
     def ships_back(self) -> bool:
         """Whether the goods are shipped back: a return or an exchange."""
         return self.kind in _SHIPPED_BACK
+
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def requested_line(line: OrderLine, quantity: int) -> RequestedLine:
+    """:meth:`RequestedLine.of` for an order line and 1 to its units, built without checking
+    them again: the order line checked its SKU, category, exclusions and what was paid, and
+    the quote the units (the case machine's own facts; a host's go through the checks)."""
+    made = _new(RequestedLine)
+    _set(made, "sku", line.sku)
+    _set(made, "quantity", quantity)
+    _set(made, "category", line.category)
+    _set(made, "exclusions", line.exclusions)
+    _set(made, "paid", line.paid_total)
+    return made
+
+
+def request_facts(
+    kind: CaseKind,
+    reason: CaseReason,
+    lines: tuple[RequestedLine, ...],
+    amount: Money,
+    delivered_at: datetime | None,
+    requested_at: datetime,
+    *,
+    stated_unsealed: bool,
+    order_state: str,
+    amount_note: str,
+) -> RequestFacts:
+    """:class:`RequestFacts` of a request the case machine quoted, built without checking
+    again what was checked where it came from: the command (kind, reason, flag), the order
+    (its lines, each once, its state and delivery), the handled instant, and the quote, whose
+    amount is within what its lines cost (D-6). The note, which the quote writes, is checked."""
+    if amount_note:
+        check_text("amount_note", amount_note, MAX_LONG_TEXT_LENGTH)
+    made = _new(RequestFacts)
+    _set(made, "kind", kind)
+    _set(made, "reason", reason)
+    _set(made, "lines", lines)
+    _set(made, "amount", amount)
+    _set(made, "delivered_at", delivered_at)
+    _set(made, "requested_at", requested_at)
+    _set(made, "stated_unsealed", stated_unsealed)
+    _set(made, "order_state", order_state)
+    _set(made, "amount_note", amount_note)
+    return made

@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 _AFTER_DELIVERY: Final = frozenset({CaseKind.RETURN, CaseKind.EXCHANGE, CaseKind.REFUND_ONLY})
+_SHIPPED_BACK: Final = frozenset({CaseKind.RETURN, CaseKind.EXCHANGE})
 _EXCLUSION_TEXT: Final = {
     ExclusionFlag.MADE_TO_ORDER: (
         "Goods made to the buyer's order cannot be returned without a reason.",
@@ -67,9 +68,24 @@ _EXCLUSION_TEXT: Final = {
 }
 
 
+_ALLOWED: dict[tuple[object, ...], Verdict] = {}
+"""The allowing verdicts of the exclusion rules, which read nothing of a request but its
+lines' count or categories: built once per rule and key, then shared (a verdict is an
+immutable value)."""
+_MOST_ALLOWED: Final = 4096
+
+
+def _kept(key: tuple[object, ...], verdict: Verdict) -> Verdict:
+    """Keep an allowing verdict for its key (forgetting them all past 4,096 keys)."""
+    if len(_ALLOWED) >= _MOST_ALLOWED:
+        _ALLOWED.clear()
+    _ALLOWED[key] = verdict
+    return verdict
+
+
 def _no_reason_goods(facts: RequestFacts) -> bool:
     """A no-reason return or exchange: what the exclusions judge."""
-    return facts.basis is Basis.NO_REASON and facts.ships_back
+    return facts.reason.basis is Basis.NO_REASON and facts.kind in _SHIPPED_BACK
 
 
 def _line_facts(line: RequestedLine) -> dict[str, Fact]:
@@ -105,10 +121,11 @@ class ExclusionRule:
             return None
         flag = self.flag
         denied, allowed = _EXCLUSION_TEXT[flag]
+        by_category = bool(settings.categories)  # without overrides, no category adds one
         for line in facts.lines:
             if flag in line.exclusions:
                 source = "line"
-            elif flag in settings.exclusions_for(line.category):
+            elif by_category and flag in settings.exclusions_for(line.category):
                 source = "category"
             else:
                 continue
@@ -121,12 +138,13 @@ class ExclusionRule:
                 "source": "request",
             }
             return _trusted(Ruling.DENIED, self.rule_id, denied, stated, QUALITY_HINT)
-        return _trusted(
-            Ruling.ALLOWED,
-            self.rule_id,
-            allowed,
-            {"exclusion": flag.value, "lines": len(facts.lines)},
-        )
+        count = len(facts.lines)
+        key = (self.rule_id, flag, count)
+        verdict = _ALLOWED.get(key)
+        if verdict is None:
+            found_none: dict[str, Fact] = {"exclusion": flag.value, "lines": count}
+            verdict = _kept(key, _trusted(Ruling.ALLOWED, self.rule_id, allowed, found_none))
+        return verdict
 
 
 @attrs.frozen
@@ -158,12 +176,19 @@ class CategoryExclusionRule:
                     QUALITY_HINT,
                 )
         categories = ", ".join(sorted({line.category for line in facts.lines if line.category}))
-        return _trusted(
-            Ruling.ALLOWED,
-            self.rule_id,
-            "None of the goods is in a category excluded from no-reason returns.",
-            {"categories": categories},
-        )
+        key = (self.rule_id, categories)
+        verdict = _ALLOWED.get(key)
+        if verdict is None:
+            verdict = _kept(
+                key,
+                _trusted(
+                    Ruling.ALLOWED,
+                    self.rule_id,
+                    "None of the goods is in a category excluded from no-reason returns.",
+                    {"categories": categories},
+                ),
+            )
+        return verdict
 
 
 @attrs.frozen

@@ -72,6 +72,9 @@ class WindowMode(enum.StrEnum):
     """``days`` × 24 hours from the delivery scan (the platform convention)."""
 
 
+_MODES: Final = {mode: mode.value for mode in WindowMode}
+
+
 def window_end(delivered_at: datetime, days: int, settings: PolicySettings) -> datetime:
     """The first instant outside a window of ``days`` that opens at a delivery (D-4).
 
@@ -93,8 +96,12 @@ def window_end(delivered_at: datetime, days: int, settings: PolicySettings) -> d
     check_time("delivered_at", delivered_at)
     if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_WINDOW_DAYS:
         raise InvalidInput("days", days, f"must be a whole number from 1 to {MAX_WINDOW_DAYS}")
-    zone = settings.zone
-    if settings.window_mode is WindowMode.HOURS:
+    return _end(delivered_at, days, settings.zone, settings.window_mode)
+
+
+def _end(delivered_at: datetime, days: int, zone: ZoneInfo, mode: WindowMode) -> datetime:
+    """:func:`window_end` for arguments already checked."""
+    if mode is WindowMode.HOURS:
         return (delivered_at.astimezone(UTC) + timedelta(days=days)).astimezone(zone)
     first_day_outside = delivered_at.astimezone(zone).date() + timedelta(days=days + 1)
     # Midnight may not exist where a daylight-saving change happens at midnight: with fold 0
@@ -103,6 +110,30 @@ def window_end(delivered_at: datetime, days: int, settings: PolicySettings) -> d
     return (
         datetime.combine(first_day_outside, time(0), tzinfo=zone).astimezone(UTC).astimezone(zone)
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _window_of(
+    delivered_at: datetime, days: int, time_zone: str, mode: WindowMode
+) -> tuple[datetime, str, datetime]:
+    """A window's end, that end as a customer reads it, and the delivery in the shop's time
+    zone: what every request on a delivered order reads again (``delivered_at`` in UTC, so
+    equal keys are equal instants)."""
+    zone = ZoneInfo(time_zone)
+    end = _end(delivered_at, days, zone, mode)
+    return end, _shown(end, time_zone), delivered_at.astimezone(zone)
+
+
+def _window_facts(
+    delivered_at: datetime, days: int, settings: PolicySettings
+) -> tuple[datetime, str, datetime]:
+    """:func:`_window_of` for checked arguments, remembered for deliveries kept in UTC (as
+    orders keep them, D-18); computed afresh for any other time zone."""
+    if delivered_at.tzinfo is UTC:
+        return _window_of(delivered_at, days, settings.time_zone, settings.window_mode)
+    zone = settings.zone
+    end = _end(delivered_at, days, zone, settings.window_mode)
+    return end, _shown(end, settings.time_zone), delivered_at.astimezone(zone)
 
 
 def _shown(end: datetime, time_zone: str) -> str:
@@ -125,23 +156,26 @@ def _window(
     """The verdict of a window: allowed strictly before its end, denied from it on (D-4)."""
     delivered_at = facts.delivered_at
     assert delivered_at is not None
-    ends = [
-        (window_end(delivered_at, days_for(line.category), settings), line) for line in facts.lines
-    ]
-    end, line = min(ends, key=lambda found: found[0])  # the first line of the earliest end
+    lines = facts.lines
+    line = lines[0]
     days = days_for(line.category)
-    zone = settings.zone
+    end, shown, delivered = _window_facts(delivered_at, days, settings)
+    for other in lines[1:]:  # the first line of the earliest end decides
+        other_days = days_for(other.category)
+        found = _window_facts(delivered_at, other_days, settings)
+        if found[0] < end:
+            line, days, (end, shown, delivered) = other, other_days, found
+    time_zone = settings.time_zone
     used: dict[str, Fact] = {
-        "delivered_at": delivered_at.astimezone(zone),
+        "delivered_at": delivered,
         "window_ends": end,
-        "requested_at": facts.requested_at.astimezone(zone),
+        "requested_at": facts.requested_at.astimezone(settings.zone),
         "days": days,
-        "window_mode": settings.window_mode.value,
-        "time_zone": settings.time_zone,
+        "window_mode": _MODES[settings.window_mode],
+        "time_zone": time_zone,
         "sku": line.sku,
         "category": line.category,
     }
-    shown = _shown(end, settings.time_zone)
     if facts.requested_at < end:
         sentence = f"The request is within the {days}-day {name} window, which ends at {shown}."
         return _trusted(Ruling.ALLOWED, rule_id, sentence, used)

@@ -88,13 +88,16 @@ def apply_confirm_refund(step: Step) -> tuple[Order, HistoryEntry]:
     refund = ledger.refund(command.refund_id)
     assert refund is not None
     updated = replace(refund, status=RefundStatus.REFUNDED, last_error="")
+    refunds = replace_refund(ledger, refund, updated)
     if refund.counts_against_paid:
         ledger = replace(
             ledger,
             amount_refunded=ledger.amount_refunded + refund.amount,
             amount_refund_pending=ledger.amount_refund_pending - refund.amount,
+            refunds=refunds,
         )
-    ledger = replace(ledger, refunds=replace_refund(ledger, refund, updated))
+    else:
+        ledger = replace(ledger, refunds=refunds)
     notice = _notify(
         step,
         0,
