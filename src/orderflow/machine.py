@@ -26,6 +26,7 @@ from orderflow.aftersales.deciding import Decider
 from orderflow.aftersales.definition import case_definition
 from orderflow.arguments import _check_actor_and_time, _check_arguments
 from orderflow.asking import _Asking
+from orderflow.definition import State
 from orderflow.effects import Effect, NotificationTopic, NotifyCustomer, ReserveStock
 from orderflow.engine import FORBIDDEN, CatalogueEntry, Definition, Machine, RefusalText, Transition
 from orderflow.errors import CommandRefused, InvalidInput, RefusalCategory
@@ -315,7 +316,7 @@ class Lifecycle(_Asking):
         if transition is None:
             refusal = cases.refusal_for(order, command_class, actor, command, state)
             raise CommandRefused(order.id, order.state.value, command.event, (refusal,))
-        return self._run(cases, transition, order, command, actor, at, context)
+        return self._run(cases, transition, order, command, actor, at, context, state)
 
     def _run(
         self,
@@ -326,6 +327,7 @@ class Lifecycle(_Asking):
         actor: Actor,
         at: datetime,
         context: Context | None = None,
+        state: State | None = None,
     ) -> Outcome:
         kind = actor.kind
         if kind in transition.actors and (
@@ -340,8 +342,11 @@ class Lifecycle(_Asking):
         else:
             refusal = machine.authorize(transition, order, actor, command)
             reasons = None if refusal is None else [refusal]
-        state = machine.state_of(order, command) or order.state
-        step = Step(order, command, actor, at, transition.dest or state, self.settings, context)
+        if state is None:
+            state = machine.state_of(order, command) or order.state
+        step = _tuple_new(
+            Step, (order, command, actor, at, transition.dest or state, self.settings, context)
+        )
         if transition.guards:
             found = machine.judge(transition, step)
             if found:
