@@ -36,17 +36,27 @@ def _listened(connection: sa.Connection) -> bool:
     )
 
 
-def _execute(connection: sa.Connection, sql: str, parameters: Any, many: bool) -> Any:
-    """Run ``sql`` on the connection's DB-API cursor; the cursor (or, when events are
-    listened to, SQLAlchemy's result), which has ``rowcount``, ``description``,
-    ``fetchall`` and ``close``.
+def _cursor(connection: sa.Connection) -> Any | None:
+    """A DB-API cursor of the connection for several statements in a row (the caller closes
+    it), or ``None`` when anything listens to the connection's events: then every statement
+    goes through SQLAlchemy, as :func:`_execute` runs it without a cursor."""
+    return None if _listened(connection) else connection.connection.cursor()
+
+
+def _execute(
+    connection: sa.Connection, sql: str, parameters: Any, many: bool, cursor: Any = None
+) -> Any:
+    """Run ``sql`` on a DB-API cursor of the connection (``cursor``, from :func:`_cursor`,
+    or a new one); the cursor (or, when events are listened to, SQLAlchemy's result), which
+    has ``rowcount``, ``description``, ``fetchall`` and ``close``.
 
     Raises:
         sqlalchemy.exc.DBAPIError: as SQLAlchemy raises it for its own statements.
     """
-    if _listened(connection):
-        return connection.exec_driver_sql(sql, parameters)
-    cursor = connection.connection.cursor()
+    if cursor is None:
+        if _listened(connection):
+            return connection.exec_driver_sql(sql, parameters)
+        cursor = connection.connection.cursor()
     try:
         if many:
             cursor.executemany(sql, parameters)
@@ -130,20 +140,31 @@ class _Prepared(_Binding):
         """Execute for one row of values; the number of rows it matched."""
         return self.run_bound(connection, self.bound(values))
 
-    def run_bound(self, connection: sa.Connection, bound: Sequence[Any]) -> int:
-        """Execute for one row of values already bound (:meth:`bound`); the rows matched."""
-        cursor = _execute(connection, self.sql, self.layout(bound), many=False)
-        count: int = cursor.rowcount
-        cursor.close()
+    def run_bound(self, connection: sa.Connection, bound: Sequence[Any], cursor: Any = None) -> int:
+        """Execute for one row of values already bound (:meth:`bound`); the rows matched.
+
+        On ``cursor`` (from :func:`_cursor`, left open) when one is given.
+        """
+        result = _execute(connection, self.sql, self.layout(bound), False, cursor)
+        count: int = result.rowcount
+        if result is not cursor:
+            result.close()
         return count
 
-    def run_many(self, connection: sa.Connection, rows: Sequence[Sequence[Any]]) -> None:
-        """Execute for each row of values (one ``execute`` for one row, else ``executemany``)."""
+    def run_many(
+        self, connection: sa.Connection, rows: Sequence[Sequence[Any]], cursor: Any = None
+    ) -> None:
+        """Execute for each row of values (one ``execute`` for one row, else ``executemany``),
+        on ``cursor`` (from :func:`_cursor`, left open) when one is given."""
         if len(rows) == 1:
-            _execute(connection, self.sql, self.parameters(rows[0]), many=False).close()
+            result = _execute(connection, self.sql, self.parameters(rows[0]), False, cursor)
         elif rows:
             parameters = [self.parameters(row) for row in rows]
-            _execute(connection, self.sql, parameters, many=True).close()
+            result = _execute(connection, self.sql, parameters, True, cursor)
+        else:
+            return
+        if result is not cursor:
+            result.close()
 
 
 class _Query(_Binding):

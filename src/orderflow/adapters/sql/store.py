@@ -27,7 +27,7 @@ from orderflow.adapters.sql.engines import (
 from orderflow.adapters.sql.loading import SqlLoading
 from orderflow.adapters.sql.opening import SqlOpening
 from orderflow.adapters.sql.outbox import SqlOutbox
-from orderflow.adapters.sql.prepared import _Statements
+from orderflow.adapters.sql.prepared import _cursor, _Statements
 from orderflow.adapters.sql.queries import SqlQueries
 from orderflow.adapters.sql.schema import (
     _PREFIX,
@@ -360,9 +360,14 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
                     matched = (cached.checksum, cached.document, *_as_matched(cached))
                 rows.seal(chain)
                 bound = update.bound((*rows.order[1:], order.id, expected_version, *matched))
-                if update.run_bound(connection, bound) != 1:
-                    raise _Lost
-                self._write_history_and_outbox(connection, rows)
+                cursor = _cursor(connection)  # one for the three statements
+                try:
+                    if update.run_bound(connection, bound, cursor) != 1:
+                        raise _Lost
+                    self._write_history_and_outbox(connection, rows, cursor)
+                finally:
+                    if cursor is not None:
+                        cursor.close()
         except _Lost:
             # Read again after the rollback: a snapshot taken earlier would show the old row.
             try:
@@ -382,9 +387,11 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             _Cached(order, rows.checksum, rows.document, rows.chain, projections, rows.body)
         )
 
-    def _write_history_and_outbox(self, connection: sa.Connection, rows: _Rows) -> None:
-        self._statements.insert_history.run_many(connection, rows.history)
-        self._statements.insert_outbox.run_many(connection, rows.outbox)
+    def _write_history_and_outbox(
+        self, connection: sa.Connection, rows: _Rows, cursor: Any = None
+    ) -> None:
+        self._statements.insert_history.run_many(connection, rows.history, cursor)
+        self._statements.insert_outbox.run_many(connection, rows.outbox, cursor)
 
     def _stored_version(self, order_id: str) -> int:
         with self._reading(f"load order {order_id!r}") as connection:
