@@ -61,7 +61,7 @@ def test(pytest_args: list[str]) -> int:
         ("mypy --strict", [PYTHON, "-m", "mypy", "--strict", "src", "tests"]),
         (
             "pytest",
-            [PYTHON, "-m", "pytest", "--cov=orderflow", "--cov-branch",
+            [PYTHON, "-m", "pytest", "-n", "auto", "--cov=orderflow", "--cov-branch",
              "--cov-report=term-missing:skip-covered", "--cov-fail-under=95", *pytest_args],
         ),
     ]  # fmt: skip

@@ -35,7 +35,7 @@ def _worker(*args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.workers", *args],
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if args[0] == "crash" else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
 
@@ -59,6 +59,12 @@ def test_a_process_killed_at_random_points_loses_nothing(tmp_path: Path) -> None
     kills = 0
     for round_number in range(10):
         worker = _worker("crash", db, str(log), str(round_number))
+        # The kill comes at a random point of the work, not of the interpreter's start (which
+        # a busy machine can stretch past the whole window): the worker says when it works.
+        assert worker.stdout is not None
+        if worker.stdout.readline() != b"working\n":
+            _, errors = worker.communicate()
+            pytest.fail(f"worker died before working: {errors.decode()[-2000:]}")
         time.sleep(rng.uniform(0.4, 1.2))
         if worker.poll() is not None:
             _, errors = worker.communicate()

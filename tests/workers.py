@@ -107,6 +107,7 @@ def crash(db: str, log: str, seed: int) -> None:
             os.fsync(delivered.fileno())
 
         relay = OutboxRelay(store, handlers=dict.fromkeys(EFFECT_TYPES, record), clock=clock)
+        print("working", flush=True)  # the test starts its kill timer from here
         for n in range(10**9):
             clock.advance(timedelta(seconds=1))
             if n % 5 == 0:
