@@ -20,7 +20,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -152,16 +152,6 @@ class Database:
                 engine.dispose()
         for store in self.stores:
             store.close()
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database of each backend."""
-    database = Database(request.param, tmp_path)
-    try:
-        yield database
-    finally:
-        database.close()
 
 
 @pytest.fixture

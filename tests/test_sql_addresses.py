@@ -11,9 +11,7 @@ under its own table prefix (see ``tests/test_sql_adapter.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,17 +35,7 @@ from tests.fixtures.sql_v2 import (
 )
 from tests.fixtures.sql_v2 import orders as version_2_orders
 from tests.support import LIFECYCLE, T0, place
-from tests.test_sql_adapter import BACKENDS, Database, snapshot
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database of each backend."""
-    database = Database(request.param, tmp_path)
-    try:
-        yield database
-    finally:
-        database.close()
+from tests.test_sql_adapter import Database, snapshot
 
 
 def _ids(found: list[Any]) -> list[str]:

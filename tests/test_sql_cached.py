@@ -9,8 +9,6 @@ same tables stands for another process.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,17 +20,7 @@ from orderflow.errors import ConcurrencyConflict, InvalidInput, StoreError
 from orderflow.ports import ManualClock
 from orderflow.service import OrderService
 from tests.support import STAFF, SYSTEM, T0, apply, cny, place
-from tests.test_sql_adapter import BACKENDS, Database, snapshot
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database of each backend."""
-    database = Database(request.param, tmp_path)
-    try:
-        yield database
-    finally:
-        database.close()
+from tests.test_sql_adapter import Database, snapshot
 
 
 def _service(store: SqlStore, pauses: list[float] | None = None) -> OrderService:

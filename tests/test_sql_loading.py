@@ -8,8 +8,6 @@ Each test runs on SQLite in memory and in a file, and on PostgreSQL and MariaDB/
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,17 +20,7 @@ from orderflow.errors import ConcurrencyConflict, StoreError
 from orderflow.ports import ManualClock
 from orderflow.service import OrderService
 from tests.support import STAFF, T0, apply, awaiting_shipment, held, paid, place
-from tests.test_sql_adapter import BACKENDS, Database, copy_to_version_1
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database of each backend."""
-    database = Database(request.param, tmp_path)
-    try:
-        yield database
-    finally:
-        database.close()
+from tests.test_sql_adapter import Database, copy_to_version_1
 
 
 def _change(store: SqlStore, statement: sa.Executable) -> None:

@@ -4,8 +4,6 @@ with the same results and the same error translation either way."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,17 +14,7 @@ from orderflow.errors import ConcurrencyConflict, StoreError
 from orderflow.ports import ManualClock
 from orderflow.service import OrderService
 from tests.support import STAFF, T0, apply, place
-from tests.test_sql_adapter import BACKENDS, Database
-
-
-@pytest.fixture(params=BACKENDS)
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    """An empty database of each backend."""
-    database = Database(request.param, tmp_path)
-    try:
-        yield database
-    finally:
-        database.close()
+from tests.test_sql_adapter import Database
 
 
 def test_a_command_on_a_cached_order_commits_without_listeners(db: Database) -> None:
