@@ -294,10 +294,7 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             with _translate(action, order_id=order.id, inserting_order=True):
                 insert.run_bound(connection, bound)
             self._write_history_and_outbox(connection, rows)
-        projections = tuple(bound[1:11])
-        self._cache.put(
-            _Cached(order, rows.checksum, rows.document, rows.chain, projections, rows.body)
-        )
+        self._remember(order, rows, tuple(bound[1:11]))
 
     def save(self, order: Order, expected_version: int) -> None:
         """Replace the stored order if it is still at ``expected_version``, appending its new
@@ -382,7 +379,10 @@ class SqlStore(SqlOpening, SqlConnections, SqlLoading, SqlQueries, SqlClaims, Sq
             # extends with the newer history rows once their checksums show they follow it
             # (a load never serves it without checking the row).
             raise ConcurrencyConflict(order.id, expected_version, actual) from None
-        projections = tuple(bound[:10])
+        self._remember(order, rows, tuple(bound[:10]))
+
+    def _remember(self, order: Order, rows: _Rows, projections: tuple[Any, ...]) -> None:
+        """Cache an order the store has just written, with the rows it wrote."""
         self._cache.put(
             _Cached(order, rows.checksum, rows.document, rows.chain, projections, rows.body)
         )
